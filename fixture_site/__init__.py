@@ -1,0 +1,14 @@
+"""The bundled fixture site: a local HTTP server that stands in for every source in sources.yaml."""
+
+from fixture_site.catalog import BadPath, ManifestEntry, bad_paths, manifest, source_ids
+from fixture_site.server import FixtureSite, RequestRecord
+
+__all__ = [
+    "BadPath",
+    "FixtureSite",
+    "ManifestEntry",
+    "RequestRecord",
+    "bad_paths",
+    "manifest",
+    "source_ids",
+]

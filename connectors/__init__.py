@@ -1,0 +1,1 @@
+"""Connectors know the web: sources config, the HTTP client, and link discovery per source kind."""

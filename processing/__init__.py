@@ -1,0 +1,1 @@
+"""Pure stages over records: extraction, language detection, translation."""

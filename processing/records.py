@@ -1,0 +1,58 @@
+"""Records produced by the processing stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from connectors.records import FetchAttempt
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Main content of a page with its metadata, boilerplate removed."""
+
+    title: str | None
+    text: str
+    author: str | None = None
+    published_at: datetime | None = None
+    declared_language: str | None = None
+    canonical_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Translation:
+    """English rendering of an article, or why there is none yet.
+
+    status: "not_needed" (already English), "done", "pending_model", "failed".
+    """
+
+    status: str
+    title_en: str | None = None
+    text_en: str | None = None
+    model: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """An extracted article ready for the warehouse: one per canonical URL."""
+
+    source_id: str
+    url: str
+    title: str | None
+    text: str
+    language: str
+    fetched_at: datetime
+    content_hash: str
+    author: str | None = None
+    published_at: datetime | None = None
+    translation: Translation | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one URL in a run: the attempt to record, and the article if one was made."""
+
+    attempt: FetchAttempt
+    article: Article | None = None

@@ -1,0 +1,224 @@
+"""Build a tiny but real Argos Translate package from scratch, so tests never download a model.
+
+The model has random weights (its output is gibberish that does not depend on the input), but the
+package has the real layout: CTranslate2 model, SentencePiece tokenizer and an offline MiniSBD
+sentence splitter, zipped under one top-level folder with metadata.json.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import random
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+SENTENCE_END = ".!?。！？"
+_ZIP_TIME = (2024, 1, 1, 0, 0, 0)
+
+_WORDS = {
+    "ru": "новости город власти заявили сегодня утром дорога мост школа суд рынок цены выросли",
+    "en": "news city officials said today morning road bridge school court market prices rose",
+    "zh": "新闻 城市 官员 表示 今天 早上 道路 桥梁 学校 法院 市场 价格 上涨",
+}
+
+
+def build_argos_package(
+    dest_dir: Path,
+    from_code: str = "ru",
+    to_code: str = "en",
+    version: str = "0.1",
+    *,
+    splitter: str | None = "minisbd",
+) -> Path:
+    """Write a deterministic `.argosmodel` into dest_dir and return its path.
+
+    splitter: "minisbd" (bundled rule-based ONNX model), "stanza" (an empty stanza/ folder, for
+    tests that fake stanza) or None (no bundled splitter, which argostranslate would download).
+    """
+    data = _package_bytes(from_code, to_code, version, splitter)
+    path = Path(dest_dir) / f"{_top_folder(from_code, to_code, version)}.argosmodel"
+    path.write_bytes(data)
+    return path
+
+
+def build_corrupt_package(dest_dir: Path) -> Path:
+    """Write a `.argosmodel` that is a valid zip but has no metadata.json (not a package)."""
+    path = Path(dest_dir) / "translate-xx_en-corrupt.argosmodel"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("translate-xx_en/model/README.txt", "no metadata here")
+    return path
+
+
+def _top_folder(from_code: str, to_code: str, version: str) -> str:
+    return f"translate-{from_code}_{to_code}-{version.replace('.', '_')}"
+
+
+@functools.cache
+def _package_bytes(from_code: str, to_code: str, version: str, splitter: str | None) -> bytes:
+    """Build the package once per (pair, version, splitter) in a test session."""
+    top = _top_folder(from_code, to_code, version)
+    sp_model, pieces = _sentencepiece_model()
+    metadata = {
+        "type": "translate",
+        "package_version": version,
+        "argos_version": "1.11.0",
+        "from_code": from_code,
+        "from_name": f"Test {from_code}",
+        "to_code": to_code,
+        "to_name": f"Test {to_code}",
+        "links": [],
+    }
+    files: dict[str, bytes] = {
+        "metadata.json": json.dumps(metadata, indent=2).encode(),
+        "sentencepiece.model": sp_model,
+        "README.md": b"Tiny random test model built by tests/argos_package.py.\n",
+    }
+    files.update({f"model/{name}": data for name, data in _ctranslate2_model(pieces).items()})
+    if splitter == "minisbd":
+        files[f"minisbd/{from_code}.onnx"] = _minisbd_model(from_code)
+    elif splitter == "stanza":
+        files["stanza/README.txt"] = b"placeholder: tests replace stanza.Pipeline\n"
+    elif splitter is not None:
+        raise ValueError(f"unknown splitter {splitter!r}")
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(files):
+            zf.writestr(zipfile.ZipInfo(f"{top}/{name}", _ZIP_TIME), files[name])
+    return buffer.getvalue()
+
+
+def _corpus(lines: int = 300) -> list[str]:
+    """Mixed Russian/English/Chinese sentences for training the tokenizer."""
+    rng = random.Random(7)
+    out = []
+    for i in range(lines):
+        lang = ("ru", "en", "zh")[i % 3]
+        words = _WORDS[lang].split()
+        sep = "" if lang == "zh" else " "
+        sentence = sep.join(rng.choice(words) for _ in range(rng.randint(3, 9)))
+        out.append(sentence + rng.choice(SENTENCE_END[:3] if sep else SENTENCE_END[3:]))
+    return out
+
+
+@functools.cache
+def _sentencepiece_model() -> tuple[bytes, tuple[str, ...]]:
+    """Train a ~300-piece SentencePiece model in memory; return it and its pieces in id order."""
+    import sentencepiece as spm
+
+    writer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_corpus()),
+        model_writer=writer,
+        vocab_size=300,
+        hard_vocab_limit=False,
+        normalization_rule_name="identity",
+        character_coverage=1.0,
+        num_threads=1,
+        seed_sentencepiece_size=10_000,
+        minloglevel=2,
+    )
+    model = writer.getvalue()
+    sp = spm.SentencePieceProcessor(model_proto=model)
+    pieces = tuple(sp.id_to_piece(i) for i in range(sp.get_piece_size()))
+    assert pieces[:3] == ("<unk>", "<s>", "</s>"), pieces[:3]
+    return model, pieces
+
+
+def _ctranslate2_model(
+    pieces: tuple[str, ...], d_model: int = 64, heads: int = 4, ffn: int = 128
+) -> dict[str, bytes]:
+    """Save a 2+2 layer random Transformer; `</s>` is biased so decoding stops early."""
+    from ctranslate2.specs import TransformerSpec
+
+    rng = np.random.default_rng(11)
+    vocab = len(pieces)
+
+    def w(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * 0.1).astype(np.float32)
+
+    def norm(spec) -> None:
+        spec.gamma = np.ones(d_model, np.float32)
+        spec.beta = np.zeros(d_model, np.float32)
+
+    def ffn_layer(spec) -> None:
+        norm(spec.layer_norm)
+        spec.linear_0.weight, spec.linear_0.bias = w(ffn, d_model), w(ffn)
+        spec.linear_1.weight, spec.linear_1.bias = w(d_model, ffn), w(d_model)
+
+    def self_attention(spec) -> None:
+        norm(spec.layer_norm)
+        spec.linear[0].weight, spec.linear[0].bias = w(3 * d_model, d_model), w(3 * d_model)
+        spec.linear[1].weight, spec.linear[1].bias = w(d_model, d_model), w(d_model)
+
+    spec = TransformerSpec.from_config((2, 2), heads)
+    spec.encoder.embeddings[0].weight = w(vocab, d_model)
+    norm(spec.encoder.layer_norm)
+    for layer in spec.encoder.layer:
+        self_attention(layer.self_attention)
+        ffn_layer(layer.ffn)
+    spec.decoder.embeddings.weight = w(vocab, d_model)
+    norm(spec.decoder.layer_norm)
+    for layer in spec.decoder.layer:
+        self_attention(layer.self_attention)
+        cross = layer.attention
+        norm(cross.layer_norm)
+        cross.linear[0].weight, cross.linear[0].bias = w(d_model, d_model), w(d_model)
+        cross.linear[1].weight, cross.linear[1].bias = w(2 * d_model, d_model), w(2 * d_model)
+        cross.linear[2].weight, cross.linear[2].bias = w(d_model, d_model), w(d_model)
+        ffn_layer(layer.ffn)
+    bias = np.zeros(vocab, np.float32)
+    bias[pieces.index("</s>")] = 3.0  # random models otherwise decode to the 256-token limit
+    spec.decoder.projection.weight, spec.decoder.projection.bias = w(vocab, d_model), bias
+    spec.register_source_vocabulary(list(pieces))
+    spec.register_target_vocabulary(list(pieces))
+    spec.validate()
+    spec.optimize(quantization=None)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec.save(tmp)
+        return {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
+
+
+def _minisbd_model(lang: str) -> bytes:
+    """A rule-based MiniSBD ONNX model: every character ends a token, `.!?。！？` end a sentence.
+
+    MiniSBD feeds character ids (`units`) and features and takes the argmax over 5 classes per
+    character; a single Gather over a lookup table gives those scores.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    units = ["<PAD>", "<UNK>", *SENTENCE_END]
+    table = np.zeros((len(units), 5), np.float32)
+    table[:, 1] = 1.0  # token end
+    table[2:, 2] = 2.0  # sentence end for the punctuation rows
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "units"], ["scores"], axis=0)],
+        "rule_sbd",
+        [
+            helper.make_tensor_value_info("units", TensorProto.INT64, ["batch", "chars"]),
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", "chars", 1]),
+        ],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "chars", 5])],
+        [onnx.numpy_helper.from_array(table, "table")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    vocab = {
+        "lang": lang,
+        "idx": 0,
+        "cutoff": 0,
+        "lower": False,
+        "_id2unit": units,
+        "_unit2id": {u: i for i, u in enumerate(units)},
+    }
+    config = {"feat_funcs": ["space_before"], "max_seqlen": 1000, "batch_size": 32}
+    helper.set_model_props(
+        model, {"lang_code": lang, "config": json.dumps(config), "vocab": json.dumps(vocab)}
+    )
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

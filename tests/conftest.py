@@ -1,0 +1,93 @@
+"""Shared pytest setup."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# --- Argos Translate: a private, offline model store for the whole session -------------------
+# argostranslate reads its environment once, when argostranslate.settings is first imported, so
+# this runs in pytest_configure, before any test module can import it.
+
+_ARGOS_HOME: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _ARGOS_HOME
+    _ARGOS_HOME = Path(tempfile.mkdtemp(prefix="newsflow-argos-"))
+    for var, sub in {
+        "XDG_DATA_HOME": "data",
+        "XDG_CONFIG_HOME": "config",
+        "XDG_CACHE_HOME": "cache",
+        "ARGOS_PACKAGES_DIR": "data/argos-translate/packages",
+        "STANZA_RESOURCES_DIR": "stanza_resources",
+    }.items():
+        os.environ[var] = str(_ARGOS_HOME / sub)
+    # Pin the choices that could reach the network if a developer's shell sets them otherwise.
+    os.environ["ARGOS_MODEL_PROVIDER"] = "OPENNMT"  # LIBRETRANSLATE/OPENAI are web APIs
+    os.environ["ARGOS_CHUNK_TYPE"] = "DEFAULT"  # splitter bundled in the package
+    os.environ["ARGOS_DEVICE_TYPE"] = "cpu"
+    os.environ["ARGOS_PACKAGE_INDEX"] = "http://127.0.0.1:9/"  # never a real index
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"  # offline: no telemetry
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _ARGOS_HOME is not None:
+        shutil.rmtree(_ARGOS_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def argos_home() -> Path:
+    """The session's temporary XDG/Argos root."""
+    assert _ARGOS_HOME is not None
+    return _ARGOS_HOME
+
+
+@pytest.fixture(scope="session")
+def ru_model(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny random ru→en package, built and installed once; returns its ModelInfo."""
+    from argos_package import build_argos_package
+
+    from processing.translate import install_model_file
+
+    return install_model_file(build_argos_package(tmp_path_factory.mktemp("argos-build")))
+
+
+# --- end Argos Translate ---------------------------------------------------------------------
+
+
+# --- Local sites, warehouse and Prefect --------------------------------------------------------
+
+FAST_POLITENESS = "timeout_seconds=1.5,retries=1,backoff_seconds=0.1,delay_seconds=0"
+
+
+@pytest.fixture(scope="session")
+def site():
+    """The bundled fixture site, served on 127.0.0.1 for the whole session."""
+    from fixture_site import FixtureSite
+
+    with FixtureSite() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real, temporary Prefect API server (with its own database) for flow runs."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="module")
+def pointed_at_site(site, tmp_path_factory):
+    """sources.yaml pointed at the fixture site, quick timeouts, and a fresh warehouse file."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEWSFLOW_BASE_URL", site.base_url)
+        patch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
+        patch.setenv("NEWSFLOW_DB", str(tmp_path_factory.mktemp("warehouse") / "newsflow.duckdb"))
+        yield site

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema, idempotent loads and the state flows ask for."""

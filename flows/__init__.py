@@ -1,0 +1,1 @@
+"""The thin Prefect layer: flows composing connectors, processing and warehouse; the CLI."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+import charset_normalizer
 import httpx
 
 from connectors.config import Politeness
@@ -118,7 +119,7 @@ class HttpClient:
 
 
 def decode_body(body: bytes, content_type: str = "") -> str:
-    """Decode in the order browsers use: header charset, BOM, <meta> charset, then UTF-8.
+    """Decode in the order browsers use: header charset, BOM, <meta> charset, then detection.
 
     Bytes that are not valid in the chosen encoding become U+FFFD rather than failing the page.
     """
@@ -128,7 +129,8 @@ def decode_body(body: bytes, content_type: str = "") -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        return body.decode("cp1252", errors="replace")
+        guess = charset_normalizer.from_bytes(body).best()
+        return str(guess) if guess is not None else body.decode("utf-8", errors="replace")
 
 
 def _header_charset(content_type: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import Literal, TypedDict
 
 SITE_DIR = Path(__file__).parent / "site"
 
-Behaviour = Literal["empty", "pdf", "server_error", "timeout"]
+Behaviour = Literal["empty", "pdf", "server_error", "timeout", "redirect_loop", "huge"]
 
 
 class ManifestEntry(TypedDict):

@@ -50,6 +50,7 @@ class Reply:
     content_type: str
     body: bytes
     hang: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 # A few hundred bytes that look like a PDF to anyone sniffing the content.
@@ -69,6 +70,10 @@ BEHAVIOURS: dict[Behaviour, Reply] = {
     "pdf": Reply(200, "application/pdf", _PDF),
     "server_error": Reply(500, "text/plain; charset=utf-8", b"Internal Server Error\n"),
     "timeout": Reply(200, HTML, b"<html><body><p>Too late.</p></body></html>", hang=True),
+    # Location is resolved against the request path: the page redirects to itself, forever.
+    "redirect_loop": Reply(302, HTML, b"", headers=(("Location", "./"),)),
+    # Over the client's 5 MB default cap: must be cut off, not read into memory whole.
+    "huge": Reply(200, HTML, b"<html><body>" + b"<p>" + b"x" * 6_000_000 + b"</p></body></html>"),
 }
 NOT_FOUND = Reply(404, "text/plain; charset=utf-8", b"Not Found\n")
 
@@ -157,6 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(status)
             self.send_header("Content-Type", reply.content_type)
+            for name, value in reply.headers:
+                self.send_header(name, value)
             if status in (200, 304):
                 self.send_header("ETag", etag)
             body = reply.body if status != 304 else b""

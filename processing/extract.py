@@ -26,6 +26,11 @@ _PUBLISHED_META = (
 )
 
 
+# Below this many letters a page holds a menu or an error message, not an article: a short
+# Chinese news brief has about 80, a two-sentence Russian note about 150.
+MIN_TEXT_LETTERS = 40
+
+
 class ExtractionError(ValueError):
     """A page that holds no article text we can use."""
 
@@ -66,6 +71,9 @@ def extract(html: str, url: str, cleanup: Cleanup | None = None) -> Extracted:
     ]
     if not paragraphs:
         raise ExtractionError("no text left after the source's cleanup rules")
+    letters = sum(ch.isalpha() for paragraph in paragraphs for ch in paragraph)
+    if letters < MIN_TEXT_LETTERS:
+        raise ExtractionError(f"too little text for an article ({letters} letters)")
     return Extracted(
         title=document.title or None,
         text="\n".join(paragraphs),

@@ -80,6 +80,8 @@ def test_bad_pages_are_recorded_with_their_reason_and_lose_nothing_else(runs, po
     assert log[base + "/articles/900002/"][:2] == ("not_html", 200)
     assert log[base + "/articles/900003/"][:2] == ("http_error", 500)
     assert log[base + "/articles/900004/"][0] == "timeout"
+    assert log[base + "/articles/900005/"][0] == "redirect_loop"
+    assert log[base + "/articles/900006/"][:2] == ("too_large", 200)
     assert all(error for outcome, _, error in log.values() if outcome not in ("stored", "listed"))
     assert runs["first"]["caucasian-knot"]["stored"] == sum(
         1 for e in manifest() if e["source_id"] == "caucasian-knot"

@@ -1,0 +1,74 @@
+"""Extraction: the article's own text and metadata, none of the site's furniture."""
+
+import pytest
+
+from connectors.config import Cleanup, load_sources
+from fixture_site import manifest
+from fixture_site.server import find_file
+from processing.extract import ExtractionError, extract
+
+SOURCES = {s.id: s for s in load_sources(base_url_override="http://fixture")}
+
+
+def _page(entry) -> tuple[str, str]:
+    """A fixture page's HTML as served, and its URL."""
+    url = f"http://fixture/{entry['source_id']}{entry['path']}"
+    html = find_file(f"/{entry['source_id']}{entry['path']}").read_text(encoding="utf-8")
+    return html.replace("{{base}}", f"http://fixture/{entry['source_id']}"), url
+
+
+FURNITURE = {
+    "caucasian-knot": ["ДАННОЕ СООБЩЕНИЕ", "Скачайте приложение", "Знаете больше", "Комментарии"],
+    "caliber-az": ["Must read", "Stay Ahead", "Просмотров", "Views:", "Baxış sayı"],
+    "toutiao": ["下载头条APP", "原文：", "声明：", "举报"],
+}
+
+
+@pytest.mark.parametrize("entry", manifest(), ids=lambda e: e["path"])
+def test_fixture_articles_come_out_clean_with_their_metadata(entry):
+    html, url = _page(entry)
+    result = extract(html, url, SOURCES[entry["source_id"]].cleanup)
+    assert result.title == entry["title"]
+    assert result.published_at.date().isoformat() == entry["published"]
+    assert result.published_at.tzinfo is not None
+    assert result.canonical_url == url
+    paragraphs = result.text.split("\n")
+    assert len(paragraphs) >= 4 and all(p.strip() == p and p for p in paragraphs)
+    for phrase in FURNITURE[entry["source_id"]]:
+        assert phrase not in result.text, phrase
+
+
+def test_the_declared_language_is_the_pages_own():
+    declared = {e["language"]: extract(*_page(e)).declared_language for e in manifest()}
+    assert declared == {"ru": "ru", "en": "en", "az": "az", "zh": "zh"}
+
+
+def test_per_source_rules_remove_what_trafilatura_alone_keeps():
+    entry = next(e for e in manifest() if e["source_id"] == "caliber-az")
+    html, url = _page(entry)
+    assert "Caliber.Az" in extract(html, url).text.split("\n")[-1]
+    assert "Caliber.Az" not in extract(html, url, SOURCES["caliber-az"].cleanup).text
+
+
+def test_reader_comments_are_excluded():
+    entry = next(e for e in manifest() if e["source_id"] == "caucasian-knot")
+    html, url = _page(entry)
+    assert 'class="comments"' in html
+    text = extract(html, url, Cleanup()).text
+    comment = html.split('class="comments"')[1].split("<p>")[1].split("</p>")[0]
+    assert comment not in text
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["", "   ", "<html><body><nav>Главная | Новости</nav></body></html>", "\x00\x01\x02"],
+)
+def test_pages_without_an_article_raise_a_clear_error(html):
+    with pytest.raises(ExtractionError):
+        extract(html, "http://fixture/x")
+
+
+def test_rules_that_drop_everything_are_reported_not_stored():
+    entry = manifest()[0]
+    with pytest.raises(ExtractionError, match="cleanup"):
+        extract(*_page(entry), Cleanup(drop_patterns=(".",)))

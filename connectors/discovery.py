@@ -202,8 +202,7 @@ def _sitemap(
         children, pages = parsed
         pending.extend(children)
         for loc, lastmod in pages:
-            if since is None or lastmod is None or in_window(lastmod, since, None):
-                yield Link(source.id, loc, published_at=lastmod)
+            yield Link(source.id, loc, published_at=lastmod)
 
 
 def _json_path(document: Any, path: str) -> Any:

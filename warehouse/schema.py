@@ -1,54 +1,34 @@
-"""Versioned schema: migrations applied in order on connect, recorded in schema_version."""
+"""Versioned schema: migrations applied in order on connect, recorded in schema_version.
+
+Each migration is a file warehouse/migrations/NNNN_name.sql; its number is its version. Add a
+new file to change the schema; never edit one that has shipped.
+"""
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import duckdb
 
-MIGRATIONS: tuple[tuple[int, str], ...] = (
-    (
-        1,
-        """
-        CREATE TABLE sources (
-            id          VARCHAR PRIMARY KEY,
-            name        VARCHAR NOT NULL,
-            kind        VARCHAR NOT NULL,
-            base_url    VARCHAR NOT NULL,
-            language    VARCHAR,
-            updated_at  TIMESTAMPTZ NOT NULL
-        );
-        CREATE TABLE articles (
-            url                 VARCHAR PRIMARY KEY,
-            source_id           VARCHAR NOT NULL,
-            title               VARCHAR,
-            text                VARCHAR NOT NULL,
-            language            VARCHAR NOT NULL,
-            author              VARCHAR,
-            published_at        TIMESTAMPTZ,
-            fetched_at          TIMESTAMPTZ NOT NULL,
-            content_hash        VARCHAR NOT NULL,
-            title_en            VARCHAR,
-            text_en             VARCHAR,
-            translation_status  VARCHAR NOT NULL,
-            translation_model   VARCHAR,
-            translation_error   VARCHAR
-        );
-        CREATE SEQUENCE fetch_log_id;
-        CREATE TABLE fetch_log (
-            id            BIGINT PRIMARY KEY DEFAULT nextval('fetch_log_id'),
-            run_id        VARCHAR,
-            source_id     VARCHAR NOT NULL,
-            url           VARCHAR NOT NULL,
-            outcome       VARCHAR NOT NULL,
-            http_status   INTEGER,
-            error         VARCHAR,
-            attempted_at  TIMESTAMPTZ NOT NULL
-        );
-        CREATE INDEX fetch_log_url ON fetch_log (url);
-        """,
-    ),
-)
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
-LATEST_VERSION = MIGRATIONS[-1][0]
+
+@cache
+def migrations() -> tuple[tuple[int, str], ...]:
+    """(version, SQL) of every migration file, in version order."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        found.append((int(path.name[:4]), path.read_text(encoding="utf-8")))
+    versions = [v for v, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a version in {MIGRATIONS_DIR}")
+    return tuple(found)
+
+
+def latest_version() -> int:
+    """The version a fully migrated warehouse has."""
+    return migrations()[-1][0]
 
 
 def current_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -69,7 +49,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> int:
         "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
     )
     version = current_version(conn)
-    for number, sql in MIGRATIONS:
+    for number, sql in migrations():
         if number <= version:
             continue
         conn.execute("BEGIN TRANSACTION")

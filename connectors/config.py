@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("feed", "sitemap", "json_api")
+KINDS = ("feed", "sitemap", "html_listing", "json_api")
 
 
 class ConfigError(ValueError):
@@ -26,8 +26,9 @@ class Politeness:
     timeout_seconds: float = 15.0
     retries: int = 2
     backoff_seconds: float = 1.0
-    delay_seconds: float = 1.0
-    max_bytes: int = 5_000_000
+    delay_seconds: float = 1.0  # at least this long between two requests to one host
+    max_per_host: int = 2  # requests in flight to one host at once
+    max_bytes: int = 5_000_000  # after decompression
 
 
 @dataclass(frozen=True)

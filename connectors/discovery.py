@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
+from zoneinfo import ZoneInfo
 
+import lxml.html
 from lxml import etree
+from lxml.cssselect import CSSSelector
 
 from connectors.config import Source
 from connectors.http import HttpClient
-from connectors.records import FetchAttempt, Link
-
-_XML_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, recover=True, huge_tree=False
-)
+from connectors.records import FetchAttempt, Link, Validators
 
 
 class MalformedListing(ValueError):
@@ -33,14 +34,33 @@ class Discovery:
     attempts: list[FetchAttempt] = field(default_factory=list)
 
 
-def discover(source: Source, client: HttpClient, since: date | None = None) -> Discovery:
+@dataclass(frozen=True)
+class _Walk:
+    """One discovery's inputs: where to stop going back in time, and what was seen before."""
+
+    source: Source
+    client: HttpClient
+    result: Discovery
+    stop_before: datetime | None
+    validators: Mapping[str, Validators]
+
+
+async def discover(
+    source: Source,
+    client: HttpClient,
+    stop_before: datetime | None = None,
+    validators: Mapping[str, Validators] | None = None,
+) -> Discovery:
     """Ask a source for its article links; failures are recorded in attempts, never raised.
 
-    `since` lets paginated kinds stop paging once they reach items older than the window.
+    Archive walks (JSON paging, sub-sitemaps by lastmod) stop at items older than
+    `stop_before`: a backfill's first day, or a daily run's cursor. Listings with validators
+    from an earlier run are requested conditionally; an unchanged one yields no links.
     """
     result = Discovery()
+    walk = _Walk(source, client, result, stop_before, validators or {})
     seen: set[str] = set()
-    for link in DISCOVERERS[source.kind](source, client, result, since):
+    for link in await DISCOVERERS[source.kind](walk):
         if link.url not in seen:
             seen.add(link.url)
             result.links.append(link)
@@ -55,11 +75,21 @@ def in_window(moment: datetime | None, since: date | None, until: date | None) -
     return (since is None or day >= since) and (until is None or day <= until)
 
 
-def _fetch_listing(
-    source: Source, client: HttpClient, url: str, result: Discovery, parse: Callable[[str], Any]
-) -> Any | None:
-    """Fetch and parse one listing, recording the attempt as listed, or malformed."""
-    attempt = client.fetch(url, source.id, source.politeness)
+def link_in_window(link: Link, since: date | None, until: date | None) -> bool:
+    """Whether a link may hold an article of the window, judged from what its listing said.
+
+    A modification time only bounds publication from above, so it can rule out old pages only.
+    """
+    if link.published_at is not None:
+        return in_window(link.published_at, since, until)
+    return in_window(link.modified_at, since, None)
+
+
+async def _fetch_listing(walk: _Walk, url: str, parse: Callable[[str], Any]) -> Any | None:
+    """Fetch and parse one listing, recording the attempt as listed, malformed or unchanged."""
+    attempt = await walk.client.fetch(
+        url, walk.source.id, walk.source.politeness, walk.validators.get(url)
+    )
     parsed = None
     if attempt.ok:
         try:
@@ -67,7 +97,7 @@ def _fetch_listing(
             attempt = replace(attempt, outcome="listed")
         except MalformedListing as exc:
             attempt = replace(attempt, outcome="malformed", error=str(exc))
-    result.attempts.append(replace(attempt, text=None))
+    walk.result.attempts.append(replace(attempt, text=None, kind="listing"))
     return parsed
 
 
@@ -156,65 +186,84 @@ def parse_feed(text: str, source_id: str) -> list[Link]:
     return links
 
 
-def parse_sitemap(text: str) -> tuple[list[str], list[tuple[str, datetime | None]]]:
-    """(sub-sitemap URLs, (page URL, lastmod) pairs) of a sitemap index or urlset."""
+def parse_sitemap(
+    text: str,
+) -> tuple[list[tuple[str, datetime | None]], list[tuple[str, datetime | None, datetime | None]]]:
+    """(sub-sitemaps with lastmod, pages with lastmod and news publication date) of a sitemap.
+
+    Reads a sitemap index, a urlset and a Google News sitemap (<news:publication_date>).
+    """
     root, error = _xml(text)
     kind = _local(root)
     if kind not in ("sitemapindex", "urlset"):
         raise MalformedListing(f"not a sitemap (root element <{kind}>)")
-    entries = [
-        (loc, parse_datetime(_child_text(entry, "lastmod")))
-        for entry in root
-        if (loc := _child_text(entry, "loc"))
-    ]
+    entries = [entry for entry in root if _child_text(entry, "loc")]
     if not entries and error:
         raise MalformedListing(error)
     if kind == "sitemapindex":
-        return [loc for loc, _ in entries], []
-    return [], entries
+        return [
+            (str(_child_text(e, "loc")), parse_datetime(_child_text(e, "lastmod"))) for e in entries
+        ], []
+    pages = []
+    for entry in entries:
+        news = next(_children(entry, "news"), None)
+        published = _child_text(news, "publication_date") if news is not None else None
+        pages.append(
+            (
+                str(_child_text(entry, "loc")),
+                parse_datetime(_child_text(entry, "lastmod")),
+                parse_datetime(published),
+            )
+        )
+    return [], pages
 
 
-def _feed(
-    source: Source, client: HttpClient, result: Discovery, since: date | None
-) -> Iterator[Link]:
-    links = _fetch_listing(
-        source,
-        client,
-        source.url(source.options["feed_url"]),
-        result,
-        lambda text: parse_feed(text, source.id),
-    )
-    yield from links or ()
+async def _feed(walk: _Walk) -> list[Link]:
+    url = walk.source.url(walk.source.options["feed_url"])
+    return await _fetch_listing(walk, url, lambda text: parse_feed(text, walk.source.id)) or []
 
 
-def _sitemap(
-    source: Source, client: HttpClient, result: Discovery, since: date | None
-) -> Iterator[Link]:
-    pending, visited = [source.url(source.options["sitemap_url"])], set()
-    while pending:
-        url = pending.pop(0)
-        if url in visited:
-            continue
-        visited.add(url)
-        parsed = _fetch_listing(source, client, url, result, parse_sitemap)
-        if parsed is None:
-            continue
-        children, pages = parsed
-        pending.extend(children)
-        for loc, lastmod in pages:
-            yield Link(source.id, loc, published_at=lastmod)
+async def _sitemap(walk: _Walk) -> list[Link]:
+    """Walk a sitemap index level by level (sub-sitemaps fetched together), skipping old ones."""
+    links: list[Link] = []
+    level, visited = [walk.source.url(walk.source.options["sitemap_url"])], set()
+    while level:
+        visited.update(level)
+        parsed = await asyncio.gather(*(_fetch_listing(walk, u, parse_sitemap) for u in level))
+        level = []
+        for children, pages in filter(None, parsed):
+            level += [
+                loc
+                for loc, lastmod in children
+                if loc not in visited and not _older(lastmod, walk.stop_before)
+            ]
+            links += [
+                Link(walk.source.id, loc, published_at=published, modified_at=lastmod)
+                for loc, lastmod, published in pages
+            ]
+        level = list(dict.fromkeys(level))
+    return links
 
 
-def _json_path(document: Any, path: str) -> Any:
+def _older(moment: datetime | None, limit: datetime | None) -> bool:
+    """True when both are known and the moment lies before the limit."""
+    if moment is None or limit is None:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment < limit
+
+
+def json_path(document: Any, path: str) -> Any:
+    """The value at a dotted path (data.items) of a JSON document, None where it is missing."""
     for key in filter(None, path.split(".")):
         document = document.get(key) if isinstance(document, dict) else None
     return document
 
 
-def _json_api(
-    source: Source, client: HttpClient, result: Discovery, since: date | None
-) -> Iterator[Link]:
-    options = source.options
+async def _json_api(walk: _Walk) -> list[Link]:
+    """Page back in time through a JSON list by cursor until the items get older than wanted."""
+    source, options = walk.source, walk.source.options
     fields, cursor = options.get("fields") or {}, options.get("cursor") or {}
     api_url, position = source.url(options["api_url"]), None
 
@@ -223,20 +272,21 @@ def _json_api(
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise MalformedListing(f"not JSON: {exc}") from exc
-        items = _json_path(document, options.get("items_path", ""))
+        items = json_path(document, options.get("items_path", ""))
         if not isinstance(items, list):
             raise MalformedListing(f"no item list at {options.get('items_path')!r}")
         return document, items
 
+    links: list[Link] = []
     for _page in range(int(options.get("max_pages", 10))):
         url = api_url
         if position is not None:
             url += ("&" if urlsplit(api_url).query else "?") + urlencode(
                 {cursor["param"]: position}
             )
-        parsed = _fetch_listing(source, client, url, result, parse)
+        parsed = await _fetch_listing(walk, url, parse)
         if parsed is None:
-            return
+            break
         document, items = parsed
         oldest = None
         for item in items:
@@ -250,25 +300,116 @@ def _json_api(
                 else None
             )
             if url_value:
-                yield Link(
-                    source.id,
-                    source.url(str(url_value)),
-                    item.get(fields.get("title", "")),
-                    published,
-                )
-        position = _json_path(document, cursor.get("next", "")) if cursor else None
-        has_more = _json_path(document, cursor.get("has_more", "")) if cursor else False
-        if (
-            not items
-            or not has_more
-            or position is None
-            or (since and oldest and not in_window(oldest, since, None))
-        ):
-            return
+                title = item.get(fields.get("title", ""))
+                links.append(Link(source.id, source.url(str(url_value)), title, published))
+        position = json_path(document, cursor.get("next", "")) if cursor else None
+        has_more = json_path(document, cursor.get("has_more", "")) if cursor else False
+        if not items or not has_more or position is None or _older(oldest, walk.stop_before):
+            break
+    return links
 
 
-DISCOVERERS: dict[str, Callable[[Source, HttpClient, Discovery, date | None], Iterator[Link]]] = {
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "янв"),
+            ("feb", "фев"),
+            ("mar", "мар"),
+            ("apr", "апр"),
+            ("may", "мая", "май"),
+            ("jun", "июн"),
+            ("jul", "июл"),
+            ("aug", "авг"),
+            ("sep", "сен"),
+            ("oct", "окт"),
+            ("nov", "ноя"),
+            ("dec", "дек"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})\s+([^\W\d_]{3,})\.?\s+(\d{4})")  # 4 May 2025, 29 апреля
+_MONTH_DAY_YEAR = re.compile(r"([^\W\d_]{3,})\.?\s+(\d{1,2}),\s+(\d{4})")  # March 18, 2019
+_CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})\b")
+_URL_DATE = re.compile(r"/(20\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=/|$)")
+
+
+def parse_listing_date(text: str, tz: tzinfo = UTC) -> datetime | None:
+    """A date as listing pages print it: "13:39, 4 May 2025", "March 18, 2019 12:57",
+    "09:10, 29 апреля 2024", or a /2025/10/04/ path; in the site's time zone."""
+    if match := _URL_DATE.search(text):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _DAY_MONTH_YEAR.search(text):
+        day, month, year = int(match[1]), _MONTHS.get(match[2][:3].lower(), 0), int(match[3])
+    elif match := _MONTH_DAY_YEAR.search(text):
+        day, month, year = int(match[2]), _MONTHS.get(match[1][:3].lower(), 0), int(match[3])
+    else:
+        return None
+    clock = _CLOCK.search(text)
+    hour, minute = (int(clock[1]), int(clock[2])) if clock else (0, 0)
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def parse_listing(
+    text: str, page_url: str, item_selector: str, link_pattern: str, tz: tzinfo = UTC
+) -> list[Link]:
+    """Article links of an index or archive page, each item's date from its URL or its text.
+
+    Each element matching item_selector is one item: its first link whose URL matches
+    link_pattern, titled by the link's text, dated by a <time datetime>, the URL or the text.
+    """
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise MalformedListing(f"not HTML: {exc}") from exc
+    pattern, links = re.compile(link_pattern), []
+    for item in CSSSelector(item_selector)(tree):
+        for anchor in item.iter("a"):
+            url = urljoin(page_url, (anchor.get("href") or "").strip())
+            if not pattern.search(url):
+                continue
+            stamps = item.xpath(".//time/@datetime")
+            published = parse_datetime(stamps[0]) if stamps else None
+            published = published or parse_listing_date(url, tz)
+            published = published or parse_listing_date(item.text_content(), tz)
+            title = " ".join(anchor.text_content().split()) or None
+            links.append(Link("", url, title, published))
+            break
+    return links
+
+
+async def _html_listing(walk: _Walk) -> list[Link]:
+    """Page through an index or archive (?page=N) until items get older than wanted."""
+    source, options = walk.source, walk.source.options
+    tz = ZoneInfo(options.get("timezone", "UTC"))
+    links: list[Link] = []
+    first = int(options.get("first_page", 1))
+    for number in range(first, first + int(options.get("max_pages", 10))):
+        url = source.url(options["listing_url"].format(page=number))
+        page = await _fetch_listing(
+            walk,
+            url,
+            lambda text, url=url: parse_listing(
+                text, url, options["item_selector"], options["link_pattern"], tz
+            ),
+        )
+        known = {link.url for link in links}
+        fresh = [replace(link, source_id=source.id) for link in page or () if link.url not in known]
+        links += fresh
+        dates = [link.published_at for link in fresh if link.published_at]
+        if not fresh or (dates and _older(min(dates), walk.stop_before)):
+            break
+    return links
+
+
+DISCOVERERS: dict[str, Callable[[_Walk], Awaitable[list[Link]]]] = {
     "feed": _feed,
     "sitemap": _sitemap,
+    "html_listing": _html_listing,
     "json_api": _json_api,
 }

@@ -14,6 +14,18 @@ class Link:
     url: str
     title: str | None = None
     published_at: datetime | None = None
+    modified_at: datetime | None = None  # a sitemap's lastmod: an upper bound of publication
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a server said identifies a response (ETag, Last-Modified), for conditional GETs."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.etag or self.last_modified)
 
 
 @dataclass(frozen=True)
@@ -21,9 +33,10 @@ class FetchAttempt:
     """What happened to one URL: a decoded page, or the recorded reason there is none.
 
     Every discovered URL ends in one of these, so the warehouse's fetch_log can say what became
-    of it. outcome is "ok" when html is set; failures are "http_error", "timeout", "empty",
-    "not_html", "too_large", "network_error", "redirect_loop"; later stages turn an "ok" into
-    "listed" or "malformed" (feeds, sitemaps, API pages), "stored", "duplicate",
+    of it. outcome is "ok" when text is set, "not_modified" when a conditional GET was answered
+    304, "skipped" when robots.txt disallows the URL; failures are "http_error", "timeout",
+    "empty", "not_html", "too_large", "network_error", "redirect_loop"; later stages turn an "ok"
+    into "listed" or "malformed" (feeds, sitemaps, API pages), "stored", "duplicate",
     "no_content" or "skipped" (articles).
     """
 
@@ -35,6 +48,8 @@ class FetchAttempt:
     content_type: str | None = None
     text: str | None = None
     error: str | None = None
+    validators: Validators = Validators()
+    kind: str = "article"  # or "listing": a feed, sitemap, listing or API page
 
     @property
     def ok(self) -> bool:

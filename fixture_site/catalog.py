@@ -8,7 +8,9 @@ from typing import Literal, TypedDict
 
 SITE_DIR = Path(__file__).parent / "site"
 
-Behaviour = Literal["empty", "pdf", "server_error", "timeout", "redirect_loop", "huge"]
+Behaviour = Literal[
+    "empty", "pdf", "server_error", "timeout", "redirect_loop", "huge", "disallowed"
+]
 
 
 class ManifestEntry(TypedDict):
@@ -49,3 +51,12 @@ def bad_paths() -> list[BadPath]:
 def source_ids() -> list[str]:
     """The sources the site impersonates: one top-level folder each."""
     return sorted(p.name for p in SITE_DIR.iterdir() if p.is_dir())
+
+
+def legacy_encodings() -> dict[str, str]:
+    """Files (relative to site/) served in a legacy encoding with no charset in the header.
+
+    They are kept as UTF-8 in the tree, so they stay readable and diffable; only their
+    <meta> tag names the encoding they are served in (site/legacy_encodings.json).
+    """
+    return json.loads((SITE_DIR / "legacy_encodings.json").read_text(encoding="utf-8"))

@@ -6,18 +6,19 @@ placeholder {{base}} becomes that source's fixture base URL, so feeds and pages 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from fixture_site.catalog import SITE_DIR, Behaviour, bad_paths
+from fixture_site.catalog import SITE_DIR, Behaviour, bad_paths, legacy_encodings
 
 PLACEHOLDER = b"{{base}}"
 TEXT_TYPES = {
@@ -74,7 +75,10 @@ BEHAVIOURS: dict[Behaviour, Reply] = {
     "redirect_loop": Reply(302, HTML, b"", headers=(("Location", "./"),)),
     # Over the client's 5 MB default cap: must be cut off, not read into memory whole.
     "huge": Reply(200, HTML, b"<html><body>" + b"<p>" + b"x" * 6_000_000 + b"</p></body></html>"),
+    # robots.txt disallows it: a polite client never asks, so this answer is never seen.
+    "disallowed": Reply(200, HTML, b"<html><body><p>robots.txt was ignored</p></body></html>"),
 }
+_LEGACY = legacy_encodings()
 NOT_FOUND = Reply(404, "text/plain; charset=utf-8", b"Not Found\n")
 
 
@@ -110,10 +114,19 @@ def find_file(path: str, query: Sequence[tuple[str, str]] = ()) -> Path | None:
 
 
 def resolve(target: str, base_url: str, bad: dict[str, Reply]) -> Reply:
-    """The reply for a request target (path and query) on a server at base_url."""
+    """The reply for a request target (path and query) on a server at base_url.
+
+    `<name>.gz` is served as the gzip file of `<name>` when only the latter is in the tree, so
+    gzipped sitemaps keep readable sources and their {{base}} placeholders.
+    """
     parts = urlsplit(target)
     if parts.path in bad:
         return bad[parts.path]
+    if parts.path.endswith(".gz") and find_file(parts.path) is None:
+        plain = resolve(parts._replace(path=parts.path[:-3]).geturl(), base_url, bad)
+        if plain.status != 200:
+            return plain
+        return Reply(200, "application/gzip", gzip.compress(plain.body, mtime=0))
     file = find_file(parts.path, parse_qsl(parts.query))
     if file is None:
         return NOT_FOUND
@@ -124,6 +137,8 @@ def resolve(target: str, base_url: str, bad: dict[str, Reply]) -> Reply:
     source = file.relative_to(SITE_DIR).parts[0]
     base = f"{base_url}/{source}" if (SITE_DIR / source).is_dir() else base_url
     body = body.replace(PLACEHOLDER, base.encode())
+    if legacy := _LEGACY.get(file.relative_to(SITE_DIR).as_posix()):
+        return Reply(200, TEXT_TYPES[suffix], body.decode("utf-8").encode(legacy))
     return Reply(200, f"{TEXT_TYPES[suffix]}; charset=utf-8", body)
 
 
@@ -150,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Resolve, record, maybe stall, then send; a client that has gone away is fine."""
         site = self.server.site
         arrived = time.monotonic()
-        reply = resolve(self.path, site.base_url, site._bad)
+        reply = site._throttled(self.path) or resolve(self.path, site.base_url, site._bad)
         etag = f'"{hashlib.sha1(reply.body).hexdigest()[:16]}"'
         status = reply.status
         if status == 200 and self.headers.get("If-None-Match") == etag:
@@ -183,10 +198,19 @@ class FixtureSite:
     """The fixture server on 127.0.0.1, run from a daemon thread; use it as a context manager."""
 
     def __init__(
-        self, port: int = 0, *, hang_seconds: float = 120.0, verbose: bool = False
+        self,
+        port: int = 0,
+        *,
+        hang_seconds: float = 120.0,
+        verbose: bool = False,
+        rate_limit: Mapping[str, int] | None = None,
+        retry_after_seconds: int = 1,
     ) -> None:
+        """rate_limit maps request paths to how many times each first answers 429 Retry-After."""
         self.hang_seconds = hang_seconds
         self.verbose = verbose
+        self.retry_after_seconds = retry_after_seconds
+        self._refusals_left = dict(rate_limit or {})
         self._port = port
         self._bad = _bad_replies()
         self._server: _Server | None = None
@@ -256,6 +280,15 @@ class FixtureSite:
         """A snapshot of every request received so far, oldest first."""
         with self._lock:
             return list(self._requests)
+
+    def _throttled(self, path: str) -> Reply | None:
+        """429 with Retry-After while a rate-limited path has refusals left, else None."""
+        with self._lock:
+            if self._refusals_left.get(path, 0) <= 0:
+                return None
+            self._refusals_left[path] -= 1
+        retry_after = (("Retry-After", str(self.retry_after_seconds)),)
+        return Reply(429, "text/plain; charset=utf-8", b"Too Many Requests\n", headers=retry_after)
 
     def _record(self, record: RequestRecord) -> None:
         with self._lock:

@@ -1,16 +1,28 @@
 """Discovery parsers: what each kind of listing yields, and what a broken one reports."""
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from connectors.config import Politeness, load_sources, select_sources
 from connectors.discovery import (
     MalformedListing,
+    discover,
     in_window,
+    link_in_window,
     parse_datetime,
     parse_feed,
+    parse_listing_date,
     parse_sitemap,
 )
+from connectors.http import HttpClient
+from connectors.records import Link
+from fixture_site import bad_paths, manifest
+
+FAST = Politeness(timeout_seconds=2.0, retries=0, delay_seconds=0)
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Кавказский узел</title><language>ru</language>
@@ -24,7 +36,15 @@ ATOM = """<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>
 <updated>2025-10-02T17:24:00+04:00</updated></entry></feed>"""
 
 SITEMAP_INDEX = """<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
-<sitemap><loc>https://caliber.az/sitemap-posts.xml</loc></sitemap></sitemapindex>"""
+<sitemap><loc>https://caliber.az/sitemap-posts.xml</loc><lastmod>2025-10-07</lastmod></sitemap>
+</sitemapindex>"""
+
+NEWS_SITEMAP = """<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+ xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>https://caliber.az/en/post/three</loc><news:news>
+<news:publication><news:name>Caliber.Az</news:name><news:language>en</news:language>
+</news:publication><news:publication_date>2025-10-04T09:00:00+04:00</news:publication_date>
+<news:title>Three</news:title></news:news></url></urlset>"""
 
 URLSET = """<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
 <url><loc>https://caliber.az/az/post/bir</loc><lastmod>2025-10-03T10:00:00+04:00</lastmod></url>
@@ -49,14 +69,33 @@ def test_atom_entries_use_the_alternate_link():
 
 
 def test_sitemap_index_and_urlset():
-    assert parse_sitemap(SITEMAP_INDEX) == (["https://caliber.az/sitemap-posts.xml"], [])
+    assert parse_sitemap(SITEMAP_INDEX) == (
+        [("https://caliber.az/sitemap-posts.xml", datetime(2025, 10, 7))],
+        [],
+    )
     children, pages = parse_sitemap(URLSET)
     assert children == []
-    assert [loc for loc, _ in pages] == [
+    assert [loc for loc, _, _ in pages] == [
         "https://caliber.az/az/post/bir",
         "https://caliber.az/post/dva",
     ]
-    assert pages[1][1] is None
+    assert pages[0][1].isoformat() == "2025-10-03T10:00:00+04:00"
+    assert pages[1][1:] == (None, None)
+
+
+def test_google_news_sitemaps_give_the_publication_date():
+    [(loc, lastmod, published)] = parse_sitemap(NEWS_SITEMAP)[1]
+    assert loc == "https://caliber.az/en/post/three"
+    assert (lastmod, published.isoformat()) == (None, "2025-10-04T09:00:00+04:00")
+
+
+def test_a_modification_date_rules_out_only_pages_older_than_the_window():
+    week = (date(2025, 10, 1), date(2025, 10, 7))
+    modified = datetime(2025, 10, 9, tzinfo=UTC)  # may have been published within the week
+    assert link_in_window(Link("s", "u", modified_at=modified), *week)
+    assert not link_in_window(Link("s", "u", modified_at=datetime(2025, 9, 1, tzinfo=UTC)), *week)
+    assert not link_in_window(Link("s", "u", published_at=modified), *week)
+    assert link_in_window(Link("s", "u"), *week)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +118,87 @@ def test_window_is_inclusive_and_open_ended():
     assert in_window(moment, datetime(2025, 10, 1).date(), datetime(2025, 10, 7).date())
     assert not in_window(moment, datetime(2025, 10, 8).date(), None)
     assert in_window(None, datetime(2025, 10, 8).date(), None)
+
+
+LISTING_SOURCE = """
+sources:
+  - id: caucasian-knot
+    kind: html_listing
+    base_url: https://www.kavkaz-uzel.eu
+    listing_url: /rubric/1?page={page}
+    item_selector: li.news-item
+    link_pattern: /articles/\\d+/?$
+    timezone: Europe/Moscow
+    max_pages: 5
+"""
+
+
+def _listing_source(site, tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(LISTING_SOURCE)
+    [source] = load_sources(path, base_url_override=site.base_url, politeness_overrides={})
+    return replace(source, politeness=FAST)
+
+
+def _paths(site, since: int) -> list[str]:
+    return [r.path.removeprefix("/caucasian-knot") for r in site.requests[since:]]
+
+
+@pytest.mark.anyio
+async def test_html_listing_pages_back_until_the_window_start(site, tmp_path):
+    source = _listing_source(site, tmp_path)
+    articles = {e["path"]: e for e in manifest() if e["source_id"] == "caucasian-knot"}
+    before = len(site.requests)
+    async with HttpClient() as client:
+        everything = await discover(source, client)
+        pages = ["/rubric/1?page=1", "/rubric/1?page=2", "/rubric/1?page=3"]
+        assert [p for p in _paths(site, before) if "rubric" in p] == pages
+        mark = len(site.requests)
+        recent = await discover(source, client, datetime(2025, 10, 2, tzinfo=UTC))
+        assert _paths(site, mark) == ["/rubric/1?page=1"]
+    found = {link.url.removeprefix(source.base_url): link for link in everything.links}
+    assert set(found) == set(articles)
+    for path, link in found.items():
+        assert link.title == articles[path]["title"]
+        assert link.published_at.date().isoformat() == articles[path]["published"]
+        assert link.source_id == "caucasian-knot"
+    assert {a.outcome for a in everything.attempts} == {"listed"}
+    assert len(recent.links) == 3
+
+
+@pytest.mark.anyio
+async def test_sitemap_walk_skips_sub_sitemaps_last_changed_before_the_window(site):
+    [caliber] = select_sources(
+        load_sources(base_url_override=site.base_url, politeness_overrides={}), ["caliber-az"]
+    )
+    caliber = replace(caliber, politeness=FAST)
+    async with HttpClient() as client:
+        everything = await discover(caliber, client)
+        later = await discover(caliber, client, datetime(2025, 10, 5, tzinfo=UTC))
+    sections = {urlsplit(link.url).path.split("/")[2] for link in later.links}
+    assert len(everything.links) == sum(1 for e in manifest() if e["source_id"] == "caliber-az")
+    assert sections == {"post", "az"}  # the English sub-sitemap last changed on 3 October
+    assert not [a for a in later.attempts if a.url.endswith(".gz")]
+
+
+def test_listing_dates_in_the_shapes_sites_print():
+    moscow = ZoneInfo("Europe/Moscow")
+    assert parse_listing_date("13:39, 4 May 2025", moscow) == datetime(
+        2025, 5, 4, 13, 39, tzinfo=moscow
+    )
+    assert parse_listing_date("March 18, 2019 12:57").isoformat() == "2019-03-18T12:57:00+00:00"
+    assert parse_listing_date("09:10, 29 апреля 2024").date() == date(2024, 4, 29)
+    assert parse_listing_date("https://x.org/2025/10/04/story/").date() == date(2025, 10, 4)
+    assert parse_listing_date("вчера") is None
+
+
+@pytest.mark.anyio
+async def test_listing_requests_are_recorded_as_listings(site):
+    [feed] = select_sources(
+        load_sources(base_url_override=site.base_url, politeness_overrides={}), ["caucasian-knot"]
+    )
+    async with HttpClient() as client:
+        found = await discover(replace(feed, politeness=FAST), client)
+    assert [(a.kind, a.outcome) for a in found.attempts] == [("listing", "listed")]
+    advertised = [e for e in [*manifest(), *bad_paths()] if e["source_id"] == "caucasian-knot"]
+    assert len(found.links) == len(advertised)

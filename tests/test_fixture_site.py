@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import html
 import re
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from urllib.robotparser import RobotFileParser
 
 import httpx
 import pytest
 
-from fixture_site import FixtureSite, bad_paths, manifest, source_ids
+from connectors.http import decode_body
+from fixture_site import FixtureSite, bad_paths, legacy_encodings, manifest, source_ids
 from fixture_site.server import find_file
 
 FEED_API = "/api/pc/list/user/feed?category=profile_all&token=MS4wLjABAAAA_newsflow"
@@ -38,8 +41,11 @@ def _discovered(site: FixtureSite) -> set[str]:
     """Every article URL the three sources advertise, read the way the connectors read them."""
     rss = httpx.get(site.source_base("caucasian-knot") + "/articles.rss").text
     urls = {item.findtext("link") for item in ET.fromstring(rss).iter("item")}
-    sitemap = ET.fromstring(httpx.get(site.source_base("caliber-az") + "/sitemap.xml").text)
-    urls |= {loc.text for loc in sitemap.findall("sm:url/sm:loc", SITEMAP_NS)}
+    index = ET.fromstring(httpx.get(site.source_base("caliber-az") + "/sitemap.xml").text)
+    for child in index.findall("sm:sitemap/sm:loc", SITEMAP_NS):
+        body = httpx.get(str(child.text)).content
+        sitemap = ET.fromstring(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
+        urls |= {loc.text for loc in sitemap.findall("sm:url/sm:loc", SITEMAP_NS)}
     first = _api_page(site)
     second = _api_page(site, first["next"]["max_behot_time"])
     for item in first["data"] + second["data"]:
@@ -78,11 +84,16 @@ def test_manifest_is_exactly_what_the_sources_advertise(site: FixtureSite) -> No
 
 
 def test_every_manifest_article_is_served_with_its_title(site: FixtureSite) -> None:
+    legacy = {"/" + path.removesuffix("index.html") for path in legacy_encodings()}
     for entry in manifest():
         response = httpx.get(site.url(entry["source_id"], entry["path"]))
         assert response.status_code == 200, entry
-        assert response.headers["content-type"] == "text/html; charset=utf-8"
-        page = response.text
+        if f"/{entry['source_id']}{entry['path']}" in legacy:
+            assert response.headers["content-type"] == "text/html"  # only the page says
+            page = decode_body(response.content, response.headers["content-type"])
+        else:
+            assert response.headers["content-type"] == "text/html; charset=utf-8"
+            page = response.text
         h1 = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S)
         assert h1 and html.unescape(h1.group(1)) == entry["title"]
         og = re.search(r'<meta property="og:title" content="([^"]*)"', page)
@@ -187,3 +198,44 @@ def test_paths_cannot_leave_the_site_tree() -> None:
     assert find_file("/%2e%2e/server.py") is None
     assert find_file("/caucasian-knot/articles/415901") is not None  # folder without slash
     assert find_file("/caliber-az/en/post/missing") is None
+
+
+def test_the_english_sub_sitemap_is_only_served_gzipped(site: FixtureSite) -> None:
+    base = site.source_base("caliber-az")
+    packed = httpx.get(base + "/sitemap-en.xml.gz")
+    assert packed.headers["content-type"] == "application/gzip"
+    assert "content-encoding" not in packed.headers
+    text = gzip.decompress(packed.content).decode()
+    assert "<urlset" in text and "{{base}}" not in text and base + "/en/post/" in text
+    index = httpx.get(base + "/sitemap.xml").text
+    assert "<sitemapindex" in index and base + "/sitemap-en.xml.gz" in index
+    assert httpx.get(base + "/missing.xml.gz").status_code == 404
+
+
+def test_robots_txt_disallows_exactly_the_disallowed_bad_path(site: FixtureSite) -> None:
+    rules = RobotFileParser()
+    rules.parse(httpx.get(site.base_url + "/robots.txt").text.splitlines())
+    for entry in bad_paths():
+        allowed = rules.can_fetch("newsflow", site.url(entry["source_id"], entry["path"]))
+        assert allowed == (entry["behaviour"] != "disallowed"), entry
+    assert all(rules.can_fetch("newsflow", site.url(e["source_id"], e["path"])) for e in manifest())
+
+
+def test_a_rate_limited_path_answers_429_with_retry_after_then_serves() -> None:
+    path = "/caucasian-knot/articles.rss"
+    with FixtureSite(rate_limit={path: 2}, retry_after_seconds=7) as limited:
+        answers = [httpx.get(limited.base_url + path) for _ in range(3)]
+        other = httpx.get(limited.base_url + "/robots.txt")
+    assert [a.status_code for a in answers] == [429, 429, 200]
+    assert answers[0].headers["retry-after"] == "7"
+    assert other.status_code == 200
+
+
+def test_a_legacy_page_is_windows_1251_declared_only_in_a_meta_tag(site: FixtureSite) -> None:
+    [(path, encoding)] = legacy_encodings().items()
+    response = httpx.get(site.base_url + "/" + path.removesuffix("index.html"))
+    assert "charset" not in response.headers["content-type"]
+    with pytest.raises(UnicodeDecodeError):
+        response.content.decode("utf-8")
+    text = response.content.decode(encoding)
+    assert f'charset={encoding}"' in text and "Ингушетии" in text and "{{base}}" not in text

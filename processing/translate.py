@@ -1,4 +1,9 @@
-"""Offline translation to English with installed Argos Translate packages, batched per language.
+"""Offline translation to English with installed Argos Translate packages, batched per model.
+
+Paragraphs stay paragraphs; each title and paragraph is detected on its own, so English ones
+inside a Russian article are kept, not sent to a model. Every text still to translate in a
+batch of articles goes to its model in one call (one CTranslate2 `translate_batch` over the
+sentences of all of them); a cache keyed by text hash and model version skips what was done.
 
 argostranslate is imported lazily: `argostranslate.translate` pulls stanza, spaCy and torch (~4 s).
 Its settings (ARGOS_PACKAGES_DIR, XDG_*_HOME, ARGOS_BEAM_SIZE, ARGOS_BATCH_SIZE, ARGOS_DEVICE_TYPE,
@@ -8,80 +13,53 @@ environment when it is first imported, so set them before the first call.
 
 from __future__ import annotations
 
-import json
 import os
-import zipfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol
 
-from processing.language import UNDETERMINED
-from processing.records import Translation
+from processing.language import UNDETERMINED, detect_language
+from processing.models import TARGET, ModelInfo, installed_models
+from processing.records import ParagraphTranslation, Translation
 
-TARGET = "en"
 # Language tags whose Argos code is not their primary subtag (langdetect says zh-tw).
 _ALIASES = {"zh-tw": "zt", "zh-hant": "zt"}
 
 
-class ModelInstallError(Exception):
-    """A model file could not be installed (missing, not a zip, not an Argos package)."""
+class TranslationCache(Protocol):
+    """Translations already made, keyed by source text and model (name and version)."""
+
+    def get(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]:
+        """The English of those texts that were translated by this model before."""
+        ...
+
+    def put(self, model: ModelInfo, translations: Mapping[str, str]) -> None:
+        """Remember new translations (source text → English) made by this model."""
+        ...
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    """An installed X→en Argos package, as recorded with each translation."""
+class _Part:
+    """A title or paragraph, its detected language, and the model that will translate it."""
 
-    from_code: str
-    to_code: str
-    name: str
-    version: str
-    path: Path
-
-    @property
-    def model_id(self) -> str:
-        """Provenance stored with translations, e.g. "argos:ru-en@1.9"."""
-        return f"argos:{self.name}@{self.version}"
+    text: str
+    language: str
+    model: ModelInfo | None  # None: kept as it is (English, blank, no letters)
 
 
-def installed_models() -> dict[str, ModelInfo]:
-    """Installed X→en packages keyed by source language; the highest version wins."""
-    from argostranslate import package
+def translate_articles(
+    items: Sequence[tuple[str, str | None, str]], cache: TranslationCache | None = None
+) -> list[Translation]:
+    """Translate (language, title, text) items to English; results come back in input order.
 
-    best: dict[str, ModelInfo] = {}
-    for pkg in package.get_installed_packages():
-        if pkg.type != "translate" or pkg.to_code != TARGET or not pkg.from_code:
-            continue
-        info = _model_info(pkg)
-        current = best.get(info.from_code)
-        if current is None or _version_key(info.version) > _version_key(current.version):
-            best[info.from_code] = info
-    return best
-
-
-def install_model_file(path: Path) -> ModelInfo:
-    """Install a `.argosmodel` file, checked first: one bad folder breaks every package listing."""
-    path = Path(path)
-    top = _check_package_file(path)
-    from argostranslate import package, settings
-
-    try:
-        package.install_from_path(path)
-        installed = package.Package(Path(settings.package_data_dir) / top)
-    except Exception as exc:
-        raise ModelInstallError(f"{path}: could not install: {exc}") from exc
-    _clear_caches()
-    return _model_info(installed)
-
-
-def translate_articles(items: Sequence[tuple[str, str | None, str]]) -> list[Translation]:
-    """Translate (language, title, text) items to English, one model batch per language.
-
-    Paragraphs ("\\n"-separated) stay paragraphs; results come back in input order.
+    An article whose language has no installed model is "pending_model"; English ones are
+    "not_needed". Each distinct text is sent to a model at most once per call, and not at all
+    when the cache already has it.
     """
     results: list[Translation | None] = [None] * len(items)
-    by_model: dict[ModelInfo, list[int]] = defaultdict(list)
+    plans: dict[int, tuple[_Part | None, list[_Part]]] = {}
     models: dict[str, ModelInfo] | None = None
     for i, (lang, title, text) in enumerate(items):
         code = lang.strip().lower()
@@ -93,67 +71,104 @@ def translate_articles(items: Sequence[tuple[str, str | None, str]]) -> list[Tra
             continue
         if models is None:
             models = installed_models()
-        model = _model_for(code, models)
-        if model is None:
+        main = _model_for(code, models)
+        if main is None:
             results[i] = Translation("pending_model")
-        else:
-            by_model[model].append(i)
+            continue
+        parts = [_part(p, code, main) for p in text.split("\n")]
+        plans[i] = (None if title is None else _part(title, code, main), parts)
 
-    for model, indices in by_model.items():
-        articles = [(items[i][1], items[i][2]) for i in indices]
-        for i, result in zip(indices, _translate_group(model, articles), strict=True):
-            results[i] = result
-    return cast(list[Translation], results)
+    wanted: dict[ModelInfo, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, (title, parts) in plans.items():
+        for part in [title, *parts]:
+            if part is not None and part.model is not None:
+                wanted[part.model][part.text].append(i)
+    english: dict[tuple[ModelInfo, str], str] = {}
+    failures: dict[int, Translation] = {}
+    for model, texts in wanted.items():
+        done, failed = _translate_for_model(model, texts, cache)
+        english.update(((model, text), en) for text, en in done.items())
+        for i, error in failed.items():
+            failures.setdefault(i, Translation("failed", model=model.model_id, error=error))
+
+    def english_of(part: _Part) -> str:
+        return part.text if part.model is None else english[(part.model, part.text)]
+
+    for i, (title, parts) in plans.items():
+        if i in failures:
+            results[i] = failures[i]
+            continue
+        used = next((p.model.model_id for p in [title, *parts] if p and p.model), None)
+        paragraphs = tuple(
+            ParagraphTranslation(
+                pos, p.text, english_of(p), p.language, p.model.model_id if p.model else None
+            )
+            for pos, p in enumerate(parts)
+            if p.text.strip()
+        )
+        results[i] = Translation(
+            "done" if used else "not_needed",  # a "Russian" article that is all English
+            None if title is None else english_of(title),
+            "\n".join(english_of(p) for p in parts),
+            used,
+            paragraphs=paragraphs if used else (),
+        )
+    return [r for r in results if r is not None]
 
 
-def _translate_group(model: ModelInfo, articles: list[tuple[str | None, str]]) -> list[Translation]:
-    """All articles in one batch; if that fails, retry one by one so only the bad ones fail."""
+def _part(text: str, article_language: str, model: ModelInfo) -> _Part:
+    """A title or paragraph with its own language (the article's breaks ties).
+
+    English ones, and those with no letters, are kept as they are; every other one goes to the
+    article's model (langdetect confuses close languages, so a paragraph's own guess never
+    picks another model).
+    """
+    if not text.strip():
+        return _Part(text, article_language, None)
+    language = detect_language(text, article_language)
+    return _Part(text, language, None if language in (TARGET, UNDETERMINED) else model)
+
+
+def _translate_for_model(
+    model: ModelInfo, texts: Mapping[str, list[int]], cache: TranslationCache | None
+) -> tuple[dict[str, str], dict[int, str]]:
+    """English of the texts (cached, else one model call), and the error of each failed article.
+
+    If the one call fails, each article's texts are retried alone so only the bad ones fail.
+    """
+    english = cache.get(model, list(texts)) if cache else {}
+    missing = [t for t in texts if t not in english]
+    if not missing:
+        return english, {}
     try:
         translator = _translator(model)
     except Exception as exc:
-        return [_failed(model, exc)] * len(articles)
+        return english, {i: _error(exc) for t in missing for i in texts[t]}
+    new: dict[str, str] = {}
+    failures: dict[int, str] = {}
     try:
-        return _translate_batch(translator, model, articles)
+        new.update(zip(missing, translator.translate(missing), strict=True))
     except Exception as exc:
-        if len(articles) == 1:
-            return [_failed(model, exc)]
-    results = []
-    for article in articles:
-        try:
-            results.extend(_translate_batch(translator, model, [article]))
-        except Exception as exc:
-            results.append(_failed(model, exc))
-    return results
+        by_article: dict[int, list[str]] = defaultdict(list)
+        for text in missing:
+            for i in texts[text]:
+                by_article[i].append(text)
+        if len(by_article) == 1:
+            return english, dict.fromkeys(by_article, _error(exc))
+        for i, own in by_article.items():
+            todo = [t for t in own if t not in new]
+            try:
+                new.update(zip(todo, translator.translate(todo), strict=True))
+            except Exception as article_exc:
+                failures[i] = _error(article_exc)
+    if cache and new:
+        cache.put(model, new)
+    english.update(new)
+    return english, failures
 
 
-def _translate_batch(
-    translator: _PairTranslator, model: ModelInfo, articles: list[tuple[str | None, str]]
-) -> list[Translation]:
-    """Send every title and non-empty paragraph of the articles to the model in one call."""
-    texts: dict[str, str] = {}
-    for title, text in articles:
-        for part in [title or "", *text.split("\n")]:
-            if part.strip():
-                texts[part] = ""
-    unique = list(texts)
-    texts.update(zip(unique, translator.translate(unique), strict=True))
-
-    def english(part: str) -> str:
-        return texts[part] if part.strip() else ""
-
-    return [
-        Translation(
-            "done",
-            None if title is None else english(title),
-            "\n".join(english(p) for p in text.split("\n")),
-            model.model_id,
-        )
-        for title, text in articles
-    ]
-
-
-def _failed(model: ModelInfo, exc: Exception) -> Translation:
-    return Translation("failed", model=model.model_id, error=f"{type(exc).__name__}: {exc}")
+def _error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 class _PairTranslator:
@@ -200,7 +215,7 @@ class _PairTranslator:
                 target_prefix=[[prefix]] * len(tokens) if prefix else None,
                 replace_unknowns=True,
                 max_batch_size=settings.batch_size,
-                batch_type="tokens",
+                batch_type="examples",
                 beam_size=settings.beam_size,
                 num_hypotheses=1,
                 length_penalty=0.2,
@@ -245,13 +260,9 @@ def _translator(model: ModelInfo) -> _PairTranslator:
     return _translators[model]
 
 
-def _clear_caches() -> None:
-    """Forget loaded translators here and in argostranslate (its install does not, see notes)."""
+def forget_translators() -> None:
+    """Unload every model (after packages change), so the next call loads what is installed."""
     _translators.clear()
-    from argostranslate import translate
-
-    translate.installed_translates.clear()
-    translate.get_installed_languages.cache_clear()
 
 
 def _model_for(code: str, models: dict[str, ModelInfo]) -> ModelInfo | None:
@@ -260,49 +271,3 @@ def _model_for(code: str, models: dict[str, ModelInfo]) -> ModelInfo | None:
         if candidate and candidate in models:
             return models[candidate]
     return None
-
-
-def _model_info(pkg: Any) -> ModelInfo:
-    return ModelInfo(
-        from_code=pkg.from_code,
-        to_code=pkg.to_code,
-        name=f"{pkg.from_code}-{pkg.to_code}",
-        version=pkg.package_version,
-        path=Path(pkg.package_path),
-    )
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
-
-
-def _check_package_file(path: Path) -> str:
-    """Return the package's single top-level folder, or raise ModelInstallError naming the file."""
-    if not path.is_file():
-        raise ModelInstallError(f"{path}: no such model file")
-    if not zipfile.is_zipfile(path):
-        raise ModelInstallError(f"{path}: not an Argos model (not a zip archive)")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            tops = {name.split("/", 1)[0] for name in names}
-            if len(tops) != 1 or not any("/" in name for name in names):
-                found = sorted(tops)
-                raise ModelInstallError(
-                    f"{path}: not an Argos model (expected one top-level folder, found {found})"
-                )
-            top = tops.pop()
-            if f"{top}/metadata.json" not in names:
-                raise ModelInstallError(f"{path}: not an Argos model (no {top}/metadata.json)")
-            metadata = json.loads(zf.read(f"{top}/metadata.json"))
-    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
-        raise ModelInstallError(f"{path}: unreadable Argos model: {exc}") from exc
-    if (
-        not isinstance(metadata, dict)
-        or not metadata.get("from_code")
-        or not metadata.get("to_code")
-    ):
-        raise ModelInstallError(f"{path}: metadata.json lacks from_code/to_code")
-    if top in {"", ".", ".."}:
-        raise ModelInstallError(f"{path}: invalid top-level folder {top!r}")
-    return top

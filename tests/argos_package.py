@@ -13,6 +13,7 @@ import json
 import random
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,26 @@ import numpy as np
 SENTENCE_END = ".!?。！？"
 _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 
-_WORDS = {
+
+@dataclass(frozen=True)
+class Architecture:
+    """Shape of the random Transformer; the default is tiny, ARGOS_SIZE is what Argos ships."""
+
+    layers: int = 2
+    d_model: int = 64
+    heads: int = 4
+    ffn: int = 128
+    vocab: int = 0  # 0: the tokenizer's pieces only; more pads the vocabulary to this size
+    quantization: str | None = None
+    eos_bias: float = 3.0  # on the `</s>` logit: random models otherwise decode 256 tokens
+    # >0: every output is exactly this many tokens (the decoder's layers barely touch its
+    # residual stream, and the projection maps each token of a fixed chain to the next one)
+    output_tokens: int = 0
+
+
+ARGOS_SIZE = Architecture(6, 512, 8, 2048, 32_000, "int8", eos_bias=0.0, output_tokens=25)
+
+WORDS = {
     "ru": "новости город власти заявили сегодня утром дорога мост школа суд рынок цены выросли",
     "en": "news city officials said today morning road bridge school court market prices rose",
     "zh": "新闻 城市 官员 表示 今天 早上 道路 桥梁 学校 法院 市场 价格 上涨",
@@ -34,13 +54,14 @@ def build_argos_package(
     version: str = "0.1",
     *,
     splitter: str | None = "minisbd",
+    architecture: Architecture = Architecture(),
 ) -> Path:
     """Write a deterministic `.argosmodel` into dest_dir and return its path.
 
     splitter: "minisbd" (bundled rule-based ONNX model), "stanza" (an empty stanza/ folder, for
     tests that fake stanza) or None (no bundled splitter, which argostranslate would download).
     """
-    data = _package_bytes(from_code, to_code, version, splitter)
+    data = _package_bytes(from_code, to_code, version, splitter, architecture)
     path = Path(dest_dir) / f"{_top_folder(from_code, to_code, version)}.argosmodel"
     path.write_bytes(data)
     return path
@@ -59,8 +80,10 @@ def _top_folder(from_code: str, to_code: str, version: str) -> str:
 
 
 @functools.cache
-def _package_bytes(from_code: str, to_code: str, version: str, splitter: str | None) -> bytes:
-    """Build the package once per (pair, version, splitter) in a test session."""
+def _package_bytes(
+    from_code: str, to_code: str, version: str, splitter: str | None, architecture: Architecture
+) -> bytes:
+    """Build the package once per (pair, version, splitter, architecture) in a test session."""
     top = _top_folder(from_code, to_code, version)
     sp_model, pieces = _sentencepiece_model()
     metadata = {
@@ -78,7 +101,9 @@ def _package_bytes(from_code: str, to_code: str, version: str, splitter: str | N
         "sentencepiece.model": sp_model,
         "README.md": b"Tiny random test model built by tests/argos_package.py.\n",
     }
-    files.update({f"model/{name}": data for name, data in _ctranslate2_model(pieces).items()})
+    files.update(
+        {f"model/{name}": data for name, data in _ctranslate2_model(pieces, architecture).items()}
+    )
     if splitter == "minisbd":
         files[f"minisbd/{from_code}.onnx"] = _minisbd_model(from_code)
     elif splitter == "stanza":
@@ -99,7 +124,7 @@ def _corpus(lines: int = 300) -> list[str]:
     out = []
     for i in range(lines):
         lang = ("ru", "en", "zh")[i % 3]
-        words = _WORDS[lang].split()
+        words = WORDS[lang].split()
         sep = "" if lang == "zh" else " "
         sentence = sep.join(rng.choice(words) for _ in range(rng.randint(3, 9)))
         out.append(sentence + rng.choice(SENTENCE_END[:3] if sep else SENTENCE_END[3:]))
@@ -130,33 +155,37 @@ def _sentencepiece_model() -> tuple[bytes, tuple[str, ...]]:
     return model, pieces
 
 
-def _ctranslate2_model(
-    pieces: tuple[str, ...], d_model: int = 64, heads: int = 4, ffn: int = 128
-) -> dict[str, bytes]:
-    """Save a 2+2 layer random Transformer; `</s>` is biased so decoding stops early."""
+def _ctranslate2_model(pieces: tuple[str, ...], arch: Architecture) -> dict[str, bytes]:
+    """Save a random Transformer; `</s>` is biased so decoding stops early."""
     from ctranslate2.specs import TransformerSpec
 
+    d_model, ffn = arch.d_model, arch.ffn
+    vocabulary = list(pieces) + [f"<pad{i}>" for i in range(arch.vocab - len(pieces))]
     rng = np.random.default_rng(11)
-    vocab = len(pieces)
+    vocab = len(vocabulary)
 
-    def w(*shape: int) -> np.ndarray:
-        return (rng.standard_normal(shape) * 0.1).astype(np.float32)
+    def w(*shape: int, scale: float = 0.1) -> np.ndarray:
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    quiet = 0.001 if arch.output_tokens else 0.1  # decoder sublayers' share of the residual
 
     def norm(spec) -> None:
         spec.gamma = np.ones(d_model, np.float32)
         spec.beta = np.zeros(d_model, np.float32)
 
-    def ffn_layer(spec) -> None:
+    def ffn_layer(spec, out: float = 0.1) -> None:
         norm(spec.layer_norm)
         spec.linear_0.weight, spec.linear_0.bias = w(ffn, d_model), w(ffn)
-        spec.linear_1.weight, spec.linear_1.bias = w(d_model, ffn), w(d_model)
+        spec.linear_1.weight = w(d_model, ffn, scale=out)
+        spec.linear_1.bias = w(d_model, scale=out)
 
-    def self_attention(spec) -> None:
+    def self_attention(spec, out: float = 0.1) -> None:
         norm(spec.layer_norm)
         spec.linear[0].weight, spec.linear[0].bias = w(3 * d_model, d_model), w(3 * d_model)
-        spec.linear[1].weight, spec.linear[1].bias = w(d_model, d_model), w(d_model)
+        spec.linear[1].weight = w(d_model, d_model, scale=out)
+        spec.linear[1].bias = w(d_model, scale=out)
 
-    spec = TransformerSpec.from_config((2, 2), heads)
+    spec = TransformerSpec.from_config((arch.layers, arch.layers), arch.heads)
     spec.encoder.embeddings[0].weight = w(vocab, d_model)
     norm(spec.encoder.layer_norm)
     for layer in spec.encoder.layer:
@@ -165,20 +194,27 @@ def _ctranslate2_model(
     spec.decoder.embeddings.weight = w(vocab, d_model)
     norm(spec.decoder.layer_norm)
     for layer in spec.decoder.layer:
-        self_attention(layer.self_attention)
+        self_attention(layer.self_attention, quiet)
         cross = layer.attention
         norm(cross.layer_norm)
         cross.linear[0].weight, cross.linear[0].bias = w(d_model, d_model), w(d_model)
         cross.linear[1].weight, cross.linear[1].bias = w(2 * d_model, d_model), w(2 * d_model)
-        cross.linear[2].weight, cross.linear[2].bias = w(d_model, d_model), w(d_model)
-        ffn_layer(layer.ffn)
+        cross.linear[2].weight = w(d_model, d_model, scale=quiet)
+        cross.linear[2].bias = w(d_model, scale=quiet)
+        ffn_layer(layer.ffn, quiet)
     bias = np.zeros(vocab, np.float32)
-    bias[pieces.index("</s>")] = 3.0  # random models otherwise decode to the 256-token limit
-    spec.decoder.projection.weight, spec.decoder.projection.bias = w(vocab, d_model), bias
-    spec.register_source_vocabulary(list(pieces))
-    spec.register_target_vocabulary(list(pieces))
+    bias[pieces.index("</s>")] = arch.eos_bias
+    projection = w(vocab, d_model)
+    if arch.output_tokens:  # <s> → 3 → 4 → ... → </s>
+        chain = [pieces.index("<s>"), *range(3, 3 + arch.output_tokens), pieces.index("</s>")]
+        embeddings = spec.decoder.embeddings.weight
+        for before, after in zip(chain, chain[1:], strict=False):
+            projection[after] = 1.5 * embeddings[before] / np.linalg.norm(embeddings[before])
+    spec.decoder.projection.weight, spec.decoder.projection.bias = projection, bias
+    spec.register_source_vocabulary(vocabulary)
+    spec.register_target_vocabulary(vocabulary)
     spec.validate()
-    spec.optimize(quantization=None)
+    spec.optimize(quantization=arch.quantization)
     with tempfile.TemporaryDirectory() as tmp:
         spec.save(tmp)
         return {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}

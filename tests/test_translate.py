@@ -16,14 +16,9 @@ import pytest
 from argos_package import build_argos_package, build_corrupt_package
 
 from processing import translate
+from processing.models import ModelInfo, ModelInstallError, install_model_file, installed_models
 from processing.records import Translation
-from processing.translate import (
-    ModelInfo,
-    ModelInstallError,
-    install_model_file,
-    installed_models,
-    translate_articles,
-)
+from processing.translate import translate_articles
 
 RU_TITLE = "Новости города"
 RU_TEXT = "Власти заявили сегодня утром. Мост закрыт!\nЦены на рынке выросли.\n\nСуд начался?"

@@ -1,0 +1,170 @@
+"""Translation state in the warehouse: paragraphs, the cache, and the translate_backlog flow.
+
+Articles are loaded as the ingest flow loads them (translate_articles, then store.load_batch)
+into a fresh DuckDB file; Kazakh and Armenian are languages no other test installs a model for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from argos_package import build_argos_package
+
+from connectors.records import FetchAttempt
+from flows.cli import main
+from flows.translate import WarehouseCache
+from processing import translate
+from processing.models import ModelInfo, install_model_file
+from processing.records import Article, Outcome
+from processing.translate import translate_articles
+from warehouse import store, translations
+
+NOW = datetime(2025, 10, 1, tzinfo=UTC)
+RU_TEXT = (
+    "Власти заявили сегодня утром, что мост закрыт на ремонт.\n"
+    "\n"
+    "The ministry said in English that the bridge will reopen next month after repairs.\n"
+    "Цены на рынке выросли. Суд начался!"
+)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "newsflow.duckdb"
+    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def model_calls(ru_model: ModelInfo, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every list of texts sent to the ru→en model."""
+    translator = translate._translator(ru_model)
+    calls: list[list[str]] = []
+    original = translator.translate
+
+    def spy(texts: list[str]) -> list[str]:
+        calls.append(list(texts))
+        return original(texts)
+
+    monkeypatch.setattr(translator, "translate", spy)
+    return calls
+
+
+def _article(url: str, language: str, title: str | None, text: str) -> Article:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Article("test-source", url, title, text, language, NOW, digest)
+
+
+def _ingest(articles: list[Article]) -> None:
+    """What the ingest flow does with new articles: translate (with the cache), then load."""
+    results = translate_articles(
+        [(a.language, a.title, a.text) for a in articles], WarehouseCache()
+    )
+    outcomes = [
+        Outcome(FetchAttempt(a.source_id, a.url, "ok", NOW), replace(a, translation=t))
+        for a, t in zip(articles, results, strict=True)
+    ]
+    with store.connect() as conn:
+        store.load_batch(conn, outcomes, run_id="test")
+
+
+def _rows(sql: str, *params: object) -> list[tuple]:
+    with store.connect() as conn:
+        return conn.execute(sql, list(params)).fetchall()
+
+
+def test_loaded_article_keeps_each_paragraph_beside_its_english(
+    warehouse: Path, model_calls: list[list[str]]
+) -> None:
+    _ingest([_article("https://ru/1", "ru", "Новости города", RU_TEXT)])
+    [(status, model, text_en)] = _rows(
+        "SELECT translation_status, translation_model, text_en FROM articles"
+    )
+    assert (status, model) == ("done", "argos:ru-en@0.1")
+    rows = _rows("SELECT position, text, text_en, language, model FROM paragraphs ORDER BY 1")
+    source, english = RU_TEXT.split("\n"), text_en.split("\n")
+    assert [r[0] for r in rows] == [0, 2, 3]  # the blank paragraph has no row
+    for position, text, paragraph_en, _, _ in rows:
+        assert (text, paragraph_en) == (source[position], english[position])
+    # the English paragraph is kept word for word and never sent to the model
+    assert rows[1][2:] == (source[2], "en", None)
+    assert [r[3:] for r in (rows[0], rows[2])] == [("ru", "argos:ru-en@0.1")] * 2
+    assert source[2] not in {text for call in model_calls for text in call}
+
+
+def test_duplicated_story_and_reprocess_never_translate_a_text_twice(
+    warehouse: Path, ru_model: ModelInfo, model_calls: list[list[str]]
+) -> None:
+    story = _article("https://ru/story", "ru", "Мост закрыт", "Мост закрыт.\nЦены выросли.")
+    _ingest([story])
+    assert sorted(model_calls[0]) == ["Мост закрыт", "Мост закрыт.", "Цены выросли."]
+    # the same story reposted elsewhere, with one new paragraph
+    repost = replace(story, url="https://other/repost", text=story.text + "\nСуд начался.")
+    _ingest([repost])
+    assert model_calls[1:] == [["Суд начался."]]
+    # reprocessing both: everything is in the cache
+    assert translate_articles(
+        [("ru", a.title, a.text) for a in (story, repost)], WarehouseCache()
+    ) == [
+        translate_articles([("ru", a.title, a.text)], WarehouseCache())[0] for a in (story, repost)
+    ]
+    assert len(model_calls) == 2
+    # the repost's shared paragraphs read exactly as the first story's
+    [(repost_en,), (story_en,)] = _rows("SELECT text_en FROM articles ORDER BY url")
+    assert repost_en.split("\n")[:2] == story_en.split("\n")
+    # the key includes the model's version: another version of ru-en translates afresh
+    with store.connect() as conn:
+        assert translations.cached(conn, ru_model, ["Мост закрыт."]) != {}
+        assert translations.cached(conn, replace(ru_model, version="0.2"), ["Мост закрыт."]) == {}
+
+
+def test_backlog_translates_pending_articles_once_their_model_is_installed(
+    warehouse: Path, ru_model: ModelInfo, tmp_path: Path, prefect_api: None, capsys
+) -> None:
+    kk_text = "Қала әкімдігі бүгін мәлімдеді.\nКөпір жабылды!"
+    _ingest(
+        [
+            _article("https://kk/1", "kk", "Жаңалықтар", kk_text),
+            _article("https://kk/2", "kk", None, "Нарықта бағалар өсті."),
+            _article("https://hy/1", "hy", "Լուրեր", "Կամուրջը փակ է։"),
+            _article("https://ru/1", "ru", "Новости", "Мост закрыт."),
+        ]
+    )
+    before = dict(_rows("SELECT url, translation_status FROM articles"))
+    assert before == {
+        "https://kk/1": "pending_model",
+        "https://kk/2": "pending_model",
+        "https://hy/1": "pending_model",
+        "https://ru/1": "done",
+    }
+    ru_english = _rows("SELECT text_en FROM articles WHERE url = 'https://ru/1'")
+
+    install_model_file(build_argos_package(tmp_path, "kk"))
+    assert main(["translate", "--batch-size", "1"]) == 0
+    assert "'done': 2" in capsys.readouterr().out
+
+    after = {
+        url: rest
+        for url, *rest in _rows(
+            "SELECT url, translation_status, translation_model, title_en IS NOT NULL, "
+            "text_en IS NOT NULL FROM articles"
+        )
+    }
+    assert after["https://kk/1"] == ["done", "argos:kk-en@0.1", True, True]
+    assert after["https://kk/2"] == ["done", "argos:kk-en@0.1", False, True]
+    assert after["https://hy/1"] == ["pending_model", None, False, False]
+    assert _rows("SELECT text_en FROM articles WHERE url = 'https://ru/1'") == ru_english
+    assert _rows(
+        "SELECT url, position FROM paragraphs WHERE url LIKE 'https://kk/%' ORDER BY 1, 2"
+    ) == [
+        ("https://kk/1", 0),
+        ("https://kk/1", 1),
+        ("https://kk/2", 0),
+    ]
+    # nothing left to do: a second run changes nothing
+    assert main(["translate"]) == 0
+    assert "none pending" in capsys.readouterr().out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,10 +18,17 @@ import pyarrow as pa
 from connectors.config import Source
 from connectors.records import FetchAttempt
 from processing.records import Article, Outcome
+from warehouse import translations
+from warehouse.archive import ARCHIVE_SCHEMA, archive_row
+from warehouse.clusters import assign_clusters
+from warehouse.reports import run_report
 from warehouse.schema import migrate
+from warehouse.search import refresh_index
 
 DEFAULT_DB = Path("data") / "newsflow.duckdb"
 _LOCK_WAIT_SECONDS = 30.0
+READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer
+_HOLDER = re.compile(r"PID (\d+)")
 
 
 class WarehouseBusy(RuntimeError):
@@ -30,9 +39,20 @@ class WarehouseBusy(RuntimeError):
 class LoadResult:
     """What one batch changed: articles new to the warehouse and those it already had."""
 
-    inserted: int
-    duplicates: int
+    inserted: int  # new stories
+    duplicates: int  # same canonical URL or same normalized text as a stored article
     logged: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A flow run as the runs table keeps it; the counts come from its fetch log."""
+
+    run_id: str
+    flow: str
+    started_at: datetime | None
+    ended_at: datetime
+    parameters: dict[str, object]
 
 
 def db_path() -> Path:
@@ -59,10 +79,13 @@ def connect(
             conn = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                if "lock" in str(exc).lower():
-                    raise WarehouseBusy(f"warehouse {path} is locked by a writer: {exc}") from exc
+            if "lock" not in str(exc).lower():
                 raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"warehouse {path} is busy: {_holder(str(exc))} is writing to it "
+                    f"(waited {wait_seconds:g} s); try again when it has finished"
+                ) from exc
             time.sleep(0.2)
     try:
         if not read_only:
@@ -118,6 +141,8 @@ _ARTICLE_SCHEMA = pa.schema(
         ("translation_status", pa.string()),
         ("translation_model", pa.string()),
         ("translation_error", pa.string()),
+        ("raw_sha256", pa.string()),
+        ("duplicate_of", pa.string()),
     ]
 )
 _LOG_SCHEMA = pa.schema(
@@ -129,6 +154,7 @@ _LOG_SCHEMA = pa.schema(
         ("http_status", pa.int32()),
         ("error", pa.string()),
         ("attempted_at", pa.timestamp("us", tz="UTC")),
+        ("raw_sha256", pa.string()),
     ]
 )
 
@@ -136,16 +162,33 @@ _LOG_SCHEMA = pa.schema(
 def load_batch(
     conn: duckdb.DuckDBPyConnection, outcomes: Sequence[Outcome], run_id: str | None = None
 ) -> LoadResult:
-    """Insert a batch's articles and its fetch log in one transaction.
+    """Insert a batch's raw bodies, articles and fetch log in one transaction.
 
     An article whose URL is already stored is kept as it was and logged as "duplicate", a new
-    one as "stored"; loading the same batch twice adds no article. If anything fails, nothing
-    of the batch is written.
+    one as "stored"; loading the same batch twice adds no article. A new URL whose normalized
+    text is already stored is kept with duplicate_of set and logged as "duplicate". If anything
+    fails, nothing of the batch is written.
     """
-    articles = [o.article for o in outcomes if o.article is not None]
-    article_rows = pa.Table.from_pylist([_article_row(a) for a in articles], _ARTICLE_SCHEMA)
+    bodies = [
+        archive_row(o.attempt.text, o.attempt.content_type, _utc(o.attempt.attempted_at))
+        if o.attempt.text is not None
+        else None
+        for o in outcomes
+    ]
+    keys = [body["sha256"] if body else None for body in bodies]
+    raw_rows = pa.Table.from_pylist([b for b in bodies if b], ARCHIVE_SCHEMA)
+    articles = [(o.article, key) for o, key in zip(outcomes, keys, strict=True) if o.article]
     with _transaction(conn):
-        with _registered(conn, article_rows=article_rows):
+        duplicate_of = _text_duplicates(conn, [a for a, _ in articles])
+        article_rows = pa.Table.from_pylist(
+            [_article_row(a, key, duplicate_of.get(a.url)) for a, key in articles], _ARTICLE_SCHEMA
+        )
+        with _registered(conn, article_rows=article_rows, raw_rows=raw_rows):
+            conn.execute(
+                "INSERT INTO raw_archive BY NAME SELECT * FROM raw_rows "
+                "QUALIFY row_number() OVER (PARTITION BY sha256) = 1 "
+                "ON CONFLICT (sha256) DO NOTHING"
+            )
             inserted = {
                 row[0]
                 for row in conn.execute(
@@ -154,18 +197,72 @@ def load_batch(
                     "ON CONFLICT (url) DO NOTHING RETURNING url"
                 ).fetchall()
             }
+        translations.save_paragraphs(
+            conn, [(a.url, a.translation) for a, _ in articles if a.url in inserted]
+        )
         first_claims: set[str] = set()
         log = []
-        for outcome in outcomes:
+        for outcome, key in zip(outcomes, keys, strict=True):
             attempt, article = outcome.attempt, outcome.article
             if article is not None:
                 new = article.url in inserted and article.url not in first_claims
+                new = new and article.url not in duplicate_of
                 first_claims.add(article.url)
                 attempt = replace(attempt, outcome="stored" if new else "duplicate")
-            log.append(_log_row(attempt, run_id))
+            log.append(_log_row(attempt, run_id, key))
         with _registered(conn, log_rows=pa.Table.from_pylist(log, _LOG_SCHEMA)):
             conn.execute("INSERT INTO fetch_log BY NAME SELECT * FROM log_rows")
-    return LoadResult(len(inserted), len(articles) - len(inserted), len(log))
+    stories = len(inserted - duplicate_of.keys())
+    return LoadResult(stories, len(articles) - stories, len(log))
+
+
+def replace_articles(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article]) -> int:
+    """Overwrite stored articles with a fresh processing of the same page, in one transaction.
+
+    Only URLs already stored are touched (and their paragraphs rewritten); their archive
+    reference and duplicate link are kept.
+    """
+    rows = pa.Table.from_pylist([_article_row(a, None, None) for a in articles], _ARTICLE_SCHEMA)
+    with _transaction(conn), _registered(conn, fresh=rows):
+        updated = conn.execute(
+            "UPDATE articles a SET title = f.title, text = f.text, language = f.language, "
+            "author = f.author, published_at = f.published_at, content_hash = f.content_hash, "
+            "title_en = f.title_en, text_en = f.text_en, "
+            "translation_status = f.translation_status, "
+            "translation_model = f.translation_model, translation_error = f.translation_error "
+            "FROM fresh f WHERE a.url = f.url RETURNING a.url"
+        ).fetchall()
+        done = {row[0] for row in updated}
+        translations.save_paragraphs(
+            conn, [(a.url, a.translation) for a in articles if a.url in done]
+        )
+    return len(updated)
+
+
+def refresh_derived(conn: duckdb.DuckDBPyConnection) -> None:
+    """What follows every load: story clusters for new articles, a fresh search index."""
+    assign_clusters(conn)
+    refresh_index(conn)
+
+
+def record_run(conn: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+    """Write (or rewrite) a run's row, its counts summed over the run's fetch log."""
+    reports = run_report(conn, run.run_id)
+    conn.execute(
+        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run.run_id,
+            run.flow,
+            _utc(run.started_at),
+            _utc(run.ended_at),
+            json.dumps(run.parameters, default=str),
+            sum(r.fetched for r in reports),
+            sum(r.new for r in reports),
+            sum(r.duplicate for r in reports),
+            sum(r.failed for r in reports),
+            sum(r.translated for r in reports),
+        ],
+    )
 
 
 def run_outcomes(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, int]]:
@@ -179,6 +276,44 @@ def run_outcomes(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict
     for source_id, outcome, count in rows:
         summary.setdefault(source_id, {})[outcome] = count
     return summary
+
+
+def _text_duplicates(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -> dict[str, str]:
+    """New URLs whose normalized text is stored (or earlier in the batch) under another URL.
+
+    Returns {url: url of the first article with that text}.
+    """
+    unique = sorted({a.content_hash for a in articles})
+    hashes = pa.table({"content_hash": pa.array(unique, pa.string())})
+    with _registered(conn, hashes=hashes):
+        first = dict(
+            conn.execute(
+                "SELECT a.content_hash, min(a.url) FROM articles a "
+                "JOIN hashes USING (content_hash) WHERE a.duplicate_of IS NULL GROUP BY 1"
+            ).fetchall()
+        )
+    known = known_urls(conn, [a.url for a in articles])
+    duplicates: dict[str, str] = {}
+    for article in articles:
+        if article.url in known or article.url in duplicates:
+            continue
+        original = first.setdefault(article.content_hash, article.url)
+        if original != article.url:
+            duplicates[article.url] = original
+    return duplicates
+
+
+def _holder(message: str) -> str:
+    """Which process holds the file, from DuckDB's lock error: its PID and command line."""
+    match = _HOLDER.search(message)
+    if not match:
+        return "another process"
+    try:
+        raw = Path(f"/proc/{match[1]}/cmdline").read_bytes()
+        command = raw.replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        command = ""
+    return f"process {match[1]}" + (f" ({command})" if command else "")
 
 
 @contextmanager
@@ -211,7 +346,9 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _article_row(article: Article) -> dict[str, object]:
+def _article_row(
+    article: Article, raw_sha256: str | None, duplicate_of: str | None
+) -> dict[str, object]:
     translation = article.translation
     return {
         "url": article.url,
@@ -228,10 +365,14 @@ def _article_row(article: Article) -> dict[str, object]:
         "translation_status": translation.status if translation else "pending_model",
         "translation_model": translation.model if translation else None,
         "translation_error": translation.error if translation else None,
+        "raw_sha256": raw_sha256,
+        "duplicate_of": duplicate_of,
     }
 
 
-def _log_row(attempt: FetchAttempt, run_id: str | None) -> dict[str, object]:
+def _log_row(
+    attempt: FetchAttempt, run_id: str | None, raw_sha256: str | None
+) -> dict[str, object]:
     return {
         "run_id": run_id,
         "source_id": attempt.source_id,
@@ -240,4 +381,5 @@ def _log_row(attempt: FetchAttempt, run_id: str | None) -> dict[str, object]:
         "http_status": attempt.http_status,
         "error": attempt.error,
         "attempted_at": _utc(attempt.attempted_at),
+        "raw_sha256": raw_sha256,
     }

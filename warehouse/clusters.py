@@ -1,0 +1,136 @@
+"""Story clusters: every article joins the cluster of its nearest near-duplicate, or founds one.
+
+Clustering reads the English text (the translation, or the original where there is none yet),
+so one story reposted across sources and languages lands in one cluster. It runs after each
+load over the articles that have no cluster yet, so it also catches up after any interruption.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from processing.similarity import NEAR_DUPLICATE, band_buckets, minhash, similarity
+
+_CLUSTER_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("cluster_id", pa.int64()),
+        ("similarity", pa.float64()),
+        ("minhash", pa.list_(pa.uint64())),
+        ("assigned_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+_BAND_SCHEMA = pa.schema([("band", pa.int16()), ("bucket", pa.uint64()), ("url", pa.string())])
+
+
+def assign_clusters(conn: duckdb.DuckDBPyConnection) -> int:
+    """Give every article without a cluster one, in one transaction; returns how many."""
+    pending = conn.execute(
+        "SELECT a.url, coalesce(a.text_en, a.text) FROM articles a "
+        "WHERE a.url NOT IN (SELECT url FROM story_clusters) ORDER BY a.fetched_at, a.url"
+    ).fetchall()
+    if not pending:
+        return 0
+    signatures = {url: minhash(text) for url, text in pending}
+    bands = {url: band_buckets(sig) for url, sig in signatures.items()}
+    band_rows = pa.table(
+        {
+            "band": pa.array([i for b in bands.values() for i in range(len(b))], pa.int16()),
+            "bucket": pa.array([k for b in bands.values() for k in b], pa.uint64()),
+            "url": pa.array([u for u, b in bands.items() for _ in b], pa.string()),
+        },
+        _BAND_SCHEMA,
+    )
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        known = _known_candidates(conn, band_rows)
+        rows = _assign(pending, signatures, bands, known, _next_cluster_id(conn))
+        conn.register("cluster_rows", pa.Table.from_pylist(rows, _CLUSTER_SCHEMA))
+        conn.register("band_rows", band_rows)
+        conn.execute("INSERT INTO story_clusters BY NAME SELECT * FROM cluster_rows")
+        conn.execute("INSERT INTO minhash_bands BY NAME SELECT * FROM band_rows")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        for name in ("cluster_rows", "band_rows"):
+            conn.unregister(name)
+    conn.execute("COMMIT")
+    return len(rows)
+
+
+def forget(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> None:
+    """Drop these articles' signatures and clusters, so the next assignment reads their new text."""
+    conn.register("forget_urls", pa.table({"url": pa.array(urls, pa.string())}))
+    try:
+        conn.execute("DELETE FROM minhash_bands WHERE url IN (SELECT url FROM forget_urls)")
+        conn.execute("DELETE FROM story_clusters WHERE url IN (SELECT url FROM forget_urls)")
+    finally:
+        conn.unregister("forget_urls")
+
+
+def _known_candidates(
+    conn: duckdb.DuckDBPyConnection, band_rows: pa.Table
+) -> dict[str, list[tuple[str, int, np.ndarray]]]:
+    """Per pending URL, already clustered articles sharing a band: (url, cluster, signature)."""
+    conn.register("band_rows", band_rows)
+    try:
+        found = conn.execute(
+            "SELECT DISTINCT p.url, c.url, c.cluster_id, c.minhash FROM band_rows p "
+            "JOIN minhash_bands m ON m.band = p.band AND m.bucket = p.bucket "
+            "JOIN story_clusters c ON c.url = m.url"
+        ).fetchall()
+    finally:
+        conn.unregister("band_rows")
+    candidates: dict[str, list[tuple[str, int, np.ndarray]]] = {}
+    for url, other, cluster_id, signature in found:
+        candidates.setdefault(url, []).append(
+            (other, cluster_id, np.array(signature, dtype=np.uint64))
+        )
+    return candidates
+
+
+def _next_cluster_id(conn: duckdb.DuckDBPyConnection) -> int:
+    row = conn.execute("SELECT coalesce(max(cluster_id), 0) + 1 FROM story_clusters").fetchone()
+    return int(row[0]) if row else 1
+
+
+def _assign(
+    pending: list[tuple[str, str]],
+    signatures: dict[str, np.ndarray],
+    bands: dict[str, list[int]],
+    known: dict[str, list[tuple[str, int, np.ndarray]]],
+    next_id: int,
+) -> list[dict[str, object]]:
+    """In fetch order: join the most similar candidate's cluster above the threshold, or found."""
+    now = datetime.now(UTC)
+    in_batch: dict[tuple[int, int], list[tuple[str, int]]] = {}
+    rows = []
+    for url, _ in pending:
+        signature = signatures[url]
+        candidates = list(known.get(url, []))
+        for band, bucket in enumerate(bands[url]):
+            for other, cid in in_batch.get((band, bucket), []):
+                candidates.append((other, cid, signatures[other]))
+        scored = [(similarity(signature, sig), cid, other) for other, cid, sig in candidates]
+        best = max(scored, default=(0.0, 0, ""))
+        if best[0] >= NEAR_DUPLICATE:
+            cluster_id, score = best[1], best[0]
+        else:
+            cluster_id, score, next_id = next_id, 1.0, next_id + 1
+        for band, bucket in enumerate(bands[url]):
+            in_batch.setdefault((band, bucket), []).append((url, cluster_id))
+        rows.append(
+            {
+                "url": url,
+                "cluster_id": cluster_id,
+                "similarity": score,
+                "minhash": [int(v) for v in signature],
+                "assigned_at": now,
+            }
+        )
+    return rows

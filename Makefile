@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint
+.PHONY: setup browser demo serve test lint
 
 setup: $(STAMP)
 
@@ -19,7 +19,14 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/newsflow demo
 
-test: setup
+serve: setup
+	$(BIN)/newsflow serve
+
+# The UI check drives Debian's Chromium headless (no browser download).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

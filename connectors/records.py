@@ -35,7 +35,8 @@ class FetchAttempt:
     Every discovered URL ends in one of these, so the warehouse's fetch_log can say what became
     of it. outcome is "ok" when text is set, "not_modified" when a conditional GET was answered
     304, "skipped" when robots.txt disallows the URL; failures are "http_error", "timeout",
-    "empty", "not_html", "too_large", "network_error", "redirect_loop"; later stages turn an "ok"
+    "empty", "not_html", "too_large", "network_error", "redirect_loop", and "crashed" when the task
+    handling the URL failed even after its retries; later stages turn an "ok"
     into "listed" or "malformed" (feeds, sitemaps, API pages), "stored", "duplicate",
     "no_content" or "skipped" (articles).
     """

@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
 
+    serve = commands.add_parser(
+        "serve", help="local Prefect server + deployments + worker; Ctrl-C stops all"
+    )
+    serve.add_argument("--port", type=int, default=4200, help="UI/API port on 127.0.0.1")
+    serve.set_defaults(run=_serve)
+
     sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=100)
@@ -70,31 +76,96 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("files", nargs="+", type=Path, metavar="FILE")
     extract.add_argument("--url", help="the page's URL: picks the source's cleanup rules")
     extract.set_defaults(run=_extract)
+
+    search = commands.add_parser("search", help="full-text search, best matches first")
+    search.add_argument("query")
+    search.add_argument("--since", type=date.fromisoformat, help="first publication day")
+    search.add_argument("--source", metavar="ID", help="only this source id")
+    search.add_argument("--lang", metavar="L", help="only this original language, e.g. ru")
+    search.add_argument("--limit", type=int, default=20)
+    search.set_defaults(run=_search)
+
+    export = commands.add_parser("export", help="write stories as Parquet by date and source")
+    export.add_argument("--format", choices=["parquet"], default="parquet")
+    export.add_argument("--since", type=date.fromisoformat, help="first publication day")
+    export.add_argument("--until", type=date.fromisoformat, help="last publication day")
+    export.add_argument("directory", type=Path, metavar="DIR")
+    export.set_defaults(run=_export)
+
+    reprocess = commands.add_parser(
+        "reprocess", help="re-extract and re-translate stored articles from the raw archive"
+    )
+    reprocess.add_argument("urls", nargs="*", metavar="URL", help="default: all that match")
+    reprocess.add_argument("--source", metavar="ID", help="only this source id")
+    reprocess.add_argument("--since", type=date.fromisoformat, help="first fetch day")
+    reprocess.add_argument("--until", type=date.fromisoformat, help="last fetch day")
+    reprocess.set_defaults(run=_reprocess)
+
+    models = commands.add_parser("models", help="list or install translation models")
+    model_actions = models.add_subparsers(required=True, metavar="ACTION")
+    model_actions.add_parser(
+        "list", help="installed models: pair, version, size on disk"
+    ).set_defaults(run=_models_list)
+    install = model_actions.add_parser(
+        "install", help="install X->English models from the Argos index or from files"
+    )
+    install.add_argument("languages", nargs="*", metavar="LANG", help="e.g. ru zh az")
+    install.add_argument(
+        "--file",
+        action="append",
+        type=Path,
+        dest="files",
+        default=[],
+        metavar="PATH",
+        help="a .argosmodel file (repeatable): no internet needed",
+    )
+    install.set_defaults(run=_models_install)
+
+    translate = commands.add_parser(
+        "translate", help="translate the articles whose language now has a model"
+    )
+    translate.add_argument("--batch-size", type=int, default=200, help="articles per batch")
+    translate.set_defaults(run=_translate)
     return parser
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    return _run_ingest(sources=args.sources, since=args.since, until=args.until)
+
+
+def _run_ingest(**parameters: object) -> int:
+    """Run the ingest flow and print what became of each URL; 1 on a partial failure."""
     from flows.ingest import ingest
 
-    summary = ingest(sources=args.sources, since=args.since, until=args.until)
-    _print_summary(summary)
+    state = ingest(**parameters, return_state=True)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    _print_summary(result)
+    if state.is_failed():
+        print(f"\n{state.message}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     from fixture_site import FixtureSite
-    from flows.ingest import ingest
 
     with FixtureSite(port=args.port) as site:
         os.environ["NEWSFLOW_BASE_URL"] = site.base_url
         os.environ.setdefault("NEWSFLOW_POLITENESS", DEMO_POLITENESS)
         print(f"fixture site serving at {site.base_url}")
-        summary = ingest()
-    _print_summary(summary)
+        status = _run_ingest()
     print("\nArticles in the warehouse by source and language:")
     _show(EXAMPLE_SQL, 100)
     print(f'\nTry it yourself:\n  newsflow sql "{EXAMPLE_SQL}"')
-    return 0
+    return status
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from flows.serve import serve
+
+    return serve(args.port)
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -105,10 +176,41 @@ def _sql(args: argparse.Namespace) -> int:
 def _show(query: str, max_rows: int) -> None:
     from warehouse import store
 
-    with store.connect(read_only=True) as conn:
+    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
         relation = conn.sql(query)
         if relation is not None:
             relation.show(max_rows=max_rows, max_width=200)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from warehouse import store
+    from warehouse.search import format_hit, search
+
+    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
+        hits = search(conn, args.query, args.since, args.source, args.lang, args.limit)
+    for hit in hits:
+        print(format_hit(hit))
+    if not hits:
+        print("no matches", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from warehouse import store
+    from warehouse.export import export_parquet
+
+    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
+        count = export_parquet(conn, args.directory, args.since, args.until)
+    print(f"exported {count} stories to {args.directory} (date=YYYY-MM-DD/source_id=ID)")
+    return 0
+
+
+def _reprocess(args: argparse.Namespace) -> int:
+    from flows.reprocess import reprocess
+
+    updated = reprocess(args.urls, args.source, args.since, args.until)
+    print(f"reprocessed {updated} articles from the archive")
+    return 0
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -139,6 +241,45 @@ def _extract(args: argparse.Namespace) -> int:
         }
         print(json.dumps(record, ensure_ascii=False))
     return 1 if failures else 0
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from processing.models import installed_models
+
+    models = sorted(installed_models().values(), key=lambda m: m.name)
+    if not models:
+        print("no translation models installed: see `newsflow models install --help`")
+        return 0
+    print(f"{'pair':<10}{'version':<10}{'size':>10}  path")
+    for m in models:
+        print(f"{m.name:<10}{m.version:<10}{m.size_bytes() / 1e6:>7.1f} MB  {m.path}")
+    return 0
+
+
+def _models_install(args: argparse.Namespace) -> int:
+    from processing.models import install_from_index, install_model_file
+
+    if not args.languages and not args.files:
+        raise ValueError("name languages (newsflow models install ru zh) or --file PATH")
+    installed = [install_model_file(path) for path in args.files]
+    if args.languages:
+        installed += install_from_index(args.languages, progress=print)
+    for m in installed:
+        print(f"installed {m.name} {m.version} at {m.path}")
+    return 0
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from flows.translate import reporting_progress, translate_backlog
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("translating", total=None)
+        with reporting_progress(lambda done, total: bar.update(task, completed=done, total=total)):
+            counts = translate_backlog(batch_size=args.batch_size)
+    print("articles by translation status:", counts or "none pending with an installed model")
+    return 0
 
 
 def _print_summary(summary: dict[str, dict[str, int]]) -> None:

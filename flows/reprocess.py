@@ -6,6 +6,7 @@ prior or a newly installed model can be applied to articles already in the wareh
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import date
 
@@ -13,13 +14,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.config import load_sources
-from flows.runs import finish_load
+from flows.runs import finish_run
 from processing.article import build_article
 from processing.extract import ExtractionError
 from processing.records import Article
 from processing.translate import translate_articles
 from warehouse import clusters, store
 from warehouse.archive import ArchivedPage, archived_pages
+from warehouse.reports import articles_report
 
 
 @task(cache_policy=NO_CACHE)
@@ -60,12 +62,15 @@ def reprocess(
         since: Only articles fetched on or after this day.
         until: Only articles fetched on or before this day.
     """
+    started = time.monotonic()
     with store.connect() as conn:
         pages = archived_pages(conn, urls or None, source, since, until)
     articles = reprocess_pages(pages)
     with store.connect() as conn:
         clusters.forget(conn, [a.url for a in articles])  # first: any crash leaves it consistent
         updated = store.replace_articles(conn, articles)
-        finish_load(conn)
+        store.refresh_derived(conn)
+        elapsed = time.monotonic() - started
+        finish_run(conn, articles_report(conn, [a.url for a in articles], elapsed))
     get_run_logger().info("reprocessed %d of %d archived articles", updated, len(pages))
     return updated

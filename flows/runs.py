@@ -1,7 +1,8 @@
-"""What the warehouse's runs table and derived data need from the Prefect run a task is in."""
+"""Closing a flow run: its figures to the warehouse's runs table and to the summary artifact."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -9,7 +10,9 @@ import duckdb
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
+from flows import summary
 from warehouse import store
+from warehouse.reports import SourceReport
 
 
 def current_run() -> store.RunRecord:
@@ -28,7 +31,8 @@ def current_run() -> store.RunRecord:
     )
 
 
-def finish_load(conn: duckdb.DuckDBPyConnection) -> None:
-    """After a load: cluster the new articles, refresh the search index, record the run."""
-    store.refresh_derived(conn)
-    store.record_run(conn, current_run())
+def finish_run(conn: duckdb.DuckDBPyConnection, reports: Sequence[SourceReport]) -> None:
+    """Record the run in `runs` and publish the same per-source figures as its summary."""
+    run = current_run()
+    store.record_run(conn, run, reports)
+    summary.publish(reports, summary.title(run.flow, run.parameters))

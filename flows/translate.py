@@ -7,6 +7,7 @@ translated in batches, with the model loaded once for the whole run.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,10 +15,12 @@ from contextlib import contextmanager
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.runs import finish_run
 from processing.models import ModelInfo, installed_models
 from processing.records import Translation
 from processing.translate import translate_articles
 from warehouse import store, translations
+from warehouse.reports import articles_report
 from warehouse.translations import PendingArticle
 
 Progress = Callable[[int, int], None]
@@ -72,16 +75,18 @@ def translate_backlog(batch_size: int = 200) -> dict[str, int]:
         batch_size: Articles sent to the model together (and written together).
     """
     logger = get_run_logger()
+    started = time.monotonic()
     languages = sorted(installed_models())
-    if not languages:
-        logger.info("no translation model is installed: nothing to translate")
-        return {}
     with store.connect() as conn:
-        total = translations.count_pending(conn, languages)
-    logger.info("%d pending articles in %s", total, ", ".join(languages))
+        total = translations.count_pending(conn, languages) if languages else 0
+    if languages:
+        logger.info("%d pending articles in %s", total, ", ".join(languages))
+    else:
+        logger.info("no translation model is installed: nothing to translate")
     counts: Counter[str] = Counter()
+    done: list[str] = []
     after = ""
-    while True:
+    while languages:
         with store.connect() as conn:
             batch = translations.pending_articles(conn, languages, after, batch_size)
         if not batch:
@@ -89,8 +94,11 @@ def translate_backlog(batch_size: int = 200) -> dict[str, int]:
         results = translate_pending(batch)
         save_translated(results)
         counts.update(t.status for _, t in results)
+        done += [url for url, _ in results]
         after = batch[-1].url
         for listener in _listeners:
             listener(sum(counts.values()), total)
     logger.info("translated backlog: %s", dict(counts))
+    with store.connect() as conn:
+        finish_run(conn, articles_report(conn, done, time.monotonic() - started))
     return dict(counts)

@@ -21,10 +21,22 @@ class Extracted:
 
 
 @dataclass(frozen=True)
+class ParagraphTranslation:
+    """One paragraph of an article beside its English; model is None where it was English."""
+
+    position: int  # index in text.split("\n")
+    text: str
+    text_en: str
+    language: str
+    model: str | None
+
+
+@dataclass(frozen=True)
 class Translation:
     """English rendering of an article, or why there is none yet.
 
     status: "not_needed" (already English), "done", "pending_model", "failed".
+    paragraphs: the alignment of each non-blank paragraph of a translated article.
     """
 
     status: str
@@ -32,6 +44,7 @@ class Translation:
     text_en: str | None = None
     model: str | None = None
     error: str | None = None
+    paragraphs: tuple[ParagraphTranslation, ...] = ()
 
 
 @dataclass(frozen=True)

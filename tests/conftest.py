@@ -52,7 +52,7 @@ def ru_model(tmp_path_factory: pytest.TempPathFactory):
     """The tiny random ru→en package, built and installed once; returns its ModelInfo."""
     from argos_package import build_argos_package
 
-    from processing.translate import install_model_file
+    from processing.models import install_model_file
 
     return install_model_file(build_argos_package(tmp_path_factory.mktemp("argos-build")))
 

@@ -18,6 +18,7 @@ from processing.records import Article, Outcome, Translation
 from warehouse import store
 from warehouse.archive import read_body
 from warehouse.export import export_parquet
+from warehouse.reports import run_report
 from warehouse.schema import current_version, latest_version, migrations
 from warehouse.search import search
 
@@ -330,8 +331,8 @@ def test_a_run_is_recorded_with_its_counts(tmp_path):
     run = store.RunRecord("r1", "ingest", NOW, NOW + timedelta(minutes=2), {"since": "2025-10-01"})
     with store.connect(tmp_path / "w.duckdb") as conn:
         store.load_batch(conn, batch, "r1")
-        store.record_run(conn, run)
-        store.record_run(conn, run)  # rewriting a run's row keeps one row
+        store.record_run(conn, run, run_report(conn, "r1"))
+        store.record_run(conn, run, run_report(conn, "r1"))  # rewriting a run's row keeps one row
         rows = conn.execute(
             "select run_id, flow, parameters->>'since', fetched, new, duplicate, failed, "
             "translated, ended_at - started_at from runs"

@@ -14,7 +14,7 @@ from connectors.records import FetchAttempt, Link, Validators
 # tries a URL gets before it is left in the fetch log for a person to look at.
 RETRY_LIMIT = 3
 _TRANSIENT = (
-    "outcome IN ('timeout', 'network_error') "
+    "outcome IN ('timeout', 'network_error', 'crashed') "
     "OR (outcome = 'http_error' AND (http_status >= 500 OR http_status = 429))"
 )
 
@@ -89,7 +89,7 @@ def links_to_retry(conn: duckdb.DuckDBPyConnection, source_id: str) -> list[Link
             SELECT url, outcome, ({_TRANSIENT}) AS transient,
                    row_number() OVER (PARTITION BY url ORDER BY id DESC) AS latest
             FROM fetch_log
-            WHERE source_id = ? AND outcome NOT IN ('listed', 'malformed', 'not_modified')
+            WHERE source_id = ? AND kind = 'article'
         )
         SELECT url FROM attempts
         WHERE url NOT IN (SELECT url FROM articles)

@@ -21,7 +21,7 @@ from processing.records import Article, Outcome
 from warehouse import translations
 from warehouse.archive import ARCHIVE_SCHEMA, archive_row
 from warehouse.clusters import assign_clusters
-from warehouse.reports import run_report
+from warehouse.reports import SourceReport
 from warehouse.schema import migrate
 from warehouse.search import refresh_index
 
@@ -155,6 +155,7 @@ _LOG_SCHEMA = pa.schema(
         ("error", pa.string()),
         ("attempted_at", pa.timestamp("us", tz="UTC")),
         ("raw_sha256", pa.string()),
+        ("kind", pa.string()),
     ]
 )
 
@@ -245,9 +246,10 @@ def refresh_derived(conn: duckdb.DuckDBPyConnection) -> None:
     refresh_index(conn)
 
 
-def record_run(conn: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
-    """Write (or rewrite) a run's row, its counts summed over the run's fetch log."""
-    reports = run_report(conn, run.run_id)
+def record_run(
+    conn: duckdb.DuckDBPyConnection, run: RunRecord, reports: Sequence[SourceReport]
+) -> None:
+    """Write (or rewrite) a run's row: totals of the per-source figures its summary shows."""
     conn.execute(
         "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -382,4 +384,5 @@ def _log_row(
         "error": attempt.error,
         "attempted_at": _utc(attempt.attempted_at),
         "raw_sha256": raw_sha256,
+        "kind": attempt.kind,
     }

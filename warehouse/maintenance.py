@@ -1,0 +1,66 @@
+"""Keeping the warehouse file lean: old listing bodies out of the archive, a checkpoint.
+
+Article bodies stay forever (reprocess needs them). Feed, sitemap and API bodies only matter
+for a while: a daily run archives a new one per listing, so they would grow the file without
+end. The search index is refreshed here too, in case a load was interrupted before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from warehouse.search import refresh_index
+
+KEEP_LISTING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What one maintenance pass removed, and the file size around it."""
+
+    listing_bodies_released: int  # fetch_log rows of old listings that no longer keep a body
+    bodies_dropped: int  # raw_archive rows that nothing referenced any more
+    bytes_before: int
+    bytes_after: int
+
+
+def compact_archive(
+    conn: duckdb.DuckDBPyConnection, keep_listing_days: int = KEEP_LISTING_DAYS
+) -> tuple[int, int]:
+    """Release listing bodies older than keep_listing_days, drop bodies nothing references.
+
+    Returns (listing rows released, bodies dropped). One transaction: all or nothing.
+    """
+    cutoff = datetime.now(UTC) - timedelta(days=keep_listing_days)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        released = conn.execute(
+            "UPDATE fetch_log SET raw_sha256 = NULL "
+            "WHERE kind = 'listing' AND raw_sha256 IS NOT NULL AND attempted_at < ?",
+            [cutoff],
+        ).fetchone()
+        dropped = conn.execute(
+            "DELETE FROM raw_archive r "
+            "WHERE NOT EXISTS (SELECT 1 FROM fetch_log l WHERE l.raw_sha256 = r.sha256) "
+            "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.raw_sha256 = r.sha256)"
+        ).fetchone()
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return (released[0] if released else 0), (dropped[0] if dropped else 0)
+
+
+def maintain(
+    conn: duckdb.DuckDBPyConnection, path: Path, keep_listing_days: int = KEEP_LISTING_DAYS
+) -> Compaction:
+    """Compact the archive, rebuild the search index, checkpoint so freed space is reused."""
+    before = path.stat().st_size
+    released, dropped = compact_archive(conn, keep_listing_days)
+    refresh_index(conn)
+    conn.execute("FORCE CHECKPOINT")
+    return Compaction(released, dropped, before, path.stat().st_size)

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fixture site at {site.base_url}")
         print(f"  export NEWSFLOW_BASE_URL={site.base_url}")
         for source_id in source_ids():
-            print(f"  {source_id:<16} {site.source_base(source_id)}")
+            print(f"  {source_id:<18} {site.source_base(source_id)}")
         print("Ctrl-C to stop", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

@@ -53,6 +53,8 @@ def test_unknown_source_id_is_a_clear_error():
 def test_source_for_url_matches_by_base_url_then_host():
     sources = load_sources(base_url_override="")
     assert source_for_url(sources, "https://www.kavkaz-uzel.eu/articles/1/").id == "caucasian-knot"
+    english = source_for_url(sources, "https://www.eng.kavkaz-uzel.eu/articles/71175/")
+    assert english.id == "caucasian-knot-en"
     assert source_for_url(sources, "https://example.org/") is None
 
 

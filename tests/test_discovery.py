@@ -120,50 +120,40 @@ def test_window_is_inclusive_and_open_ended():
     assert in_window(None, datetime(2025, 10, 8).date(), None)
 
 
-LISTING_SOURCE = """
-sources:
-  - id: caucasian-knot
-    kind: html_listing
-    base_url: https://www.kavkaz-uzel.eu
-    listing_url: /rubric/1?page={page}
-    item_selector: li.news-item
-    link_pattern: /articles/\\d+/?$
-    timezone: Europe/Moscow
-    max_pages: 5
-"""
-
-
-def _listing_source(site, tmp_path):
-    path = tmp_path / "sources.yaml"
-    path.write_text(LISTING_SOURCE)
-    [source] = load_sources(path, base_url_override=site.base_url, politeness_overrides={})
-    return replace(source, politeness=FAST)
-
-
 def _paths(site, since: int) -> list[str]:
-    return [r.path.removeprefix("/caucasian-knot") for r in site.requests[since:]]
+    return [r.path.removeprefix("/caucasian-knot-en") for r in site.requests[since:]]
 
 
 @pytest.mark.anyio
-async def test_html_listing_pages_back_until_the_window_start(site, tmp_path):
-    source = _listing_source(site, tmp_path)
-    articles = {e["path"]: e for e in manifest() if e["source_id"] == "caucasian-knot"}
+async def test_html_listing_pages_back_until_the_window_start(site):
+    [source] = select_sources(
+        load_sources(base_url_override=site.base_url, politeness_overrides={}),
+        ["caucasian-knot-en"],
+    )
+    source = replace(source, politeness=FAST)
+    articles = {e["path"]: e for e in manifest() if e["source_id"] == "caucasian-knot-en"}
     before = len(site.requests)
     async with HttpClient() as client:
         everything = await discover(source, client)
-        pages = ["/rubric/1?page=1", "/rubric/1?page=2", "/rubric/1?page=3"]
+        pages = ["/rubric/1?page=1", "/rubric/1?page=2", "/rubric/1?page=3"]  # 3 is past the end
         assert [p for p in _paths(site, before) if "rubric" in p] == pages
         mark = len(site.requests)
-        recent = await discover(source, client, datetime(2025, 10, 2, tzinfo=UTC))
+        recent = await discover(source, client, datetime(2025, 10, 7, tzinfo=UTC))
         assert _paths(site, mark) == ["/rubric/1?page=1"]
     found = {link.url.removeprefix(source.base_url): link for link in everything.links}
     assert set(found) == set(articles)
     for path, link in found.items():
         assert link.title == articles[path]["title"]
         assert link.published_at.date().isoformat() == articles[path]["published"]
-        assert link.source_id == "caucasian-knot"
+        assert link.source_id == "caucasian-knot-en"
+    printed = found["/articles/71175/"].published_at  # "13:39, 4 October 2025", no <time>
+    assert printed == datetime(2025, 10, 4, 10, 39, tzinfo=UTC)
     assert {a.outcome for a in everything.attempts} == {"listed"}
-    assert len(recent.links) == 3
+    # page 1's two items; its sidebar's links to older articles are not items
+    assert [link.url.removeprefix(source.base_url) for link in recent.links] == [
+        "/articles/71240/",
+        "/articles/71203/",
+    ]
 
 
 @pytest.mark.anyio

@@ -8,6 +8,8 @@ from warehouse import store
 
 BOILERPLATE = (
     "ДАННОЕ СООБЩЕНИЕ",  # foreign-agent disclaimer
+    "THIS MESSAGE (MATERIAL)",  # the same, in the English edition
+    "originally published on the Russian page",
     "Скачайте приложение",
     "Знаете больше",
     "下载头条APP",
@@ -65,6 +67,14 @@ def test_boilerplate_stays_out_of_the_text(runs):
     for url, text in _rows("select url, text from articles"):
         for phrase in BOILERPLATE:
             assert phrase not in text, (url, phrase)
+
+
+def test_a_javascript_shell_page_is_stored_as_the_article_its_json_holds(runs, pointed_at_site):
+    url = pointed_at_site.url("toutiao", "/article/7559300187321107466/")
+    [(title, text)] = _rows(f"select title, text from articles where url = '{url}'")
+    assert title == "阿塞拜疆学者：里海地区合作需要更多务实项目"  # the HTML's <title> is the site's
+    paragraphs = text.split("\n")
+    assert len(paragraphs) == 4 and paragraphs[0].startswith("阿塞拜疆一位国际关系学者")
 
 
 def test_bad_pages_are_recorded_with_their_reason_and_lose_nothing_else(runs, pointed_at_site):

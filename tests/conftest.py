@@ -91,3 +91,20 @@ def pointed_at_site(site, tmp_path_factory):
         patch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
         patch.setenv("NEWSFLOW_DB", str(tmp_path_factory.mktemp("warehouse") / "newsflow.duckdb"))
         yield site
+
+
+@pytest.fixture
+def model_calls(ru_model, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every list of texts sent to the ru→en model (which still translates them)."""
+    from processing.translate import _translator
+
+    translator = _translator(ru_model)
+    calls: list[list[str]] = []
+    original = translator.translate
+
+    def spy(texts: list[str]) -> list[str]:
+        calls.append(list(texts))
+        return original(texts)
+
+    monkeypatch.setattr(translator, "translate", spy)
+    return calls

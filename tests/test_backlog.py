@@ -17,7 +17,6 @@ from argos_package import build_argos_package
 from connectors.records import FetchAttempt
 from flows.cli import main
 from flows.translate import WarehouseCache
-from processing import translate
 from processing.models import ModelInfo, install_model_file
 from processing.records import Article, Outcome
 from processing.translate import translate_articles
@@ -37,21 +36,6 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "newsflow.duckdb"
     monkeypatch.setenv("NEWSFLOW_DB", str(path))
     return path
-
-
-@pytest.fixture
-def model_calls(ru_model: ModelInfo, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Every list of texts sent to the ru→en model."""
-    translator = translate._translator(ru_model)
-    calls: list[list[str]] = []
-    original = translator.translate
-
-    def spy(texts: list[str]) -> list[str]:
-        calls.append(list(texts))
-        return original(texts)
-
-    monkeypatch.setattr(translator, "translate", spy)
-    return calls
 
 
 def _article(url: str, language: str, title: str | None, text: str) -> Article:

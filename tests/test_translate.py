@@ -103,17 +103,8 @@ def test_corrupt_model_file_raises_naming_the_file(
 
 
 def test_batch_keeps_input_order_and_calls_the_model_once_per_language(
-    ru_model: ModelInfo, monkeypatch: pytest.MonkeyPatch
+    model_calls: list[list[str]],
 ) -> None:
-    translator = translate._translator(ru_model)
-    calls: list[list[str]] = []
-    original = translator.translate
-
-    def spy(texts: list[str]) -> list[str]:
-        calls.append(list(texts))
-        return original(texts)
-
-    monkeypatch.setattr(translator, "translate", spy)
     items = [
         ("ru", "Первый", "Мост закрыт.\nЦены выросли."),
         ("en", "Second", "Plain English."),
@@ -127,8 +118,8 @@ def test_batch_keeps_input_order_and_calls_the_model_once_per_language(
     assert results[3].title_en is None
     assert [len(r.text_en.split("\n")) for r in (results[0], results[3], results[4])] == [2, 2, 1]
     # one call carrying every title and paragraph of the Russian articles, repeats sent once
-    assert len(calls) == 1
-    assert sorted(calls[0]) == sorted(
+    assert len(model_calls) == 1
+    assert sorted(model_calls[0]) == sorted(
         {"Первый", "Мост закрыт.", "Цены выросли.", "Суд начался.", "Пятый", "Школа открыта."}
     )
 

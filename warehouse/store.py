@@ -26,7 +26,7 @@ from warehouse.schema import migrate
 from warehouse.search import refresh_index
 
 DEFAULT_DB = Path("data") / "newsflow.duckdb"
-_LOCK_WAIT_SECONDS = 30.0
+WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
 READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer
 _HOLDER = re.compile(r"PID (\d+)")
 
@@ -62,7 +62,7 @@ def db_path() -> Path:
 
 @contextmanager
 def connect(
-    path: Path | None = None, read_only: bool = False, wait_seconds: float = _LOCK_WAIT_SECONDS
+    path: Path | None = None, read_only: bool = False, wait_seconds: float = WRITE_WAIT_SECONDS
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection; writers migrate the schema, everyone waits out a busy file.
 

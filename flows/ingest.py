@@ -32,35 +32,29 @@ OUTSIDE_WINDOW = "published outside the requested window"
 Counts = dict[str, dict[str, int]]
 # Network tasks: the client retries each request itself; these retries cover a task that crashed
 # (a bug, a full disk) and the timeouts bound a source that hangs despite per-request timeouts.
+# The tasks are async so that Prefect can cancel them at the timeout.
 NETWORK_TASK = {"retries": 1, "retry_delay_seconds": 10, "cache_policy": NO_CACHE}
 
 
 @task(**NETWORK_TASK, timeout_seconds=1800)
-def discover_links(
+async def discover_links(
     source: Source, stop_before: datetime | None, validators: dict[str, Validators]
 ) -> Discovery:
     """All article links a source lists now; archive walks stop at `stop_before`."""
-
-    async def run() -> Discovery:
-        async with HttpClient() as client:
-            return await discover(source, client, stop_before, validators)
-
-    return asyncio.run(run())
+    async with HttpClient() as client:
+        return await discover(source, client, stop_before, validators)
 
 
 @task(**NETWORK_TASK, timeout_seconds=3600)
-def fetch_articles(
+async def fetch_articles(
     source: Source, links: list[Link], since: date | None, until: date | None
 ) -> list[Outcome]:
     """Fetch one source's new pages together (politely per host), then process each."""
-
-    async def run() -> list[FetchAttempt]:
-        async with HttpClient() as client:
-            return await asyncio.gather(
-                *(client.fetch(link.url, source.id, source.politeness) for link in links)
-            )
-
-    return [_process(source, attempt, since, until) for attempt in asyncio.run(run())]
+    async with HttpClient() as client:
+        attempts = await asyncio.gather(
+            *(client.fetch(link.url, source.id, source.politeness) for link in links)
+        )
+    return [_process(source, attempt, since, until) for attempt in attempts]
 
 
 @task(cache_policy=NO_CACHE)

@@ -152,3 +152,8 @@ def test_backlog_translates_pending_articles_once_their_model_is_installed(
     # nothing left to do: a second run changes nothing
     assert main(["translate"]) == 0
     assert "none pending" in capsys.readouterr().out
+    # each run is in the runs table with what it translated (its summary shows the same)
+    assert _rows(
+        "SELECT flow, translated, fetched FROM runs WHERE flow = 'translate_backlog' "
+        "ORDER BY started_at"
+    ) == [("translate_backlog", 2, 0), ("translate_backlog", 0, 0)]

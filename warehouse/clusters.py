@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from processing.similarity import NEAR_DUPLICATE, band_buckets, minhash, similarity
+from warehouse.sql import registered, transaction
 
 _CLUSTER_SCHEMA = pa.schema(
     [
@@ -45,47 +46,33 @@ def assign_clusters(conn: duckdb.DuckDBPyConnection) -> int:
         },
         _BAND_SCHEMA,
     )
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         known = _known_candidates(conn, band_rows)
         rows = _assign(pending, signatures, bands, known, _next_cluster_id(conn))
-        conn.register("cluster_rows", pa.Table.from_pylist(rows, _CLUSTER_SCHEMA))
-        conn.register("band_rows", band_rows)
-        conn.execute("INSERT INTO story_clusters BY NAME SELECT * FROM cluster_rows")
-        conn.execute("INSERT INTO minhash_bands BY NAME SELECT * FROM band_rows")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        for name in ("cluster_rows", "band_rows"):
-            conn.unregister(name)
-    conn.execute("COMMIT")
+        cluster_rows = pa.Table.from_pylist(rows, _CLUSTER_SCHEMA)
+        with registered(conn, cluster_rows=cluster_rows, band_rows=band_rows):
+            conn.execute("INSERT INTO story_clusters BY NAME SELECT * FROM cluster_rows")
+            conn.execute("INSERT INTO minhash_bands BY NAME SELECT * FROM band_rows")
     return len(rows)
 
 
 def forget(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> None:
     """Drop these articles' signatures and clusters, so the next assignment reads their new text."""
-    conn.register("forget_urls", pa.table({"url": pa.array(urls, pa.string())}))
-    try:
+    with registered(conn, forget_urls=pa.table({"url": pa.array(urls, pa.string())})):
         conn.execute("DELETE FROM minhash_bands WHERE url IN (SELECT url FROM forget_urls)")
         conn.execute("DELETE FROM story_clusters WHERE url IN (SELECT url FROM forget_urls)")
-    finally:
-        conn.unregister("forget_urls")
 
 
 def _known_candidates(
     conn: duckdb.DuckDBPyConnection, band_rows: pa.Table
 ) -> dict[str, list[tuple[str, int, np.ndarray]]]:
     """Per pending URL, already clustered articles sharing a band: (url, cluster, signature)."""
-    conn.register("band_rows", band_rows)
-    try:
+    with registered(conn, band_rows=band_rows):
         found = conn.execute(
             "SELECT DISTINCT p.url, c.url, c.cluster_id, c.minhash FROM band_rows p "
             "JOIN minhash_bands m ON m.band = p.band AND m.bucket = p.bucket "
             "JOIN story_clusters c ON c.url = m.url"
         ).fetchall()
-    finally:
-        conn.unregister("band_rows")
     candidates: dict[str, list[tuple[str, int, np.ndarray]]] = {}
     for url, other, cluster_id, signature in found:
         candidates.setdefault(url, []).append(

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.search import refresh_index
+from warehouse.sql import transaction
 
 KEEP_LISTING_DAYS = 30
 
@@ -36,8 +37,7 @@ def compact_archive(
     Returns (listing rows released, bodies dropped). One transaction: all or nothing.
     """
     cutoff = datetime.now(UTC) - timedelta(days=keep_listing_days)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         released = conn.execute(
             "UPDATE fetch_log SET raw_sha256 = NULL "
             "WHERE kind = 'listing' AND raw_sha256 IS NOT NULL AND attempted_at < ?",
@@ -48,10 +48,6 @@ def compact_archive(
             "WHERE NOT EXISTS (SELECT 1 FROM fetch_log l WHERE l.raw_sha256 = r.sha256) "
             "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.raw_sha256 = r.sha256)"
         ).fetchone()
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     return (released[0] if released else 0), (dropped[0] if dropped else 0)
 
 

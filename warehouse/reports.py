@@ -78,7 +78,7 @@ def articles_report(
                count(*) FILTER (translation_status = 'failed'),
                count(*) FILTER (translation_status = 'done'),
                0, 0, $seconds
-        FROM articles WHERE list_contains($urls, url)
+        FROM articles WHERE url IN (SELECT unnest($urls))
         GROUP BY source_id ORDER BY source_id
         """,
         {"urls": urls, "seconds": seconds},

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.sql import transaction
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -52,13 +54,8 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> int:
     for number, sql in migrations():
         if number <= version:
             continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(sql)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         version = number
     return version

@@ -24,6 +24,7 @@ from warehouse.clusters import assign_clusters
 from warehouse.reports import SourceReport
 from warehouse.schema import migrate
 from warehouse.search import refresh_index
+from warehouse.sql import registered, transaction
 
 DEFAULT_DB = Path("data") / "newsflow.duckdb"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
@@ -111,14 +112,14 @@ def register_sources(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source])
     ]
     if not rows:
         return
-    with _registered(conn, batch=pa.Table.from_pylist(rows)):
+    with registered(conn, batch=pa.Table.from_pylist(rows)):
         conn.execute("INSERT OR REPLACE INTO sources BY NAME SELECT * FROM batch")
 
 
 def known_urls(conn: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
     """Which of these URLs are already stored as articles."""
     candidates = pa.table({"url": pa.array(sorted(set(urls)), pa.string())})
-    with _registered(conn, candidates=candidates):
+    with registered(conn, candidates=candidates):
         rows = conn.execute(
             "SELECT a.url FROM articles a JOIN candidates c ON a.url = c.url"
         ).fetchall()
@@ -179,12 +180,12 @@ def load_batch(
     keys = [body["sha256"] if body else None for body in bodies]
     raw_rows = pa.Table.from_pylist([b for b in bodies if b], ARCHIVE_SCHEMA)
     articles = [(o.article, key) for o, key in zip(outcomes, keys, strict=True) if o.article]
-    with _transaction(conn):
+    with transaction(conn):
         duplicate_of = _text_duplicates(conn, [a for a, _ in articles])
         article_rows = pa.Table.from_pylist(
             [_article_row(a, key, duplicate_of.get(a.url)) for a, key in articles], _ARTICLE_SCHEMA
         )
-        with _registered(conn, article_rows=article_rows, raw_rows=raw_rows):
+        with registered(conn, article_rows=article_rows, raw_rows=raw_rows):
             conn.execute(
                 "INSERT INTO raw_archive BY NAME SELECT * FROM raw_rows "
                 "QUALIFY row_number() OVER (PARTITION BY sha256) = 1 "
@@ -211,7 +212,7 @@ def load_batch(
                 first_claims.add(article.url)
                 attempt = replace(attempt, outcome="stored" if new else "duplicate")
             log.append(_log_row(attempt, run_id, key))
-        with _registered(conn, log_rows=pa.Table.from_pylist(log, _LOG_SCHEMA)):
+        with registered(conn, log_rows=pa.Table.from_pylist(log, _LOG_SCHEMA)):
             conn.execute("INSERT INTO fetch_log BY NAME SELECT * FROM log_rows")
     stories = len(inserted - duplicate_of.keys())
     return LoadResult(stories, len(articles) - stories, len(log))
@@ -224,7 +225,7 @@ def replace_articles(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article
     reference and duplicate link are kept.
     """
     rows = pa.Table.from_pylist([_article_row(a, None, None) for a in articles], _ARTICLE_SCHEMA)
-    with _transaction(conn), _registered(conn, fresh=rows):
+    with transaction(conn), registered(conn, fresh=rows):
         updated = conn.execute(
             "UPDATE articles a SET title = f.title, text = f.text, language = f.language, "
             "author = f.author, published_at = f.published_at, content_hash = f.content_hash, "
@@ -287,7 +288,7 @@ def _text_duplicates(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -
     """
     unique = sorted({a.content_hash for a in articles})
     hashes = pa.table({"content_hash": pa.array(unique, pa.string())})
-    with _registered(conn, hashes=hashes):
+    with registered(conn, hashes=hashes):
         first = dict(
             conn.execute(
                 "SELECT a.content_hash, min(a.url) FROM articles a "
@@ -316,30 +317,6 @@ def _holder(message: str) -> str:
     except OSError:
         command = ""
     return f"process {match[1]}" + (f" ({command})" if command else "")
-
-
-@contextmanager
-def _registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
-    """Expose Arrow tables to SQL by name for the duration of a block."""
-    for name, table in tables.items():
-        conn.register(name, table)
-    try:
-        yield
-    finally:
-        for name in tables:
-            conn.unregister(name)
-
-
-@contextmanager
-def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """All or nothing: a batch that fails half-way leaves no trace."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from processing.models import ModelInfo
 from processing.records import Translation
+from warehouse.sql import registered, transaction
 
 _PARAGRAPH_SCHEMA = pa.schema(
     [
@@ -46,15 +47,12 @@ def cached(
     """English of those texts that this model (name and version) translated before."""
     hashes = {text_hash(t): t for t in texts}
     candidates = pa.table({"source_hash": pa.array(list(hashes), pa.string())})
-    conn.register("candidates", candidates)
-    try:
+    with registered(conn, candidates=candidates):
         rows = conn.execute(
             "SELECT c.source_hash, t.text_en FROM translation_cache t "
             "JOIN candidates c USING (source_hash) WHERE t.model = ? AND t.model_version = ?",
             [model.name, model.version],
         ).fetchall()
-    finally:
-        conn.unregister("candidates")
     return {hashes[h]: english for h, english in rows}
 
 
@@ -75,14 +73,11 @@ def remember(
             for text, english in translations.items()
         ]
     )
-    conn.register("new_translations", rows)
-    try:
+    with registered(conn, new_translations=rows):
         conn.execute(
             "INSERT INTO translation_cache BY NAME SELECT * FROM new_translations "
             "ON CONFLICT DO NOTHING"
         )
-    finally:
-        conn.unregister("new_translations")
 
 
 def count_pending(conn: duckdb.DuckDBPyConnection, languages: Iterable[str]) -> int:
@@ -129,9 +124,7 @@ def save_translations(
         ],
         pa.schema([(name, pa.string()) for name in _UPDATED_COLUMNS]),
     )
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.register("translated", rows)
+    with transaction(conn), registered(conn, translated=rows):
         updated = {
             row[0]
             for row in conn.execute(
@@ -144,12 +137,6 @@ def save_translations(
             ).fetchall()
         }
         save_paragraphs(conn, [(url, t) for url, t in results if url in updated])
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.unregister("translated")
-    conn.execute("COMMIT")
 
 
 def save_paragraphs(
@@ -171,12 +158,9 @@ def save_paragraphs(
     ]
     if not rows:
         return
-    conn.register("new_paragraphs", pa.Table.from_pylist(rows, _PARAGRAPH_SCHEMA))
-    try:
+    with registered(conn, new_paragraphs=pa.Table.from_pylist(rows, _PARAGRAPH_SCHEMA)):
         conn.execute("DELETE FROM paragraphs WHERE url IN (SELECT url FROM new_paragraphs)")
         conn.execute("INSERT INTO paragraphs BY NAME SELECT * FROM new_paragraphs")
-    finally:
-        conn.unregister("new_paragraphs")
 
 
 _UPDATED_COLUMNS = (

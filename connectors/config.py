@@ -40,6 +40,21 @@ class Cleanup:
 
 
 @dataclass(frozen=True)
+class Revisit:
+    """When a URL that was tried is requested again (the frontier's policy).
+
+    Stored articles, aliases and duplicates are not fetched again. Permanent failures (404,
+    robots, not an article...) are retried after permanent_days, at most permanent_attempts
+    times in all; transient ones (5xx, 429, timeouts, truncated bodies) after each of
+    transient_backoff_hours in turn, then given up.
+    """
+
+    permanent_days: float = 30.0
+    permanent_attempts: int = 2
+    transient_backoff_hours: tuple[float, ...] = (2.0, 8.0, 24.0, 72.0)
+
+
+@dataclass(frozen=True)
 class Source:
     """One site (or one edition of it) and the kind of connector that reads it."""
 
@@ -51,6 +66,7 @@ class Source:
     language_by_path: tuple[tuple[str, str], ...] = ()
     politeness: Politeness = field(default_factory=Politeness)
     cleanup: Cleanup = field(default_factory=Cleanup)
+    revisit: Revisit = field(default_factory=Revisit)
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
@@ -117,7 +133,7 @@ def load_sources(
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read sources file {path}: {exc}") from exc
-    defaults = (document.get("defaults") or {}).get("politeness") or {}
+    defaults = document.get("defaults") or {}
     sources = [
         _source(entry, defaults, base_url_override, politeness_overrides)
         for entry in document.get("sources") or []
@@ -161,10 +177,24 @@ def _source(
         raise ConfigError(f"source {source_id}: unknown kind {kind!r}; known: {KINDS}")
     if base_url_override:
         base_url = base_url_override.rstrip("/") + "/" + source_id
-    politeness = Politeness(**{**defaults, **(entry.get("politeness") or {})})
+    politeness = Politeness(
+        **{**(defaults.get("politeness") or {}), **(entry.get("politeness") or {})}
+    )
     politeness = replace(politeness, **politeness_overrides)
+    revisit = {**(defaults.get("revisit") or {}), **(entry.get("revisit") or {})}
+    if "transient_backoff_hours" in revisit:
+        revisit["transient_backoff_hours"] = tuple(revisit["transient_backoff_hours"])
     cleanup = entry.get("cleanup") or {}
-    reserved = {"id", "name", "kind", "base_url", "language", "language_by_path", "politeness"}
+    reserved = {
+        "id",
+        "name",
+        "kind",
+        "base_url",
+        "language",
+        "language_by_path",
+        "politeness",
+        "revisit",
+    }
     return Source(
         id=source_id,
         name=entry.get("name", source_id),
@@ -177,5 +207,6 @@ def _source(
             drop_selectors=tuple(cleanup.get("drop_selectors") or ()),
             drop_patterns=tuple(cleanup.get("drop_patterns") or ()),
         ),
+        revisit=Revisit(**revisit),
         options={k: v for k, v in entry.items() if k not in reserved | {"cleanup"}},
     )

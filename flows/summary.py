@@ -1,7 +1,13 @@
-"""The run summary users see in the Prefect UI, and the run's final state."""
+"""What a run tells its operator: the summary artifact, WARNING lines, and the final state.
+
+A run ends Completed when every source was read and each source's failed share is at most the
+run's failure threshold. Otherwise it ends in a FAILED-type state named "Partial failure"
+whose message names the sources and why; the other sources' articles are loaded either way.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from prefect.artifacts import create_markdown_artifact
@@ -10,10 +16,14 @@ from prefect.states import Completed, Failed, State
 from warehouse.reports import SourceReport
 
 COLUMNS = ("fetched", "new", "duplicate", "failed", "translated", "duration")
+PARTIAL_FAILURE = "Partial failure"
+# A source whose failed listings and articles exceed this share of its attempts fails the run.
+DEFAULT_FAILURE_THRESHOLD = 0.2
+ARTIFACT_KEY = "ingest-summary"
 
 
 def markdown(reports: Sequence[SourceReport], title: str) -> str:
-    """A markdown table, one row per source, with a total row."""
+    """A markdown table, one row per source, with a total row, then the failure reasons."""
     lines = [
         f"### {title}",
         "",
@@ -28,6 +38,12 @@ def markdown(reports: Sequence[SourceReport], title: str) -> str:
         )
     totals = [sum(getattr(r, c) for r in reports) for c in COLUMNS[:-1]]
     lines.append("| **total** | " + " | ".join(str(t) for t in totals) + " | |")
+    failing = [r for r in reports if r.failures]
+    if failing:
+        lines += ["", "#### Failures", ""]
+    for r in failing:
+        lines.append(f"- **{r.source_id}**: {_counts(r)}")
+        lines += [f"  - {e.outcome}: <{e.url}> ({e.reason})" for e in r.examples]
     return "\n".join(lines) + "\n"
 
 
@@ -38,23 +54,57 @@ def title(flow: str, parameters: dict[str, object]) -> str:
 
 
 def publish(reports: Sequence[SourceReport], title: str) -> None:
-    """Attach the summary to the current flow run, where the UI's Artifacts tab shows it."""
-    create_markdown_artifact(
-        key="ingest-summary", markdown=markdown(reports, title), description=title
-    )
+    """Attach the summary to the current flow run (call from the flow body, not a task)."""
+    create_markdown_artifact(key=ARTIFACT_KEY, markdown=markdown(reports, title), description=title)
 
 
-def final_state(reports: Sequence[SourceReport], data: object) -> State:
-    """Completed, or a failure named "Partial failure" that names the sources that failed.
+def warn_failures(
+    reports: Sequence[SourceReport], logger: logging.Logger | logging.LoggerAdapter
+) -> None:
+    """One WARNING per source with failures: counts per outcome and a few URLs with reasons."""
+    for r in reports:
+        if not r.failures:
+            continue
+        examples = "; ".join(f"{e.url} ({e.outcome}: {e.reason})" for e in r.examples)
+        listing = " no listing could be read;" if r.source_failed else ""
+        logger.warning(
+            "%s:%s %d of %d failed (%s); e.g. %s",
+            r.source_id,
+            listing,
+            r.failed,
+            r.attempted,
+            _counts(r),
+            examples,
+        )
 
-    The other sources' articles are loaded either way; the failed state makes the run stand out
-    in the UI and lets automations alert on it.
+
+def final_state(reports: Sequence[SourceReport], failure_threshold: float) -> State:
+    """Completed with the per-source figures, or "Partial failure" naming sources and reasons.
+
+    "Partial failure" is a FAILED-type state (red in the UI, matched by automations) whose data
+    is its message string, so Prefect can turn it into a FailedRun instead of a TypeError.
     """
-    failed = [r.source_id for r in reports if r.source_failed]
-    if not failed:
-        return Completed(data=data)
-    return Failed(
-        name="Partial failure",
-        message=f"partial failure: no listing could be read from {', '.join(failed)}",
-        data=data,
-    )
+    reasons = [reason for r in reports if (reason := _failure_reason(r, failure_threshold))]
+    if not reasons:
+        return Completed(data={r.source_id: _figures(r) for r in reports})
+    message = "partial failure: " + "; ".join(reasons)
+    return Failed(name=PARTIAL_FAILURE, message=message, data=message)
+
+
+def _failure_reason(report: SourceReport, failure_threshold: float) -> str | None:
+    if report.source_failed:
+        return f"no listing could be read from {report.source_id}"
+    if report.failed and report.failed_share > failure_threshold:
+        return (
+            f"{report.failed} of {report.attempted} URLs of {report.source_id} failed "
+            f"({report.failed_share:.0%} > {failure_threshold:.0%})"
+        )
+    return None
+
+
+def _figures(report: SourceReport) -> dict[str, int]:
+    return {c: getattr(report, c) for c in COLUMNS[:-1]}
+
+
+def _counts(report: SourceReport) -> str:
+    return ", ".join(f"{outcome} {count}" for outcome, count in report.failures.items())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import duckdb
 
@@ -21,6 +22,18 @@ FAILURES = (
 )
 
 
+EXAMPLES_PER_SOURCE = 3
+
+
+@dataclass(frozen=True)
+class FailureExample:
+    """One failed URL of a run and why, so an operator can open it without writing SQL."""
+
+    url: str
+    outcome: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class SourceReport:
     """One source in one run: the figures a run summary shows."""
@@ -34,6 +47,18 @@ class SourceReport:
     listings_read: int  # feed, sitemap or API pages read (or unchanged since last run)
     listings_failed: int
     seconds: float  # first to last request to this source
+    failures: Mapping[str, int] = field(default_factory=dict)  # failure outcome -> URLs
+    examples: tuple[FailureExample, ...] = ()  # a few failed URLs with their reasons
+
+    @property
+    def attempted(self) -> int:
+        """Article pages requested plus listings tried: the base of the failure share."""
+        return self.fetched + self.listings_read + self.listings_failed
+
+    @property
+    def failed_share(self) -> float:
+        """Failed listings and articles as a share of everything attempted (0 when idle)."""
+        return self.failed / self.attempted if self.attempted else 0.0
 
     @property
     def source_failed(self) -> bool:
@@ -62,7 +87,40 @@ def run_report(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[SourceRepor
         """,
         {"run_id": run_id, "failures": list(FAILURES)},
     ).fetchall()
-    return [SourceReport(*row) for row in rows]
+    failures, examples = _failures(conn, run_id)
+    return [
+        replace(
+            SourceReport(*row),
+            failures=failures.get(row[0], {}),
+            examples=tuple(examples.get(row[0], [])[:EXAMPLES_PER_SOURCE]),
+        )
+        for row in rows
+    ]
+
+
+def _failures(
+    conn: duckdb.DuckDBPyConnection, run_id: str
+) -> tuple[dict[str, dict[str, int]], dict[str, list[FailureExample]]]:
+    """Per source: URLs per failure outcome (most frequent first) and a few failed URLs."""
+    rows = conn.execute(
+        """
+        SELECT source_id, outcome, count(*),
+               list(struct_pack(url := url, reason := coalesce(error, http_status::VARCHAR, ''))
+                    ORDER BY attempted_at, url)[1:$examples]
+        FROM fetch_log
+        WHERE run_id = $run_id AND list_contains($failures, outcome)
+        GROUP BY ALL ORDER BY source_id, count(*) DESC, outcome
+        """,
+        {"run_id": run_id, "failures": list(FAILURES), "examples": EXAMPLES_PER_SOURCE},
+    ).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    examples: dict[str, list[FailureExample]] = {}
+    for source_id, outcome, count, found in rows:
+        counts.setdefault(source_id, {})[outcome] = count
+        examples.setdefault(source_id, []).extend(
+            FailureExample(e["url"], outcome, e["reason"]) for e in found
+        )
+    return counts, examples
 
 
 def articles_report(

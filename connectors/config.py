@@ -29,6 +29,16 @@ class Politeness:
     delay_seconds: float = 1.0  # at least this long between two requests to one host
     max_per_host: int = 2  # requests in flight to one host at once
     max_bytes: int = 5_000_000  # after decompression
+    deadline_seconds: float = 60.0  # total time of one request, redirects and body included
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one run may ask of a source's listings: hitting a cap is recorded as `capped`."""
+
+    max_urls_per_run: int = 1000  # article links taken from a source's listings per run
+    max_sitemaps: int = 50  # sub-sitemaps followed from one sitemap index walk
+    max_sitemap_depth: int = 3  # index -> sub-index -> ... levels below the configured sitemap
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,9 @@ class Source:
     politeness: Politeness = field(default_factory=Politeness)
     cleanup: Cleanup = field(default_factory=Cleanup)
     revisit: Revisit = field(default_factory=Revisit)
+    limits: Limits = field(default_factory=Limits)
+    # Hosts ("name", "name:port") or networks ("10.0.0.0/8") that may be private addresses.
+    allow_hosts: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
@@ -181,6 +194,8 @@ def _source(
         **{**(defaults.get("politeness") or {}), **(entry.get("politeness") or {})}
     )
     politeness = replace(politeness, **politeness_overrides)
+    limits = Limits(**{**(defaults.get("limits") or {}), **(entry.get("limits") or {})})
+    allow_hosts = (*(defaults.get("allow_hosts") or ()), *(entry.get("allow_hosts") or ()))
     revisit = {**(defaults.get("revisit") or {}), **(entry.get("revisit") or {})}
     if "transient_backoff_hours" in revisit:
         revisit["transient_backoff_hours"] = tuple(revisit["transient_backoff_hours"])
@@ -194,6 +209,8 @@ def _source(
         "language_by_path",
         "politeness",
         "revisit",
+        "limits",
+        "allow_hosts",
     }
     return Source(
         id=source_id,
@@ -207,6 +224,8 @@ def _source(
             drop_selectors=tuple(cleanup.get("drop_selectors") or ()),
             drop_patterns=tuple(cleanup.get("drop_patterns") or ()),
         ),
+        limits=limits,
+        allow_hosts=tuple(str(host) for host in allow_hosts),
         revisit=Revisit(**revisit),
         options={k: v for k, v in entry.items() if k not in reserved | {"cleanup"}},
     )

@@ -1,9 +1,63 @@
-"""Plain records that connectors hand to the rest of the pipeline."""
+"""Plain records that connectors hand to the rest of the pipeline, and the outcomes they end in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+# Statuses a server uses to say "not now" rather than "never": worth another try.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class Outcome(StrEnum):
+    """What became of one URL. The one place that says which failures pass with time."""
+
+    OK = "ok"  # fetched and decoded; later stages turn it into one of the last six
+    NOT_MODIFIED = "not_modified"  # a conditional GET answered 304
+    SKIPPED = "skipped"  # robots.txt, the date window, already stored
+    HTTP_ERROR = "http_error"  # transient only for RETRY_STATUSES (see FetchAttempt)
+    TIMEOUT = "timeout"  # no answer in time, or the total deadline passed
+    NETWORK_ERROR = "network_error"
+    TRUNCATED = "truncated"  # body shorter than announced, or a compressed stream cut off
+    EMPTY = "empty"
+    NOT_HTML = "not_html"
+    TOO_LARGE = "too_large"  # over max_bytes, also after decompression
+    UNDECODABLE = "undecodable"  # a charset or Content-Encoding that cannot be decoded
+    REDIRECT_LOOP = "redirect_loop"
+    REFUSED = "refused"  # the address policy forbids the URL or a redirect hop
+    CAPPED = "capped"  # a listing cap was hit; what lies beyond waits for a later run
+    CRASHED = "crashed"  # handling the URL raised, even after retries
+    LISTED = "listed"
+    MALFORMED = "malformed"  # a listing that is broken; the links read before the break are kept
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    NO_CONTENT = "no_content"
+
+    @property
+    def is_transient(self) -> bool:
+        """A failure that may pass by itself: the URL is worth another try in a later run."""
+        return self in _TRANSIENT
+
+    @property
+    def is_permanent(self) -> bool:
+        """A failure that will not get better by asking again soon."""
+        return self not in _SUCCESSES and self not in _TRANSIENT and self != Outcome.HTTP_ERROR
+
+
+_TRANSIENT = frozenset(
+    {Outcome.TIMEOUT, Outcome.NETWORK_ERROR, Outcome.TRUNCATED, Outcome.CRASHED, Outcome.CAPPED}
+)
+_SUCCESSES = frozenset(
+    {
+        Outcome.OK,
+        Outcome.NOT_MODIFIED,
+        Outcome.SKIPPED,
+        Outcome.LISTED,
+        Outcome.STORED,
+        Outcome.DUPLICATE,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -33,17 +87,13 @@ class FetchAttempt:
     """What happened to one URL: a decoded page, or the recorded reason there is none.
 
     Every discovered URL ends in one of these, so the warehouse's fetch_log can say what became
-    of it. outcome is "ok" when text is set, "not_modified" when a conditional GET was answered
-    304, "skipped" when robots.txt disallows the URL; failures are "http_error", "timeout",
-    "empty", "not_html", "too_large", "network_error", "redirect_loop", and "crashed" when the task
-    handling the URL failed even after its retries; later stages turn an "ok"
-    into "listed" or "malformed" (feeds, sitemaps, API pages), "stored", "duplicate",
-    "no_content" or "skipped" (articles).
+    of it. outcome is an Outcome (plain strings are converted, and unknown ones refused);
+    final_url is where redirects led, when they led somewhere else.
     """
 
     source_id: str
     url: str
-    outcome: str
+    outcome: Outcome
     attempted_at: datetime
     http_status: int | None = None
     content_type: str | None = None
@@ -51,7 +101,25 @@ class FetchAttempt:
     error: str | None = None
     validators: Validators = Validators()
     kind: str = "article"  # or "listing": a feed, sitemap, listing or API page
+    final_url: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
 
     @property
     def ok(self) -> bool:
-        return self.outcome == "ok"
+        return self.outcome == Outcome.OK
+
+    @property
+    def is_transient(self) -> bool:
+        """Worth another try later: a passing failure, or a server status that says "not now"."""
+        if self.outcome == Outcome.HTTP_ERROR:
+            return self.http_status in RETRY_STATUSES
+        return self.outcome.is_transient
+
+    @property
+    def is_permanent(self) -> bool:
+        """A failure that asking again soon will not fix (a 404, a PDF, a refused address)."""
+        if self.outcome == Outcome.HTTP_ERROR:
+            return self.http_status not in RETRY_STATUSES
+        return self.outcome.is_permanent

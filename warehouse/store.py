@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -29,6 +30,9 @@ from warehouse.sql import registered, transaction
 DEFAULT_DB = Path("data") / "newsflow.duckdb"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
 READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer
+WAIT_LOG_SECONDS = 30.0  # a waiting writer says who holds the file this often
+# Not a Prefect logger: flows forward it to the run's log (PREFECT_LOGGING_EXTRA_LOGGERS=newsflow).
+log = logging.getLogger("newsflow.warehouse")
 _HOLDER = re.compile(r"PID (\d+)")
 
 
@@ -63,18 +67,23 @@ def db_path() -> Path:
 
 @contextmanager
 def connect(
-    path: Path | None = None, read_only: bool = False, wait_seconds: float = WRITE_WAIT_SECONDS
+    path: Path | None = None,
+    read_only: bool = False,
+    wait_seconds: float = WRITE_WAIT_SECONDS,
+    log_every: float = WAIT_LOG_SECONDS,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived connection; writers migrate the schema, everyone waits out a busy file.
 
     DuckDB lets one process write a file at a time, so a second process retries for
-    wait_seconds and then fails with a message that says what holds the file.
+    wait_seconds, logging who holds the file every log_every seconds, and then fails with a
+    message that says what holds it.
     """
     path = Path(path or db_path())
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `newsflow ingest` or `newsflow demo`")
     path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
+    started = time.monotonic()
+    next_log = started + log_every
     while True:
         try:
             conn = duckdb.connect(str(path), read_only=read_only)
@@ -82,11 +91,23 @@ def connect(
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
-            if time.monotonic() >= deadline:
-                raise WarehouseBusy(
+            waited = time.monotonic() - started
+            if waited >= wait_seconds:
+                busy = WarehouseBusy(
                     f"warehouse {path} is busy: {_holder(str(exc))} is writing to it "
                     f"(waited {wait_seconds:g} s); try again when it has finished"
-                ) from exc
+                )
+                log.error("%s", busy)
+                raise busy from exc
+            if time.monotonic() >= next_log:
+                log.warning(
+                    "waiting for warehouse %s: %s holds it (%.0f s of %g s)",
+                    path,
+                    _holder(str(exc)),
+                    waited,
+                    wait_seconds,
+                )
+                next_log += log_every
             time.sleep(0.2)
     try:
         if not read_only:

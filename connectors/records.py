@@ -33,6 +33,10 @@ class Outcome(StrEnum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     NO_CONTENT = "no_content"
+    # Frontier states beside the outcomes above: where a URL stands between attempts.
+    ALIAS = "alias"  # it led to an article stored under another URL (redirect, canonical)
+    DISCOVERED = "discovered"  # listed, not tried yet
+    OUTSIDE_WINDOW = "outside_window"  # its page was published outside a backfill's window
 
     @property
     def is_transient(self) -> bool:
@@ -56,6 +60,9 @@ _SUCCESSES = frozenset(
         Outcome.LISTED,
         Outcome.STORED,
         Outcome.DUPLICATE,
+        Outcome.ALIAS,
+        Outcome.DISCOVERED,
+        Outcome.OUTSIDE_WINDOW,
     }
 )
 

@@ -50,7 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--since", type=date.fromisoformat, help="first publication day")
     ingest.add_argument("--until", type=date.fromisoformat, help="last publication day")
+    ingest.add_argument(
+        "--refetch",
+        choices=["failed", "all"],
+        help="fetch again what the revisit policy holds back: every failed URL, or every URL",
+    )
     ingest.set_defaults(run=_ingest)
+
+    frontier = commands.add_parser(
+        "frontier", help="per source, how many URLs are in each state and due; failures"
+    )
+    frontier.add_argument("--source", metavar="ID", help="only this source id")
+    frontier.add_argument("--failures", action="store_true", help="list failed URLs and why")
+    frontier.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    frontier.set_defaults(run=_frontier)
 
     demo = commands.add_parser("demo", help="ingest the bundled local fixture sites")
     demo.add_argument(
@@ -65,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="local Prefect server + deployments + worker; Ctrl-C stops all"
     )
     serve.add_argument("--port", type=int, default=4200, help="UI/API port on 127.0.0.1")
+    serve.add_argument(
+        "--home",
+        type=Path,
+        help="where Prefect keeps its database and the logs (default: ./data/prefect)",
+    )
     serve.set_defaults(run=_serve)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
@@ -130,19 +148,55 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    return _run_ingest(sources=args.sources, since=args.since, until=args.until)
+    return _run_ingest(
+        sources=args.sources, since=args.since, until=args.until, refetch=args.refetch
+    )
+
+
+def _frontier(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from warehouse import frontier, store
+
+    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
+        if args.failures:
+            columns = ("source_id", "url", "state", "http_status", "error", "attempts", "next_due")
+            rows = frontier.failures(conn, args.source)
+        else:
+            columns = ("source_id", "state", "urls", "due", "given_up")
+            rows = [
+                r
+                for r in frontier.summary(conn, datetime.now(UTC))
+                if r[0] == args.source or args.source is None
+            ]
+    records = [dict(zip(columns, row, strict=True)) for row in rows]
+    if args.json:
+        print(json.dumps(records, default=str, ensure_ascii=False, indent=2))
+        return 0
+    widths = [max([len(c)] + [len(str(r[c])) for r in records]) for c in columns]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for r in records:
+        print("  ".join(str(r[c]).ljust(w) for c, w in zip(columns, widths, strict=True)))
+    return 0
 
 
 def _run_ingest(**parameters: object) -> int:
-    """Run the ingest flow and print what became of each URL; 1 on a partial failure."""
-    from flows.ingest import ingest
+    """Run the ingest flow and print what became of each URL; 1 on a partial failure.
 
-    state = ingest(**parameters, return_state=True)
-    result = state.result(raise_on_failure=False)
-    if isinstance(result, BaseException):
-        raise result
-    _print_summary(result)
-    if state.is_failed():
+    The window is checked before anything starts. The run goes to the configured Prefect API,
+    else to a running `newsflow serve`, else to a temporary server that dies with this process.
+    """
+    from flows.backfill import check_window
+
+    check_window(parameters.get("since"), parameters.get("until"))  # type: ignore[arg-type]
+    from flows.ingest import ingest
+    from flows.serve import prefect_api
+
+    with prefect_api():
+        state = ingest(**parameters, return_state=True)
+    if state.is_completed() or state.name == "Partial failure":
+        _print_summary(str(state.state_details.flow_run_id))
+    if not state.is_completed():
         print(f"\n{state.message}", file=sys.stderr)
         return 1
     return 0
@@ -165,7 +219,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from flows.serve import serve
 
-    return serve(args.port)
+    return serve(args.port, args.home)
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -282,7 +336,12 @@ def _translate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(summary: dict[str, dict[str, int]]) -> None:
+def _print_summary(run_id: str) -> None:
+    """What became of each URL of the run, per source, as the warehouse's fetch log says."""
+    from warehouse import store
+
+    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
+        summary = store.run_outcomes(conn, run_id)
     outcomes = sorted({outcome for counts in summary.values() for outcome in counts})
     width = max([len(s) for s in summary] + [6])
     print("\n" + "source".ljust(width) + "".join(f"{o:>14}" for o in outcomes))

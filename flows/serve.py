@@ -1,19 +1,29 @@
 """The whole thing on one machine: a local Prefect server, prefect.yaml deployed, and a worker.
 
-`newsflow serve` uses it for users; the end-to-end test uses it to run a backfill exactly as
-the UI's Run button does.
+`newsflow serve` uses it for users; the end-to-end tests use it to run deployments exactly as
+the UI's Run button does; `newsflow ingest` uses a server-only stack when no Prefect API is
+configured or running.
+
+No process started here outlives its newsflow process: each child runs in its own process
+group and gets SIGTERM from the kernel when newsflow dies (PR_SET_PDEATHSIG), and newsflow is a
+child subreaper, so flow-run processes orphaned by a dying worker are still its descendants and
+are stopped with the rest.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import httpx
 
@@ -21,10 +31,18 @@ from connectors.config import PROJECT_ROOT
 
 WORK_POOL = "newsflow"
 DEFAULT_PORT = 4200
+STOP_GRACE_SECONDS = 15.0  # a process gets this long after SIGTERM before SIGKILL
+IN_FLIGHT = ["PENDING", "RUNNING", "CANCELLING"]
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 class StackError(RuntimeError):
     """A part of the local stack did not start; the message says which and where its log is."""
+
+
+class _StopRequested(Exception):
+    """SIGINT or SIGTERM reached `newsflow serve`."""
 
 
 @dataclass
@@ -32,13 +50,16 @@ class LocalStack:
     """Prefect server + work pool + deployments + worker, started and stopped together.
 
     Everything Prefect keeps (its database, logs of the processes started here) lives in `home`,
-    by default the project's data/prefect, so it never touches the user's ~/.prefect.
+    by default the project's data/prefect, so it never touches the user's ~/.prefect. With
+    deployments=False it is only an API server (no UI, no scheduler, no worker), which is what a
+    one-off `newsflow ingest` needs.
     """
 
     home: Path = field(default_factory=lambda: PROJECT_ROOT / "data" / "prefect")
     port: int = DEFAULT_PORT
     project_dir: Path = PROJECT_ROOT
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    deployments: bool = True
     _processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     @property
@@ -58,37 +79,46 @@ class LocalStack:
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            # the warehouse's wait messages (a plain logger) go to the flow run's log too
+            "PREFECT_LOGGING_EXTRA_LOGGERS": "newsflow",
             # prefect.yaml's pull step reads {{ $PWD }}: the worker runs flows from here.
             "PWD": str(self.project_dir),
         }
 
     def start(self, timeout: float = 120.0) -> LocalStack:
-        """Start the server, wait until it answers, create the pool, deploy, start a worker."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        try:
-            self._spawn(
-                "server", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)
+        """Check the port, start the server, wait until it answers; then pool, deploy, worker."""
+        if not port_is_free(self.port):
+            raise StackError(
+                f"port {self.port} on 127.0.0.1 is already in use (another `newsflow serve` or "
+                f"Prefect server?); stop it or choose another with --port"
             )
+        self.home.mkdir(parents=True, exist_ok=True)
+        _become_subreaper()
+        server = ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        try:
+            self._spawn("server", *server, *([] if self.deployments else ["--no-services"]))
             self._wait_healthy(timeout)
-            self._prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite")
-            self._prefect("--no-prompt", "deploy", "--all")
-            self._spawn("worker", "worker", "start", "--pool", WORK_POOL, "--type", "process")
+            if self.deployments:
+                self._prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite")
+                self._prefect("--no-prompt", "deploy", "--all")
+                self._spawn("worker", "worker", "start", "--pool", WORK_POOL, "--type", "process")
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """Stop what was started, newest first: the worker, then the server."""
-        while self._processes:
-            _, process = self._processes.pop()
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        """Stop the worker (and its flow runs), mark runs it left in flight Crashed, then the
+        server. Signals wait until this is done: a second Ctrl-C cannot cut it short."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            while self._processes:
+                name, process = self._processes.pop()
+                if name == "server":
+                    self._crash_runs_in_flight()
+                _stop_tree(process)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -104,14 +134,16 @@ class LocalStack:
         return self.home / f"{name}.log"
 
     def _spawn(self, name: str, *args: str) -> None:
-        log = self.log_path(name).open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", *args],
-            cwd=self.project_dir,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path(name).open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "prefect", *args],
+                cwd=self.project_dir,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches newsflow only, which stops each once
+                preexec_fn=_die_with_parent,
+            )
         self._processes.append((name, process))
 
     def _prefect(self, *args: str) -> None:
@@ -131,30 +163,178 @@ class LocalStack:
         while time.monotonic() < deadline:
             if self.dead_process():
                 break
-            try:
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if api_is_healthy(self.api_url):
+                return
             time.sleep(0.5)
         raise StackError(
             f"Prefect server did not answer on {self.api_url}; see {self.log_path('server')}"
         )
 
-
-def serve(port: int = DEFAULT_PORT) -> int:
-    """Run the local stack until Ctrl-C; returns non-zero if a part of it dies."""
-    stack = LocalStack(port=port)
-    print(f"starting Prefect on {stack.ui_url} (logs and database in {stack.home}) …")
-    with stack:
-        print(f"newsflow is served: open {stack.ui_url}")
-        print("  deployments: ingest/daily, ingest/backfill (Run → Custom run to backfill)")
-        print(f"  worker on pool '{WORK_POOL}'; Ctrl-C stops everything")
+    def _crash_runs_in_flight(self) -> None:
+        """Runs the stopped worker left Pending or Running end Crashed, so the UI says so."""
         try:
+            runs = httpx.post(
+                f"{self.api_url}/flow_runs/filter",
+                json={"flow_runs": {"state": {"type": {"any_": IN_FLIGHT}}}},
+                timeout=10,
+            ).json()
+            for run in runs:
+                httpx.post(
+                    f"{self.api_url}/flow_runs/{run['id']}/set_state",
+                    json={
+                        "state": {
+                            "type": "CRASHED",
+                            "name": "Crashed",
+                            "message": "newsflow serve stopped while this run was in flight",
+                        },
+                        "force": True,
+                    },
+                    timeout=10,
+                )
+        except httpx.HTTPError:
+            pass  # the server is gone already: nothing can be marked
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:port (a closing socket in TIME_WAIT is fine)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def api_is_healthy(api_url: str) -> bool:
+    """True when a Prefect API answers its health check at this URL."""
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """The Prefect API a one-off run should use, for as long as the block lasts.
+
+    PREFECT_API_URL when set; else a running `newsflow serve` on the default port; else a
+    server-only stack started here (in Prefect's home) that cannot outlive this process.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    if configured := PREFECT_API_URL.value():
+        yield configured
+        return
+    served = LocalStack(port=DEFAULT_PORT).api_url
+    if api_is_healthy(served):
+        with temporary_settings({PREFECT_API_URL: served}):
+            yield served
+        return
+    home = Path(PREFECT_HOME.value())
+    with (
+        LocalStack(home=home, port=free_port(), deployments=False) as stack,
+        temporary_settings({PREFECT_API_URL: stack.api_url}),
+    ):
+        yield stack.api_url
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(port: int = DEFAULT_PORT, home: Path | None = None) -> int:
+    """Run the local stack until SIGINT or SIGTERM; non-zero if a part of it dies or won't start.
+
+    Either signal stops worker, flow runs and server once each, and exits 0: the port is free
+    for the next `newsflow serve`.
+    """
+    stack = LocalStack(port=port, **({"home": home} if home else {}))
+    previous = {s: signal.signal(s, _request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"starting Prefect on {stack.ui_url} (logs and database in {stack.home}) …")
+        with stack:
+            print(f"newsflow is served: open {stack.ui_url}", flush=True)
+            print("  deployments: ingest/daily, backfill/backfill (Run → Custom run to backfill)")
+            print(f"  worker on pool '{WORK_POOL}'; Ctrl-C stops everything", flush=True)
             while (dead := stack.dead_process()) is None:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            print("\nstopping …")
-            return 0
+                time.sleep(0.5)
+    except _StopRequested:
+        print("\nstopping …", flush=True)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print(f"the {dead} stopped unexpectedly; see {stack.log_path(dead)}", file=sys.stderr)
     return 1
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
+    raise _StopRequested(signal.Signals(signum).name)
+
+
+def _stop_tree(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM once to a child and everything below it, a grace period, then SIGKILL."""
+    tree = [process.pid, *_descendants(process.pid)]
+    _signal_all(tree, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline and any(_alive(pid) for pid in tree):
+        process.poll()  # reaps our child, so it stops counting as alive
+        time.sleep(0.2)
+    _signal_all(tree, signal.SIGKILL)
+    process.wait()
+    for pid in tree[1:]:  # orphans this process adopted as subreaper
+        with suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def _signal_all(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _alive(pid: int) -> bool:
+    """True while a process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live process below root, read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def _prctl(option: int, value: int) -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: the kernel sends it SIGTERM when newsflow dies, even by kill -9."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _become_subreaper() -> None:
+    """Orphans of our children (a worker's flow runs) become ours, so we can stop them too."""
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)

@@ -19,6 +19,9 @@ FAILURES = (
     "redirect_loop",
     "no_content",
     "crashed",
+    "truncated",
+    "undecodable",
+    "refused",
 )
 
 
@@ -66,8 +69,10 @@ class SourceReport:
         return self.listings_read == 0 and self.listings_failed > 0
 
 
-def run_report(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[SourceReport]:
-    """Per-source figures of one run, ordered by source."""
+def run_report(
+    conn: duckdb.DuckDBPyConnection, run_id: str, attempt: int = 1
+) -> list[SourceReport]:
+    """Per-source figures of one try of a run, ordered by source."""
     rows = conn.execute(
         """
         SELECT
@@ -81,13 +86,13 @@ def run_report(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[SourceRepor
             count(*) FILTER (l.kind = 'listing' AND l.outcome NOT IN ('listed', 'not_modified')),
             coalesce(epoch(max(l.attempted_at) - min(l.attempted_at)), 0)
         FROM fetch_log l LEFT JOIN articles a ON a.url = l.url
-        WHERE l.run_id = $run_id
+        WHERE l.run_id = $run_id AND l.attempt = $attempt
         GROUP BY l.source_id
         ORDER BY l.source_id
         """,
-        {"run_id": run_id, "failures": list(FAILURES)},
+        {"run_id": run_id, "attempt": attempt, "failures": list(FAILURES)},
     ).fetchall()
-    failures, examples = _failures(conn, run_id)
+    failures, examples = _failures(conn, run_id, attempt)
     return [
         replace(
             SourceReport(*row),
@@ -99,7 +104,7 @@ def run_report(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[SourceRepor
 
 
 def _failures(
-    conn: duckdb.DuckDBPyConnection, run_id: str
+    conn: duckdb.DuckDBPyConnection, run_id: str, attempt: int
 ) -> tuple[dict[str, dict[str, int]], dict[str, list[FailureExample]]]:
     """Per source: URLs per failure outcome (most frequent first) and a few failed URLs."""
     rows = conn.execute(
@@ -108,10 +113,15 @@ def _failures(
                list(struct_pack(url := url, reason := coalesce(error, http_status::VARCHAR, ''))
                     ORDER BY attempted_at, url)[1:$examples]
         FROM fetch_log
-        WHERE run_id = $run_id AND list_contains($failures, outcome)
+        WHERE run_id = $run_id AND attempt = $attempt AND list_contains($failures, outcome)
         GROUP BY ALL ORDER BY source_id, count(*) DESC, outcome
         """,
-        {"run_id": run_id, "failures": list(FAILURES), "examples": EXAMPLES_PER_SOURCE},
+        {
+            "run_id": run_id,
+            "attempt": attempt,
+            "failures": list(FAILURES),
+            "examples": EXAMPLES_PER_SOURCE,
+        },
     ).fetchall()
     counts: dict[str, dict[str, int]] = {}
     examples: dict[str, list[FailureExample]] = {}

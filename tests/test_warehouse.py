@@ -1,4 +1,4 @@
-"""The warehouse file: schema upgrades, idempotent atomic loads, dedup and clusters, search,
+"""The warehouse file: schema upgrades, idempotent atomic loads, dedup and clusters,
 the raw archive, runs, exports, and readers that wait out a writer."""
 
 import subprocess
@@ -20,7 +20,6 @@ from warehouse.archive import read_body
 from warehouse.export import export_parquet
 from warehouse.reports import run_report
 from warehouse.schema import current_version, latest_version, migrations
-from warehouse.search import search
 
 NOW = datetime(2025, 10, 3, 12, 0, tzinfo=UTC)
 
@@ -253,52 +252,6 @@ def test_one_story_across_sources_and_languages_lands_in_one_cluster(tmp_path):
             "select cluster_id, count(*) from articles_en group by 1 order by 2 desc"
         ).fetchall()
         assert [n for _, n in stories] == [3, 1]
-
-
-# --- full-text search -----------------------------------------------------------------------
-
-
-def test_search_ranks_stories_and_sees_every_load(tmp_path):
-    batch = [
-        _story("https://c/1", "Floods closed the bridge. The floods also cut the power line."),
-        _story("https://c/2", "After the floods the market reopened on Monday morning."),
-        _story("https://c/3", UNRELATED),
-        _story(
-            "https://k/1",
-            "Наводнение разрушило мост в селе.",
-            source_id="caucasian-knot",
-            language="ru",
-            text_en="The flood destroyed the bridge in the village.",
-        ),
-    ]
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        store.register_sources(conn, load_sources())
-        store.load_batch(conn, batch, "r1")
-        store.refresh_derived(conn)
-        hits = search(conn, "floods")
-        assert [h.url for h in hits] == ["https://c/1", "https://c/2", "https://k/1"]
-        assert hits[2].title_en == "Translated title" and hits[2].day == NOW.date()
-        assert [h.url for h in search(conn, "floods", language="ru")] == ["https://k/1"]
-        assert [h.url for h in search(conn, "floods", source_id="caucasian-knot")] == [
-            "https://k/1"
-        ]
-        assert search(conn, "floods", since=NOW.date() + timedelta(days=1)) == []
-        assert [h.url for h in search(conn, "наводнение")] == ["https://k/1"]
-        store.load_batch(conn, [_story("https://c/4", "Volcano ash over the valley.")], "r2")
-        store.refresh_derived(conn)
-        assert [h.url for h in search(conn, "volcano")] == ["https://c/4"]
-
-
-def test_newsflow_search_prints_ranked_hits_with_source_date_and_title(
-    tmp_path, monkeypatch, capsys
-):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
-    with store.connect() as conn:
-        store.load_batch(conn, [_story("https://c/1", UNRELATED, title="Team wins")], "r")
-        store.refresh_derived(conn)
-    assert cli.main(["search", "football", "--lang", "en"]) == 0
-    line = capsys.readouterr().out.strip()
-    assert "2025-10-03" in line and "caliber-az" in line and "Team wins" in line
 
 
 # --- raw archive, runs, export ---------------------------------------------------------------

@@ -45,17 +45,20 @@ def current_version(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> int:
-    """Bring the schema up to date, each migration in its own transaction; returns the version."""
+    """Bring the schema up to date, each migration in its own transaction; returns the version.
+
+    Every migration not recorded yet is applied, in version order, so a number that lands
+    after a higher one (parallel work on the schema) is still applied, not skipped.
+    """
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_version "
         "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
     )
-    version = current_version(conn)
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_version").fetchall()}
     for number, sql in migrations():
-        if number <= version:
+        if number in applied:
             continue
         with transaction(conn):
             conn.execute(sql)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
-        version = number
-    return version
+    return current_version(conn)

@@ -13,17 +13,24 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from connectors.config import Source
-from connectors.http import HttpClient
-from connectors.records import FetchAttempt, Link, Validators
+from connectors.http import HttpClient, parse_html
+from connectors.records import FetchAttempt, Link, Outcome, Validators
 
 
 class MalformedListing(ValueError):
-    """A feed, sitemap or API answer that cannot be read as what the source's kind promises."""
+    """A feed, sitemap or API answer that cannot be read as what the source's kind promises.
+
+    A listing that broke off part-way (truncated, an entity bomb) carries what could be read
+    before the break in `partial`: those links are kept, and the listing is still `malformed`.
+    """
+
+    def __init__(self, message: str, partial: Any = None) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 @dataclass
@@ -59,12 +66,25 @@ async def discover(
     """
     result = Discovery()
     walk = _Walk(source, client, result, stop_before, validators or {})
-    seen: set[str] = set()
+    unique: dict[str, Link] = {}
     for link in await DISCOVERERS[source.kind](walk):
-        if link.url not in seen:
-            seen.add(link.url)
-            result.links.append(link)
+        unique.setdefault(link.url, link)  # the first mention wins, in listing order
+    links = list(unique.values())
+    cap = source.limits.max_urls_per_run
+    result.links = links[:cap]
+    if len(links) > cap:
+        error = (
+            f"{len(links)} links listed, the first {cap} taken (max_urls_per_run); "
+            "the rest wait for a later run"
+        )
+        _capped(walk, links[cap].url, error)
     return result
+
+
+def _capped(walk: _Walk, url: str, error: str) -> None:
+    """Record that a cap was hit, on the first URL it left out."""
+    attempt = FetchAttempt(walk.source.id, url, Outcome.CAPPED, datetime.now(UTC), error=error)
+    walk.result.attempts.append(replace(attempt, kind="listing"))
 
 
 def in_window(moment: datetime | None, since: date | None, until: date | None) -> bool:
@@ -86,18 +106,23 @@ def link_in_window(link: Link, since: date | None, until: date | None) -> bool:
 
 
 async def _fetch_listing(walk: _Walk, url: str, parse: Callable[[str], Any]) -> Any | None:
-    """Fetch and parse one listing, recording the attempt as listed, malformed or unchanged."""
-    attempt = await walk.client.fetch(
-        url, walk.source.id, walk.source.politeness, walk.validators.get(url)
-    )
+    """Fetch and parse one listing, recording the attempt as listed, malformed or unchanged.
+
+    A parser that fails in a way of its own ends this listing as `crashed`, not the discovery.
+    """
+    attempt = await walk.client.fetch(url, walk.source, "listing", walk.validators.get(url))
     parsed = None
     if attempt.ok:
         try:
             parsed = parse(attempt.text or "")
-            attempt = replace(attempt, outcome="listed")
+            attempt = replace(attempt, outcome=Outcome.LISTED)
         except MalformedListing as exc:
-            attempt = replace(attempt, outcome="malformed", error=str(exc))
-    walk.result.attempts.append(replace(attempt, text=None, kind="listing"))
+            parsed = exc.partial
+            attempt = replace(attempt, outcome=Outcome.MALFORMED, error=str(exc))
+        except Exception as exc:  # one bad listing never costs the source its other pages
+            error = f"{type(exc).__name__}: {exc}"
+            attempt = replace(attempt, outcome=Outcome.CRASHED, error=error)
+    walk.result.attempts.append(replace(attempt, text=None))
     return parsed
 
 
@@ -183,6 +208,8 @@ def parse_feed(text: str, source_id: str) -> list[Link]:
                     ),
                 )
             )
+    if error:
+        raise MalformedListing(error, partial=links)
     return links
 
 
@@ -200,11 +227,13 @@ def parse_sitemap(
     entries = [entry for entry in root if _child_text(entry, "loc")]
     if not entries and error:
         raise MalformedListing(error)
+    children: list[tuple[str, datetime | None]] = []
+    pages: list[tuple[str, datetime | None, datetime | None]] = []
     if kind == "sitemapindex":
-        return [
+        children = [
             (str(_child_text(e, "loc")), parse_datetime(_child_text(e, "lastmod"))) for e in entries
-        ], []
-    pages = []
+        ]
+        entries = []
     for entry in entries:
         news = next(_children(entry, "news"), None)
         published = _child_text(news, "publication_date") if news is not None else None
@@ -215,7 +244,9 @@ def parse_sitemap(
                 parse_datetime(published),
             )
         )
-    return [], pages
+    if error:
+        raise MalformedListing(error, partial=(children, pages))
+    return children, pages
 
 
 async def _feed(walk: _Walk) -> list[Link]:
@@ -224,9 +255,15 @@ async def _feed(walk: _Walk) -> list[Link]:
 
 
 async def _sitemap(walk: _Walk) -> list[Link]:
-    """Walk a sitemap index level by level (sub-sitemaps fetched together), skipping old ones."""
+    """Walk a sitemap index level by level (sub-sitemaps fetched together), skipping old ones.
+
+    At most max_sitemaps sub-sitemaps are followed, max_sitemap_depth levels down; a cap that
+    cuts the walk short is recorded as `capped`.
+    """
+    limits = walk.source.limits
     links: list[Link] = []
     level, visited = [walk.source.url(walk.source.options["sitemap_url"])], set()
+    followed, depth = 0, 0
     while level:
         visited.update(level)
         parsed = await asyncio.gather(*(_fetch_listing(walk, u, parse_sitemap) for u in level))
@@ -242,6 +279,23 @@ async def _sitemap(walk: _Walk) -> list[Link]:
                 for loc, lastmod, published in pages
             ]
         level = list(dict.fromkeys(level))
+        depth += 1
+        if level and depth > limits.max_sitemap_depth:
+            error = (
+                f"{len(level)} sub-sitemaps {depth} levels down not followed "
+                f"(max_sitemap_depth {limits.max_sitemap_depth})"
+            )
+            _capped(walk, level[0], error)
+            break
+        room = limits.max_sitemaps - followed
+        if len(level) > room:
+            error = (
+                f"{followed + len(level)} sub-sitemaps listed, {limits.max_sitemaps} followed "
+                "(max_sitemaps)"
+            )
+            _capped(walk, level[room], error)
+            level = level[:room]
+        followed += len(level)
     return links
 
 
@@ -264,19 +318,8 @@ def json_path(document: Any, path: str) -> Any:
 async def _json_api(walk: _Walk) -> list[Link]:
     """Page back in time through a JSON list by cursor until the items get older than wanted."""
     source, options = walk.source, walk.source.options
-    fields, cursor = options.get("fields") or {}, options.get("cursor") or {}
+    cursor = options.get("cursor") or {}
     api_url, position = source.url(options["api_url"]), None
-
-    def parse(text: str) -> Any:
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MalformedListing(f"not JSON: {exc}") from exc
-        items = json_path(document, options.get("items_path", ""))
-        if not isinstance(items, list):
-            raise MalformedListing(f"no item list at {options.get('items_path')!r}")
-        return document, items
-
     links: list[Link] = []
     for _page in range(int(options.get("max_pages", 10))):
         url = api_url
@@ -284,29 +327,56 @@ async def _json_api(walk: _Walk) -> list[Link]:
             url += ("&" if urlsplit(api_url).query else "?") + urlencode(
                 {cursor["param"]: position}
             )
-        parsed = await _fetch_listing(walk, url, parse)
-        if parsed is None:
+        page = await _fetch_listing(walk, url, lambda text: _api_page(text, source))
+        if page is None:
             break
-        document, items = parsed
-        oldest = None
-        for item in items:
-            if not isinstance(item, dict):
-                continue
-            published = parse_datetime(str(item.get(fields.get("time", ""), "") or ""))
-            oldest = published if oldest is None or (published and published < oldest) else oldest
-            url_value = item.get(fields.get("url", "")) or (
-                options.get("article_url", "").format(id=item.get(fields.get("id", "")))
-                if item.get(fields.get("id", ""))
-                else None
-            )
-            if url_value:
-                title = item.get(fields.get("title", ""))
-                links.append(Link(source.id, source.url(str(url_value)), title, published))
-        position = json_path(document, cursor.get("next", "")) if cursor else None
-        has_more = json_path(document, cursor.get("has_more", "")) if cursor else False
-        if not items or not has_more or position is None or _older(oldest, walk.stop_before):
+        links += page.links
+        position = page.position
+        if not page.has_more or position is None:
+            break
+        if _older(page.oldest, walk.stop_before):
             break
     return links
+
+
+@dataclass(frozen=True)
+class _ApiPage:
+    """One page of a JSON list: its links, and where the next page is."""
+
+    links: list[Link]
+    oldest: datetime | None
+    position: Any
+    has_more: bool
+
+
+def _api_page(text: str, source: Source) -> _ApiPage:
+    """The links of one JSON list page, read as the source's fields and cursor say."""
+    options = source.options
+    fields, cursor = options.get("fields") or {}, options.get("cursor") or {}
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise MalformedListing(f"not JSON: {exc}") from exc
+    items = json_path(document, options.get("items_path", ""))
+    if not isinstance(items, list):
+        raise MalformedListing(f"no item list at {options.get('items_path')!r}")
+    links, oldest = [], None
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        published = parse_datetime(str(item.get(fields.get("time", ""), "") or ""))
+        oldest = published if oldest is None or (published and published < oldest) else oldest
+        url_value = item.get(fields.get("url", "")) or (
+            options.get("article_url", "").format(id=item.get(fields.get("id", "")))
+            if item.get(fields.get("id", ""))
+            else None
+        )
+        if url_value:
+            title = item.get(fields.get("title", ""))
+            links.append(Link(source.id, source.url(str(url_value)), title, published))
+    position = json_path(document, cursor.get("next", "")) if cursor else None
+    has_more = bool(json_path(document, cursor.get("has_more", ""))) if cursor else False
+    return _ApiPage(links, oldest, position, has_more and bool(items))
 
 
 _MONTHS = {
@@ -364,7 +434,7 @@ def parse_listing(
     link_pattern, titled by the link's text, dated by a <time datetime>, the URL or the text.
     """
     try:
-        tree = lxml.html.document_fromstring(text)
+        tree = parse_html(text)
     except (etree.ParserError, ValueError) as exc:
         raise MalformedListing(f"not HTML: {exc}") from exc
     pattern, links = re.compile(link_pattern), []

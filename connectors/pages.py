@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from connectors.discovery import json_path, parse_datetime
+from connectors.http import parse_html
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def unshell(page: str, spec: PageJson, url: str) -> str | None:
     ordinary article pages do, so extraction and cleanup treat it like any other page.
     """
     try:
-        tree = lxml.html.document_fromstring(page)
+        tree = parse_html(page)
     except (etree.ParserError, ValueError):
         return None
     scripts = CSSSelector(spec.script)(tree)
@@ -49,7 +49,7 @@ def unshell(page: str, spec: PageJson, url: str) -> str | None:
     raw = scripts[0].text.strip()
     try:
         document = json.loads(unquote(raw) if spec.urlencoded else raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     title, content = json_path(document, spec.title), json_path(document, spec.content)
     if not isinstance(content, str) or not content.strip():

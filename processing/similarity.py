@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import zlib
 
 import numpy as np
 
@@ -17,33 +18,40 @@ SHINGLE_WORDS = 3
 PERMUTATIONS = 64
 BANDS = 16  # of PERMUTATIONS // BANDS rows each: pairs above ~0.5 Jaccard very likely collide
 NEAR_DUPLICATE = 0.5  # estimated Jaccard from which two texts tell the same story
+# Version 1 hashed each shingle with blake2b in Python; version 2 combines word CRCs in numpy.
+# Stored signatures of another version are recomputed before new ones are compared with them.
+SIGNATURE_VERSION = 2
 
 _PRIME = np.uint64((1 << 61) - 1)
 _rng = np.random.default_rng(20251003)  # fixed: signatures must agree across runs and machines
 _A = _rng.integers(1, 1 << 32, PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, 1 << 32, PERMUTATIONS, dtype=np.uint64)
+# Odd multipliers that mix the word hashes of one shingle by position (mod 2**64).
+_MIX = _rng.integers(1 << 32, 1 << 63, SHINGLE_WORDS, dtype=np.uint64) | np.uint64(1)
 _WORD = re.compile(r"\w+")
 _EMPTY = np.full(PERMUTATIONS, np.iinfo(np.uint64).max, dtype=np.uint64)
 
 
-def shingles(text: str) -> set[str]:
-    """Overlapping runs of SHINGLE_WORDS words, case and Unicode forms normalized."""
+def shingle_hashes(text: str) -> np.ndarray:
+    """32-bit hashes of the text's distinct runs of SHINGLE_WORDS words (case and Unicode forms
+    normalized); a text of fewer words is one shingle."""
     words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-    if len(words) <= SHINGLE_WORDS:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+    if not words:
+        return np.empty(0, dtype=np.uint64)
+    codes = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
+    width = min(SHINGLE_WORDS, len(codes))
+    count = len(codes) - width + 1
+    mixed = np.zeros(count, dtype=np.uint64)
+    for position in range(width):
+        mixed += codes[position : position + count] * _MIX[position]  # wraps mod 2**64
+    return np.unique((mixed >> np.uint64(32)) ^ (mixed & np.uint64(0xFFFFFFFF)))
 
 
 def minhash(text: str) -> np.ndarray:
     """The text's MinHash signature: PERMUTATIONS unsigned 64-bit minima."""
-    found = shingles(text)
-    if not found:
+    hashes = shingle_hashes(text)
+    if not hashes.size:
         return _EMPTY.copy()
-    hashes = np.fromiter(
-        (int.from_bytes(hashlib.blake2b(s.encode(), digest_size=4).digest()) for s in found),
-        dtype=np.uint64,
-        count=len(found),
-    )
     # Universal hashing (a*x + b) mod p, one row per permutation; a, x < 2**32 cannot overflow.
     permuted = (np.outer(_A, hashes) % _PRIME + _B[:, None]) % _PRIME
     return permuted.min(axis=1)
@@ -51,9 +59,16 @@ def minhash(text: str) -> np.ndarray:
 
 def similarity(left: np.ndarray, right: np.ndarray) -> float:
     """Estimated Jaccard similarity of the shingle sets behind two signatures."""
-    if (left == _EMPTY).all() or (right == _EMPTY).all():
-        return 0.0
-    return float(np.mean(left == right))
+    return float(similarities(left, right[None, :])[0])
+
+
+def similarities(signature: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of one signature to each row of others, at once."""
+    if not len(others) or (signature == _EMPTY).all():
+        return np.zeros(len(others))
+    scores = (others == signature).mean(axis=1)
+    scores[(others == _EMPTY).all(axis=1)] = 0.0
+    return scores
 
 
 def band_buckets(signature: np.ndarray) -> list[int]:

@@ -13,7 +13,13 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from processing.similarity import NEAR_DUPLICATE, band_buckets, minhash, similarity
+from processing.similarity import (
+    NEAR_DUPLICATE,
+    SIGNATURE_VERSION,
+    band_buckets,
+    minhash,
+    similarities,
+)
 from warehouse.sql import registered, transaction
 
 _CLUSTER_SCHEMA = pa.schema(
@@ -23,6 +29,7 @@ _CLUSTER_SCHEMA = pa.schema(
         ("similarity", pa.float64()),
         ("minhash", pa.list_(pa.uint64())),
         ("assigned_at", pa.timestamp("us", tz="UTC")),
+        ("signature_version", pa.int16()),
     ]
 )
 _BAND_SCHEMA = pa.schema([("band", pa.int16()), ("bucket", pa.uint64()), ("url", pa.string())])
@@ -30,6 +37,7 @@ _BAND_SCHEMA = pa.schema([("band", pa.int16()), ("bucket", pa.uint64()), ("url",
 
 def assign_clusters(conn: duckdb.DuckDBPyConnection) -> int:
     """Give every article without a cluster one, in one transaction; returns how many."""
+    _resign(conn)
     pending = conn.execute(
         "SELECT a.url, coalesce(a.text_en, a.text) FROM articles a "
         "WHERE a.url NOT IN (SELECT url FROM story_clusters) ORDER BY a.fetched_at, a.url"
@@ -38,14 +46,7 @@ def assign_clusters(conn: duckdb.DuckDBPyConnection) -> int:
         return 0
     signatures = {url: minhash(text) for url, text in pending}
     bands = {url: band_buckets(sig) for url, sig in signatures.items()}
-    band_rows = pa.table(
-        {
-            "band": pa.array([i for b in bands.values() for i in range(len(b))], pa.int16()),
-            "bucket": pa.array([k for b in bands.values() for k in b], pa.uint64()),
-            "url": pa.array([u for u, b in bands.items() for _ in b], pa.string()),
-        },
-        _BAND_SCHEMA,
-    )
+    band_rows = _band_table(bands)
     with transaction(conn):
         known = _known_candidates(conn, band_rows)
         rows = _assign(pending, signatures, bands, known, _next_cluster_id(conn))
@@ -54,6 +55,49 @@ def assign_clusters(conn: duckdb.DuckDBPyConnection) -> int:
             conn.execute("INSERT INTO story_clusters BY NAME SELECT * FROM cluster_rows")
             conn.execute("INSERT INTO minhash_bands BY NAME SELECT * FROM band_rows")
     return len(rows)
+
+
+def _resign(conn: duckdb.DuckDBPyConnection) -> None:
+    """Recompute signatures and bands stored by an older SIGNATURE_VERSION, keeping clusters.
+
+    New articles are compared with stored signatures, so both must be made the same way.
+    """
+    stale = conn.execute(
+        "SELECT c.url, coalesce(a.text_en, a.text) FROM story_clusters c "
+        "JOIN articles a ON a.url = c.url "
+        "WHERE c.signature_version IS DISTINCT FROM ?",
+        [SIGNATURE_VERSION],
+    ).fetchall()
+    if not stale:
+        return
+    signatures = {url: minhash(text) for url, text in stale}
+    resigned = pa.table(
+        {
+            "url": pa.array(list(signatures), pa.string()),
+            "minhash": pa.array([s.tolist() for s in signatures.values()], pa.list_(pa.uint64())),
+        }
+    )
+    band_rows = _band_table({url: band_buckets(sig) for url, sig in signatures.items()})
+    with transaction(conn), registered(conn, resigned=resigned, band_rows=band_rows):
+        conn.execute(
+            "UPDATE story_clusters c SET minhash = r.minhash, signature_version = ? "
+            "FROM resigned r WHERE c.url = r.url",
+            [SIGNATURE_VERSION],
+        )
+        conn.execute("DELETE FROM minhash_bands WHERE url IN (SELECT url FROM resigned)")
+        conn.execute("INSERT INTO minhash_bands BY NAME SELECT * FROM band_rows")
+
+
+def _band_table(bands: dict[str, list[int]]) -> pa.Table:
+    """LSH band rows (band number, bucket, url) of these articles."""
+    return pa.table(
+        {
+            "band": pa.array([i for b in bands.values() for i in range(len(b))], pa.int16()),
+            "bucket": pa.array([k for b in bands.values() for k in b], pa.uint64()),
+            "url": pa.array([u for u, b in bands.items() for _ in b], pa.string()),
+        },
+        _BAND_SCHEMA,
+    )
 
 
 def forget(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> None:
@@ -69,9 +113,10 @@ def _known_candidates(
     """Per pending URL, already clustered articles sharing a band: (url, cluster, signature)."""
     with registered(conn, band_rows=band_rows):
         found = conn.execute(
-            "SELECT DISTINCT p.url, c.url, c.cluster_id, c.minhash FROM band_rows p "
-            "JOIN minhash_bands m ON m.band = p.band AND m.bucket = p.bucket "
-            "JOIN story_clusters c ON c.url = m.url"
+            "SELECT s.pending, c.url, c.cluster_id, c.minhash FROM ("
+            "  SELECT DISTINCT p.url AS pending, m.url AS other FROM band_rows p "
+            "  JOIN minhash_bands m ON m.band = p.band AND m.bucket = p.bucket"
+            ") s JOIN story_clusters c ON c.url = s.other"
         ).fetchall()
     candidates: dict[str, list[tuple[str, int, np.ndarray]]] = {}
     for url, other, cluster_id, signature in found:
@@ -99,15 +144,13 @@ def _assign(
     rows = []
     for url, _ in pending:
         signature = signatures[url]
-        candidates = list(known.get(url, []))
+        # Each candidate once, however many bands it shares: url -> (cluster, signature).
+        candidates = {other: (cid, sig) for other, cid, sig in known.get(url, [])}
         for band, bucket in enumerate(bands[url]):
             for other, cid in in_batch.get((band, bucket), []):
-                candidates.append((other, cid, signatures[other]))
-        scored = [(similarity(signature, sig), cid, other) for other, cid, sig in candidates]
-        best = max(scored, default=(0.0, 0, ""))
-        if best[0] >= NEAR_DUPLICATE:
-            cluster_id, score = best[1], best[0]
-        else:
+                candidates.setdefault(other, (cid, signatures[other]))
+        cluster_id, score = _best_match(signature, candidates)
+        if score < NEAR_DUPLICATE:
             cluster_id, score, next_id = next_id, 1.0, next_id + 1
         for band, bucket in enumerate(bands[url]):
             in_batch.setdefault((band, bucket), []).append((url, cluster_id))
@@ -118,6 +161,19 @@ def _assign(
                 "similarity": score,
                 "minhash": [int(v) for v in signature],
                 "assigned_at": now,
+                "signature_version": SIGNATURE_VERSION,
             }
         )
     return rows
+
+
+def _best_match(
+    signature: np.ndarray, candidates: dict[str, tuple[int, np.ndarray]]
+) -> tuple[int, float]:
+    """The cluster of the most similar candidate and its similarity (ties: the highest URL)."""
+    if not candidates:
+        return 0, 0.0
+    urls = sorted(candidates)
+    scores = similarities(signature, np.stack([candidates[u][1] for u in urls]))
+    best = max(range(len(urls)), key=lambda i: (scores[i], candidates[urls[i]][0], urls[i]))
+    return candidates[urls[best]][0], float(scores[best])

@@ -58,21 +58,21 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
-def forbidden_reason(address: IPAddress) -> str | None:
-    """Why an address is off limits (private, loopback...), or None for a public one."""
+def forbidden_kind(address: IPAddress) -> str | None:
+    """What makes an address off limits ("loopback", "private"...), or None for a public one."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    for test, reason in (
-        (address.is_loopback, "a loopback"),
-        (address.is_link_local, "a link-local (cloud metadata)"),
-        (address.is_multicast, "a multicast"),
-        (address.is_private, "a private"),
-        (address.is_reserved, "a reserved"),
-        (address.is_unspecified, "an unspecified"),
-        (not address.is_global, "a non-public"),
+    for test, kind in (
+        (address.is_unspecified, "unspecified"),
+        (address.is_loopback, "loopback"),
+        (address.is_link_local, "link-local (cloud metadata)"),
+        (address.is_multicast, "multicast"),
+        (address.is_reserved, "reserved"),
+        (address.is_private, "private"),
+        (not address.is_global, "non-public"),
     ):
         if test:
-            return f"{address} is {reason} address"
+            return kind
     return None
 
 
@@ -104,9 +104,10 @@ class AddressPolicy:
         if not addresses:
             raise AddressRefused(f"{host} has no address")
         if not _trusted(host, port, addresses, source):
-            for address in addresses:  # every answer must be public: no DNS pinning games
-                if reason := forbidden_reason(address):
-                    raise AddressRefused(f"{host} resolves to {reason}")
+            for address in addresses:  # every answer must be public: no DNS rebinding games
+                if kind := forbidden_kind(address):
+                    where = f"{host} is" if literal else f"{host} resolves to {address},"
+                    raise AddressRefused(f"{where} a {kind} address")
         return Target(host, port, str(addresses[0]))
 
 

@@ -1,0 +1,180 @@
+"""SSRF: links, redirects and sub-sitemaps never reach the host's own network.
+
+The source lives on the hostile site at 127.0.0.1; a trap listener on 127.0.0.2 stands for every
+internal service and must receive nothing. DNS is a stub: nothing is ever resolved for real.
+"""
+
+from dataclasses import replace
+
+import pytest
+from hostile_site import HostileSite, feed, redirect, response, sitemap_index
+
+from connectors.addresses import AddressPolicy, AddressRefused
+from connectors.config import Limits, Politeness, Source
+from connectors.discovery import discover
+from connectors.http import HttpClient
+
+pytestmark = pytest.mark.anyio
+
+FAST = Politeness(timeout_seconds=2.0, retries=0, delay_seconds=0, deadline_seconds=5.0)
+
+
+def stub_dns(trap_host: str = "127.0.0.2"):
+    """Names the tests use; anything else does not resolve (no real DNS, ever)."""
+    names = {
+        "metadata.google.internal": ["169.254.169.254"],
+        "localhost": ["127.0.0.1", "::1"],
+        "trap.internal": [trap_host],
+        "rebind.example": ["93.184.215.14", trap_host],  # one public answer is not enough
+        "news.example": ["127.0.0.1"],
+    }
+
+    async def resolve(host: str) -> list[str]:
+        if host not in names:
+            raise OSError(f"stub DNS: {host} unknown")
+        return names[host]
+
+    return resolve
+
+
+@pytest.fixture
+def trap():
+    with HostileSite(host="127.0.0.2") as listener:
+        yield listener
+
+
+@pytest.fixture
+def site():
+    with HostileSite() as hostile:
+        hostile.route(
+            "/robots.txt", response("User-agent: *\nAllow: /\n", content_type="text/plain")
+        )
+        yield hostile
+
+
+def _source(site: HostileSite, kind: str = "feed", **settings) -> Source:
+    options = {"feed_url": "/feed.xml", "sitemap_url": "/sitemap.xml"}
+    return Source(
+        "hostile", "Hostile", kind, site.base_url, politeness=FAST, options=options, **settings
+    )
+
+
+def internal_targets(trap: HostileSite) -> dict[str, str]:
+    """URL -> what the refusal must name."""
+    return {
+        "http://169.254.169.254/latest/meta-data/": "link-local",
+        "http://10.0.0.1/admin": "private",
+        "http://192.168.1.1/": "private",
+        "http://localhost:2375/containers/json": "loopback",
+        "http://[::1]:6379/": "loopback",
+        "http://metadata.google.internal/computeMetadata/v1/": "metadata",
+        "http://0x7f000001/": "loopback",
+        "http://2130706433/": "loopback",
+        "http://127.1:8080/": "loopback",
+        "http://[::ffff:127.0.0.1]/": "loopback",
+        "http://100.100.100.200/latest/meta-data/": "non-public",
+        "http://224.0.0.1/": "multicast",
+        "http://0.0.0.0/": "unspecified",
+        trap.url("/"): "loopback",
+        f"http://trap.internal:{trap.port}/": "loopback",
+        f"http://rebind.example:{trap.port}/": "loopback",
+        "file:///etc/passwd": "scheme",
+        "gopher://127.0.0.1:6379/_INFO": "scheme",
+    }
+
+
+async def test_links_into_the_hosts_network_are_refused_with_their_reason(site, trap):
+    targets = internal_targets(trap)
+    site.route("/feed.xml", response(feed(list(targets)), content_type="application/rss+xml"))
+    source = _source(site)
+    async with HttpClient(resolver=stub_dns()) as client:
+        found = await discover(source, client)
+        assert [link.url for link in found.links] == list(targets)
+        attempts = [await client.fetch(link.url, source) for link in found.links]
+    for attempt, reason in zip(attempts, targets.values(), strict=True):
+        assert attempt.outcome == "refused", attempt
+        assert reason in attempt.error and not attempt.is_transient
+    assert trap.connections == 0
+    assert site.paths() == ["/robots.txt", "/feed.xml"]
+
+
+async def test_redirects_to_internal_addresses_are_refused_at_the_hop(site, trap):
+    site.route("/to-metadata", redirect("http://169.254.169.254/latest/meta-data/iam/"))
+    site.route("/to-trap", redirect(trap.url("/")))
+    site.route("/to-trap-by-name", redirect(f"http://trap.internal:{trap.port}/", "301 Moved"))
+    site.route("/hop", redirect("/to-trap-by-name"))
+    source = _source(site)
+    async with HttpClient(resolver=stub_dns()) as client:
+        attempts = {
+            path: await client.fetch(site.url(path), source)
+            for path in ("/to-metadata", "/to-trap", "/hop")
+        }
+    assert {a.outcome for a in attempts.values()} == {"refused"}
+    assert attempts["/to-metadata"].error.startswith(
+        "redirect to http://169.254.169.254/latest/meta-data/iam/: "
+    )
+    assert "link-local" in attempts["/to-metadata"].error
+    assert f"redirect to http://trap.internal:{trap.port}/" in attempts["/hop"].error
+    assert trap.connections == 0
+
+
+async def test_a_sitemap_index_cannot_turn_the_crawler_into_a_port_scanner(site, trap):
+    """100,000 host:port pairs listed: none is connected to, and the cap is recorded."""
+    ports = [f"http://127.0.0.2:{port}/sitemap.xml" for port in range(1, 100_001)]
+    site.route("/sitemap.xml", response(sitemap_index(ports), content_type="application/xml"))
+    source = _source(site, "sitemap", limits=Limits(max_sitemaps=20))
+    source = replace(source, politeness=replace(FAST, max_bytes=10_000_000))  # 6 MB of index
+    async with HttpClient(resolver=stub_dns()) as client:
+        found = await discover(source, client)
+    outcomes = [a.outcome for a in found.attempts]
+    assert outcomes.count("refused") == 20 and outcomes.count("capped") == 1
+    capped = next(a for a in found.attempts if a.outcome == "capped")
+    assert "100000 sub-sitemaps listed, 20 followed" in capped.error and capped.kind == "listing"
+    assert trap.connections == 0
+
+
+async def test_the_sources_own_host_and_allow_listed_hosts_may_be_private(site):
+    with HostileSite(host="127.0.0.2") as intranet:
+        intranet.route("/robots.txt", response("", "404 Not Found"))
+        intranet.route("/story", response("<p>internal but allowed</p>"))
+        async with HttpClient(resolver=stub_dns()) as client:
+            refused = await client.fetch(intranet.url("/story"), _source(site))
+            by_host = await client.fetch(
+                intranet.url("/story"), _source(site, allow_hosts=(intranet.base_url[7:],))
+            )
+            by_network = await client.fetch(
+                intranet.url("/story"), _source(site, allow_hosts=("127.0.0.0/30",))
+            )
+        assert refused.outcome == "refused"
+        assert (by_host.outcome, by_network.outcome) == ("ok", "ok")
+        assert intranet.paths() == ["/robots.txt", "/story", "/story"]
+
+
+async def test_the_connection_goes_to_the_address_that_was_checked(site):
+    """news.example exists only in the stub DNS: a page arrives only if the checked address
+    is the one connected to (the system resolver is never asked a second time)."""
+    site.route("/story", response("<p>pinned</p>"))
+    source = replace(_source(site), base_url=f"http://news.example:{site.port}")
+    async with HttpClient(resolver=stub_dns()) as client:
+        attempt = await client.fetch(f"http://news.example:{site.port}/story", source)
+    assert attempt.outcome == "ok" and "pinned" in attempt.text
+    assert site.requests[-1].headers["host"] == f"news.example:{site.port}"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[fd00:ec2::254]/latest/meta-data/", "private"),
+        ("http://[fe80::1]/", "link-local"),
+        ("http://240.0.0.1/", "reserved"),
+        ("http://198.18.0.1/", "private"),
+        ("https://127.0.0.1:8443/", "loopback"),
+        ("http://metadata/computeMetadata/v1/", "metadata"),
+        ("http://nowhere.invalid/", "cannot resolve"),
+        ("http:///no-host", "no host"),
+    ],
+)
+async def test_the_address_policy_names_why_it_refuses(url, reason):
+    source = Source("s", "s", "feed", "https://news.example")
+    with pytest.raises(AddressRefused, match=reason):
+        await AddressPolicy(stub_dns()).check(url, source)

@@ -65,6 +65,14 @@ class Revisit:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    """When a source's volume counts as collapsed (an alert goes to the operator's webhook)."""
+
+    silent_runs: int = 3  # this many daily runs in a row with no new article
+    min_share_of_median: float = 0.25  # fewer new articles than this share of the 14-day median
+
+
+@dataclass(frozen=True)
 class Source:
     """One site (or one edition of it) and the kind of connector that reads it."""
 
@@ -80,6 +88,7 @@ class Source:
     limits: Limits = field(default_factory=Limits)
     # Hosts ("name", "name:port") or networks ("10.0.0.0/8") that may be private addresses.
     allow_hosts: tuple[str, ...] = ()
+    alerts: Alerts = field(default_factory=Alerts)
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
@@ -211,6 +220,7 @@ def _source(
         "revisit",
         "limits",
         "allow_hosts",
+        "alerts",
     }
     return Source(
         id=source_id,
@@ -227,5 +237,6 @@ def _source(
         limits=limits,
         allow_hosts=tuple(str(host) for host in allow_hosts),
         revisit=Revisit(**revisit),
+        alerts=Alerts(**{**(defaults.get("alerts") or {}), **(entry.get("alerts") or {})}),
         options={k: v for k, v in entry.items() if k not in reserved | {"cleanup"}},
     )

@@ -13,6 +13,7 @@ from lxml.cssselect import CSSSelector
 from lxml.etree import ParserError
 
 from connectors.config import Cleanup
+from connectors.http import parse_html
 from processing.language import normalize_code
 from processing.records import Extracted
 
@@ -45,7 +46,7 @@ def extract(html: str, url: str, cleanup: Cleanup | None = None) -> Extracted:
     if not html or not html.strip():
         raise ExtractionError("empty page")
     try:
-        tree = lxml.html.document_fromstring(html)
+        tree = parse_html(html)  # XHTML with an XML declaration too
     except (ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
     declared = normalize_code(tree.get("lang") or _meta(tree, "og:locale", "language"))

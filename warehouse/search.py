@@ -120,22 +120,22 @@ class Refresh:
 
 
 class _Analyzer:
-    """Turns text into index terms; caches each word's stem, since news repeats its words."""
+    """Turns text into index terms; caches each word's terms, since news repeats its words."""
 
     def __init__(self) -> None:
         self._stemmers: dict[str, Stemmer.Stemmer] = {}
-        self._stems: dict[tuple[str, str | None], str] = {}
+        self._terms: dict[tuple[str, str | None], list[str]] = {}
 
     def document(self, fields: Iterable[tuple[str | None, str | None]]) -> Counter[str]:
         """Term frequencies of an article from (language, text) fields."""
-        terms: Counter[str] = Counter()
+        terms: list[str] = []
         for language, text in fields:
-            if not text:
-                continue
-            for word, count in Counter(_words(text)).items():
-                for term in self._terms(word, language):
-                    terms[term] += count
-        return terms
+            for word in _words(text) if text else ():
+                found = self._terms.get((word, language))
+                if found is None:
+                    found = self._terms[(word, language)] = self._word_terms(word, language)
+                terms.extend(found)
+        return Counter(terms)
 
     def query(self, text: str, languages: Iterable[str | None]) -> list[set[str]]:
         """Slots a document must all fill: per word, the terms any indexed language gives it.
@@ -151,24 +151,18 @@ class _Analyzer:
                 slots.append({word} | {self._stem(word, lang) for lang in {*languages, "en"}})
         return slots
 
-    def _terms(self, word: str, language: str | None) -> list[str]:
+    def _word_terms(self, word: str, language: str | None) -> list[str]:
         if script_of(word) in IDEOGRAPHIC:
             return _ngrams(word, unigrams=True)
         return [self._stem(word, language)]
 
     def _stem(self, word: str, language: str | None) -> str:
-        key = (word, language)
-        stem = self._stems.get(key)
-        if stem is None:
-            algorithm = _stemmer_for(script_of(word), language)
-            if algorithm is None:
-                stem = word
-            else:
-                if algorithm not in self._stemmers:
-                    self._stemmers[algorithm] = Stemmer.Stemmer(algorithm)
-                stem = self._stemmers[algorithm].stemWord(word)
-            self._stems[key] = stem
-        return stem
+        algorithm = _stemmer_for(script_of(word), language)
+        if algorithm is None:
+            return word
+        if algorithm not in self._stemmers:
+            self._stemmers[algorithm] = Stemmer.Stemmer(algorithm)
+        return self._stemmers[algorithm].stemWord(word)
 
 
 def _stemmer_for(script: Script | None, language: str | None) -> str | None:

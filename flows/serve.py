@@ -101,6 +101,7 @@ class LocalStack:
             if self.deployments:
                 self._prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite")
                 self._prefect("--no-prompt", "deploy", "--all")
+                self._configure_alerts()
                 self._spawn("worker", "worker", "start", "--pool", WORK_POOL, "--type", "process")
         except BaseException:
             self.stop()
@@ -169,6 +170,16 @@ class LocalStack:
         raise StackError(
             f"Prefect server did not answer on {self.api_url}; see {self.log_path('server')}"
         )
+
+    def _configure_alerts(self) -> None:
+        """Alert automations to NEWSFLOW_ALERT_WEBHOOK, when the operator has set one."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        from flows.alerts import WEBHOOK_ENV, configure_alerts
+
+        if webhook := self.env().get(WEBHOOK_ENV):
+            with temporary_settings({PREFECT_API_URL: self.api_url}):
+                configure_alerts(webhook)
 
     def _crash_runs_in_flight(self) -> None:
         """Runs the stopped worker left Pending or Running end Crashed, so the UI says so."""
@@ -280,10 +291,10 @@ def _request_stop(signum: int, frame: FrameType | None) -> None:
 
 def _stop_tree(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM once to a child and everything below it, a grace period, then SIGKILL."""
-    tree = [process.pid, *_descendants(process.pid)]
+    tree = [process.pid, *descendants(process.pid)]
     _signal_all(tree, signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while time.monotonic() < deadline and any(_alive(pid) for pid in tree):
+    while time.monotonic() < deadline and any(alive(pid) for pid in tree):
         process.poll()  # reaps our child, so it stops counting as alive
         time.sleep(0.2)
     _signal_all(tree, signal.SIGKILL)
@@ -299,7 +310,7 @@ def _signal_all(pids: list[int], sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """True while a process exists and is not a zombie."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -308,7 +319,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
     """Every live process below root, read from /proc."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import duckdb
 
@@ -152,3 +153,26 @@ def articles_report(
         {"urls": urls, "seconds": seconds},
     ).fetchall()
     return [SourceReport(*row) for row in rows]
+
+
+def daily_volume(conn: duckdb.DuckDBPyConnection, since: datetime) -> dict[str, list[int]]:
+    """New articles per source in each daily ingest run (no date window) since a moment.
+
+    Newest run first; a run that read a source but stored nothing counts 0 for it.
+    """
+    rows = conn.execute(
+        """
+        SELECT l.source_id, list(new ORDER BY started_at DESC)
+        FROM (
+            SELECT l.source_id, r.started_at, count(*) FILTER (l.outcome = 'stored') AS new
+            FROM runs r JOIN fetch_log l ON l.run_id = r.run_id AND l.attempt = r.attempt
+            WHERE r.flow = 'ingest' AND r.started_at >= $since
+              AND json_extract_string(r.parameters, '$.since') IS NULL
+              AND json_extract_string(r.parameters, '$.until') IS NULL
+            GROUP BY ALL
+        ) l
+        GROUP BY l.source_id
+        """,
+        {"since": since},
+    ).fetchall()
+    return dict(rows)

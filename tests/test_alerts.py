@@ -1,0 +1,138 @@
+"""Alerts reach the operator's webhook through Prefect automations set up by the local stack.
+
+A real server with its automation services, the project's deployments and a worker; a real
+HTTP receiver on 127.0.0.1 stands in for the operator's chat or pager webhook.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from connectors.config import Alerts, Source
+from flows.alerts import RUN_ALERT, VOLUME_ALERT, check_volume, collapsed
+from flows.serve import LocalStack, free_port
+from warehouse import store
+
+SETTINGS = Alerts(silent_runs=3, min_share_of_median=0.25)
+
+
+def test_a_source_silent_for_n_daily_runs_collapsed():
+    alert = collapsed("toutiao", [0, 0, 0, 12], SETTINGS)
+    assert alert and alert.reason == "no new article in the last 3 daily runs"
+    assert collapsed("toutiao", [0, 0, 5, 0], SETTINGS) is None
+
+
+def test_a_source_far_under_its_median_collapsed_and_a_normal_day_did_not():
+    alert = collapsed("caliber-az", [2, 10, 12, 9, 11], SETTINGS)
+    assert alert and alert.reason == "2 new articles, under 25% of its 14-day median of 10.5"
+    assert collapsed("caliber-az", [3, 10, 12, 9, 11], SETTINGS) is None
+    assert collapsed("caliber-az", [4], SETTINGS) is None  # a first run has nothing to compare
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.received.put(json.loads(body))  # type: ignore[attr-defined]
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[tuple[str, queue.Queue]]:
+    """The operator's webhook: every JSON body POSTed to it, in order."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.received = queue.Queue()  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", server.received  # type: ignore[attr-defined]
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stack(webhook, tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-home")
+    env = {"NEWSFLOW_ALERT_WEBHOOK": webhook[0], "NEWSFLOW_DB": str(home / "w.duckdb")}
+    with LocalStack(home=home, port=free_port(), extra_env=env) as running:
+        yield running
+
+
+def _next_alert(received: queue.Queue, timeout: float = 120) -> dict:
+    return received.get(timeout=timeout)
+
+
+def test_serve_sets_up_both_automations(stack):
+    automations = httpx.post(f"{stack.api_url}/automations/filter", json={}).json()
+    assert {a["name"] for a in automations} >= {RUN_ALERT, VOLUME_ALERT}
+
+
+def test_a_failed_run_alerts_the_webhook(stack, webhook):
+    _, received = webhook
+    deployment = httpx.get(f"{stack.api_url}/deployments/name/backfill/backfill").json()
+    window = {"since": "2025-10-07", "until": "2025-10-01"}  # refused: fails at once
+    httpx.post(
+        f"{stack.api_url}/deployments/{deployment['id']}/create_flow_run",
+        json={"parameters": window},
+    ).raise_for_status()
+    alert = _next_alert(received)
+    assert alert["subject"] == (
+        "newsflow: backfill run backfill 2025-10-07..2025-10-01 all sources ended Failed"
+    )
+    assert "since (2025-10-07) is after until (2025-10-01)" in alert["text"]
+
+
+def _daily_runs(path, source_id: str, new_per_run: list[int]) -> None:
+    """A warehouse whose fetch log holds these daily runs of one source, oldest first."""
+    start = datetime.now(UTC) - timedelta(days=len(new_per_run))
+    with store.connect(path) as conn:
+        for day, new in enumerate(new_per_run):
+            run_id, at = f"run-{day}", start + timedelta(days=day)
+            conn.execute(
+                "INSERT INTO runs (run_id, attempt, flow, started_at, ended_at, parameters, "
+                "fetched, new, duplicate, failed, translated) "
+                "VALUES (?, 1, 'ingest', ?, ?, '{\"sources\": null}', ?, ?, 0, 0, 0)",
+                [run_id, at, at, new, new],
+            )
+            rows = [(run_id, source_id, f"https://x/{day}/listing", "listed", "listing", at)]
+            rows += [
+                (run_id, source_id, f"https://x/{day}/{i}", "stored", "article", at)
+                for i in range(new)
+            ]
+            conn.executemany(
+                "INSERT INTO fetch_log (run_id, source_id, url, outcome, kind, attempted_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+
+def test_a_collapsed_source_alerts_the_webhook(stack, webhook, tmp_path):
+    _, received = webhook
+    _daily_runs(tmp_path / "w.duckdb", "toutiao", [11, 9, 12, 10, 1])
+    toutiao = Source("toutiao", "Toutiao", "json_api", "https://www.toutiao.com")
+    with (
+        temporary_settings({PREFECT_API_URL: stack.api_url}),
+        store.connect(tmp_path / "w.duckdb") as conn,
+    ):
+        [alert] = check_volume(conn, [toutiao], logging.getLogger("test"))
+    assert alert.new == 1
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        received_alert = _next_alert(received, timeout=deadline - time.monotonic())
+        if "volume collapsed" in received_alert["subject"]:
+            break
+    assert received_alert == {
+        "subject": "newsflow: toutiao volume collapsed",
+        "text": "toutiao: 1 new articles, under 25% of its 14-day median of 10.5",
+    }

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
-import duckdb
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
 from flows import summary
-from warehouse import store
+from warehouse.interface import Warehouse
+from warehouse.loads import RunKey
 from warehouse.reports import SourceReport
+from warehouse.store import RunRecord
 
 
-def current_run() -> store.RunRecord:
-    """The flow run this code runs in: id, flow name, start time (from the API) and parameters."""
-    run_id = str(flow_run.get_id() or "")
+def run_key() -> RunKey:
+    """This flow run and which try of it: a retry from the UI keeps the id, not the figures."""
+    run_id = flow_run.get_id()
+    return RunKey(str(run_id) if run_id else uuid4().hex, int(flow_run.get_run_count() or 1))
+
+
+def current_run() -> RunRecord:
+    """The flow run this code runs in: id, try, flow name, start time and parameters."""
+    key = run_key()
     started = None
-    if run_id:
+    if flow_run.get_id():
         with get_client(sync_client=True) as client:
-            started = client.read_flow_run(UUID(run_id)).start_time
-    return store.RunRecord(
-        run_id=run_id,
+            started = client.read_flow_run(UUID(key.run_id)).start_time
+    return RunRecord(
+        run_id=key.run_id,
+        attempt=key.attempt,
         flow=str(flow_run.get_flow_name() or ""),
         started_at=started,
         ended_at=datetime.now(UTC),
@@ -31,8 +39,12 @@ def current_run() -> store.RunRecord:
     )
 
 
-def finish_run(conn: duckdb.DuckDBPyConnection, reports: Sequence[SourceReport]) -> None:
-    """Record the run in `runs` and publish the same per-source figures as its summary."""
+def finish_run(warehouse: Warehouse, reports: Sequence[SourceReport]) -> None:
+    """Record the run try in `runs`, then publish the same per-source figures as its summary.
+
+    Called from the flow body with no warehouse connection open, so the artifact belongs to
+    the flow run and a slow API never holds the warehouse.
+    """
     run = current_run()
-    store.record_run(conn, run, reports)
-    summary.publish(reports, summary.title(run.flow, run.parameters))
+    warehouse.record_run(run, reports, "Completed")
+    summary.publish(reports, summary.title(run.flow, run.parameters, run.attempt))

@@ -47,10 +47,11 @@ def markdown(reports: Sequence[SourceReport], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def title(flow: str, parameters: dict[str, object]) -> str:
-    """The summary's heading: the flow and the parameters it was given."""
+def title(flow: str, parameters: dict[str, object], attempt: int = 1) -> str:
+    """The summary's heading: the flow, the parameters it was given, and which try this is."""
     given = ", ".join(f"{k}={v}" for k, v in parameters.items() if v not in (None, [], ""))
-    return f"{flow} ({given or 'defaults'})"
+    again = f", try {attempt}" if attempt > 1 else ""
+    return f"{flow} ({given or 'defaults'}{again})"
 
 
 def publish(reports: Sequence[SourceReport], title: str) -> None:

@@ -9,34 +9,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.runs import finish_run
-from processing.models import ModelInfo, installed_models
+from processing.models import installed_models
 from processing.records import Translation
 from processing.translate import translate_articles
 from warehouse import store, translations
-from warehouse.reports import articles_report
+from warehouse.interface import DuckDBWarehouse, WarehouseCache
 from warehouse.translations import PendingArticle
 
 Progress = Callable[[int, int], None]
 _listeners: list[Progress] = []
-
-
-class WarehouseCache:
-    """The warehouse's translation cache; each lookup holds the write connection only briefly."""
-
-    def get(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]:
-        with store.connect() as conn:
-            return translations.cached(conn, model, texts)
-
-    def put(self, model: ModelInfo, new: Mapping[str, str]) -> None:
-        with store.connect() as conn:
-            translations.remember(conn, model, new)
 
 
 @contextmanager
@@ -53,7 +41,7 @@ def reporting_progress(listener: Progress) -> Iterator[None]:
 def translate_pending(batch: list[PendingArticle]) -> list[tuple[str, Translation]]:
     """One model batch for a page of pending articles, cached texts skipped."""
     items = [(a.language, a.title, a.text) for a in batch]
-    results = translate_articles(items, WarehouseCache())
+    results = translate_articles(items, WarehouseCache(DuckDBWarehouse()))
     return [(a.url, result) for a, result in zip(batch, results, strict=True)]
 
 
@@ -99,6 +87,6 @@ def translate_backlog(batch_size: int = 200) -> dict[str, int]:
         for listener in _listeners:
             listener(sum(counts.values()), total)
     logger.info("translated backlog: %s", dict(counts))
-    with store.connect() as conn:
-        finish_run(conn, articles_report(conn, done, time.monotonic() - started))
+    warehouse = DuckDBWarehouse()
+    finish_run(warehouse, warehouse.articles_report(done, time.monotonic() - started))
     return dict(counts)

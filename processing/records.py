@@ -61,11 +61,16 @@ class Article:
     author: str | None = None
     published_at: datetime | None = None
     translation: Translation | None = None
+    declared_canonical: str | None = None  # the page's rel=canonical, when not trusted as url
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What became of one URL in a run: the attempt to record, and the article if one was made."""
+class UrlResult:
+    """What became of one URL in a run: the attempt to record, and the article if one was made.
+
+    failures: the URL's failed attempts in a row before this one, as the frontier counted them.
+    """
 
     attempt: FetchAttempt
     article: Article | None = None
+    failures: int = 0

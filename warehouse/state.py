@@ -1,4 +1,6 @@
-"""What connectors remember between daily runs: listing validators, cursors, URLs to retry."""
+"""What connectors remember between daily runs: listing validators and cursors.
+
+(Which URLs to try again is the frontier's business: warehouse/frontier.py.)"""
 
 from __future__ import annotations
 
@@ -10,14 +12,6 @@ import duckdb
 
 from connectors.records import FetchAttempt, Link, Validators
 
-# Failures worth another try in a later run (a 404 or a PDF will not get better), and how many
-# tries a URL gets before it is left in the fetch log for a person to look at.
-RETRY_LIMIT = 3
-_TRANSIENT = (
-    "outcome IN ('timeout', 'network_error', 'crashed') "
-    "OR (outcome = 'http_error' AND (http_status >= 500 OR http_status = 429))"
-)
-
 
 @dataclass(frozen=True)
 class SourceState:
@@ -25,14 +19,11 @@ class SourceState:
 
     cursor: datetime | None = None
     validators: dict[str, Validators] = field(default_factory=dict)
-    retries: list[Link] = field(default_factory=list)
 
 
 def read(conn: duckdb.DuckDBPyConnection, source_id: str) -> SourceState:
-    """A source's cursor, listing validators and URLs to retry, in one go."""
-    return SourceState(
-        cursor(conn, source_id), validators(conn, source_id), links_to_retry(conn, source_id)
-    )
+    """A source's cursor and listing validators, in one go."""
+    return SourceState(cursor(conn, source_id), validators(conn, source_id))
 
 
 def validators(conn: duckdb.DuckDBPyConnection, source_id: str) -> dict[str, Validators]:
@@ -75,28 +66,3 @@ def advance_cursor(conn: duckdb.DuckDBPyConnection, source_id: str, links: Seque
         "updated_at = excluded.updated_at",
         [source_id, newest, datetime.now(UTC)],
     )
-
-
-def links_to_retry(conn: duckdb.DuckDBPyConnection, source_id: str) -> list[Link]:
-    """Article URLs whose last attempt failed for a passing reason, fewer than RETRY_LIMIT times.
-
-    Their listing may not show them again (an unchanged feed answers 304), so without this a
-    failure would be final.
-    """
-    rows = conn.execute(
-        f"""
-        WITH attempts AS (
-            SELECT url, outcome, ({_TRANSIENT}) AS transient,
-                   row_number() OVER (PARTITION BY url ORDER BY id DESC) AS latest
-            FROM fetch_log
-            WHERE source_id = ? AND kind = 'article'
-        )
-        SELECT url FROM attempts
-        WHERE url NOT IN (SELECT url FROM articles)
-        GROUP BY url
-        HAVING bool_or(latest = 1 AND transient) AND count(*) FILTER (transient) < ?
-        ORDER BY url
-        """,
-        [source_id, RETRY_LIMIT],
-    ).fetchall()
-    return [Link(source_id, url) for (url,) in rows]

@@ -1,0 +1,220 @@
+"""Ingest as a stream of chunks: discover -> frontier -> (fetch -> process -> translate -> commit)*.
+
+Plain async functions, no Prefect: flows/ingest.py wraps them as tasks. A source's listings go
+to the frontier first; then due URLs are leased in chunks, and each chunk is fetched,
+processed (in a process pool), translated and committed before the next results pile up.
+Memory is bounded by two chunks (one fetching, one finishing); a crash loses at most those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+
+from connectors.config import Source
+from connectors.discovery import discover, in_window
+from connectors.http import HttpClient
+from connectors.records import FetchAttempt, Link, Outcome
+from pipeline.pages import PageProcessor
+from processing.dedup import canonical_url
+from processing.records import UrlResult
+from processing.translate import translate_articles
+from warehouse.frontier import Claimed, Refetch, lease_owner
+from warehouse.interface import Warehouse, WarehouseCache
+from warehouse.loads import RunKey
+
+CHUNK_SIZE = 200
+OUTSIDE_WINDOW = "published outside the requested window"
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    """One run's parameters, the same for every source and chunk (serializable)."""
+
+    run: RunKey
+    since: date | None = None
+    until: date | None = None
+    refetch: Refetch | None = None
+    chunk_size: int = CHUNK_SIZE
+
+    @property
+    def daily(self) -> bool:
+        """Only runs without a window read and move the daily cursors."""
+        return self.since is None and self.until is None
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """What one source's stream did: URLs new to the frontier, chunks committed."""
+
+    source_id: str
+    listed: int
+    new_urls: int
+    chunks: int
+
+
+async def ingest_source(
+    source: Source,
+    params: IngestRun,
+    warehouse: Warehouse,
+    client: HttpClient,
+    pages: PageProcessor,
+    clock: Clock = utc_now,
+) -> SourceRun:
+    """Discover a source's links, then fetch, process and commit its due URLs chunk by chunk."""
+    memory = warehouse.source_state(source.id) if params.daily else None
+    stop_before = _start(params.since) or (memory.cursor if memory else None)
+    discovery = await discover(source, client, stop_before, memory.validators if memory else {})
+    links = _unique(discovery.links)
+    new = await asyncio.to_thread(
+        warehouse.record_listings, params.run, discovery.attempts, links, clock()
+    )
+    if params.daily:
+        await asyncio.to_thread(warehouse.remember_listings, source.id, discovery.attempts, links)
+    del discovery  # listing bodies are archived; only the links go on
+    chunks = await stream_chunks(source, params, warehouse, client, pages, clock)
+    return SourceRun(source.id, len(links), new, chunks)
+
+
+async def stream_chunks(
+    source: Source,
+    params: IngestRun,
+    warehouse: Warehouse,
+    client: HttpClient,
+    pages: PageProcessor,
+    clock: Clock = utc_now,
+) -> int:
+    """Lease, fetch and commit due URLs until none is left; returns the chunks committed.
+
+    The next chunk is fetched while the previous one is processed and committed, so the
+    network and the CPU work at the same time. Leases not committed are given back on exit.
+    """
+    owner = lease_owner(f"{params.run.run_id}#{params.run.attempt}/{source.id}")
+    started = clock()
+    window = (params.since, params.until)
+    finishing: asyncio.Task[None] | None = None
+    count = 0
+    try:
+        while claimed := await asyncio.to_thread(
+            warehouse.claim,
+            source.id,
+            owner,
+            params.chunk_size,
+            clock(),
+            started,
+            window,
+            params.refetch,
+        ):
+            fetched = await fetch_chunk(source, claimed, client)
+            if finishing is not None:
+                await finishing
+            finishing = asyncio.create_task(
+                finish_chunk(source, params, fetched, warehouse, pages, clock)
+            )
+            count += 1
+        if finishing is not None:
+            await finishing
+    finally:
+        if finishing is not None and not finishing.done():
+            finishing.cancel()
+        await asyncio.to_thread(warehouse.release, owner)
+    return count
+
+
+async def fetch_chunk(
+    source: Source, claimed: list[Claimed], client: HttpClient
+) -> list[tuple[Claimed, FetchAttempt]]:
+    """Fetch a chunk's URLs together (politely per host); one attempt per URL."""
+    attempts = await asyncio.gather(
+        *(client.fetch(c.link.url, source) for c in claimed)
+    )
+    return list(zip(claimed, attempts, strict=True))
+
+
+async def finish_chunk(
+    source: Source,
+    params: IngestRun,
+    fetched: list[tuple[Claimed, FetchAttempt]],
+    warehouse: Warehouse,
+    pages: PageProcessor,
+    clock: Clock = utc_now,
+) -> None:
+    """Process, translate and commit one fetched chunk."""
+    results = await process_chunk(source, params, fetched, pages)
+    results = await asyncio.to_thread(translate_results, results, warehouse)
+    await asyncio.to_thread(
+        warehouse.commit_chunk, params.run, results, lambda _: source.revisit, clock()
+    )
+
+
+async def process_chunk(
+    source: Source,
+    params: IngestRun,
+    fetched: list[tuple[Claimed, FetchAttempt]],
+    pages: PageProcessor,
+) -> list[UrlResult]:
+    """Every fetched page through the one page path; failures keep their reason."""
+    ok = [(c, a) for c, a in fetched if a.ok]
+    done = await pages.process(
+        source,
+        [(a.url, a.text or "", a.content_type, a.attempted_at, a.final_url) for _, a in ok],
+    )
+    processed = {a.url: page for (_, a), page in zip(ok, done, strict=True)}
+    results = []
+    for claimed, attempt in fetched:
+        page = processed.get(attempt.url)
+        if page is None:
+            results.append(UrlResult(attempt, failures=claimed.failures))
+        elif page.article is None:
+            failed = replace(attempt, outcome=page.outcome, error=page.error)
+            results.append(UrlResult(failed, failures=claimed.failures))
+        elif not in_window(page.article.published_at, params.since, params.until):
+            outside = replace(attempt, outcome=Outcome.OUTSIDE_WINDOW, error=OUTSIDE_WINDOW)
+            results.append(UrlResult(outside, page.article, claimed.failures))
+        else:
+            results.append(UrlResult(attempt, page.article, claimed.failures))
+    return results
+
+
+def translate_results(results: list[UrlResult], warehouse: Warehouse) -> list[UrlResult]:
+    """English for the chunk's new articles in one batch; cached texts are not sent again."""
+    indexed = [
+        (i, r.article)
+        for i, r in enumerate(results)
+        if r.article is not None and r.attempt.outcome == Outcome.OK
+    ]
+    items = [(a.language, a.title, a.text) for _, a in indexed]
+    translations = translate_articles(items, WarehouseCache(warehouse)) if items else []
+    out = list(results)
+    for (i, article), translation in zip(indexed, translations, strict=True):
+        out[i] = replace(out[i], article=replace(article, translation=translation))
+    return out
+
+
+def crashed_listing(source: Source, error: BaseException, now: datetime) -> FetchAttempt:
+    """The record of a source whose whole stream failed (a bug, a full disk)."""
+    message = f"source failed: {type(error).__name__}: {error}"[:500]
+    return FetchAttempt(
+        source.id, source.base_url, Outcome.CRASHED, now, error=message, kind="listing"
+    )
+
+
+def _start(day: date | None) -> datetime | None:
+    """The first moment of a day (UTC), where archive walks stop going back."""
+    return datetime.combine(day, time.min, UTC) if day else None
+
+
+def _unique(links: list[Link]) -> list[Link]:
+    """Links with canonical URLs, each once."""
+    seen: dict[str, Link] = {}
+    for link in links:
+        url = canonical_url(link.url)
+        seen.setdefault(url, replace(link, url=url))
+    return list(seen.values())

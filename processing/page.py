@@ -1,0 +1,108 @@
+"""The one page -> article path, used alike by ingest, reprocess and `newsflow extract`.
+
+A fetched (or archived, or saved) page goes through the same steps everywhere: content-type
+check, JS-shell unshelling, extraction with the source's cleanup, language detection, and the
+article's identity (a canonical URL trusted only on the page's own site). Pure: no I/O, so it
+runs in a process pool and on archived bodies without the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from tld import get_fld
+
+from connectors.config import Source
+from connectors.pages import PageJson, unshell
+from connectors.records import Outcome
+from processing.article import read_page
+from processing.dedup import canonical_url, content_hash
+from processing.extract import ExtractionError
+from processing.records import Article, Extracted
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What one page became: an article, or the outcome and reason there is none."""
+
+    outcome: Outcome  # OK (article set), NOT_HTML, NO_CONTENT or CRASHED
+    article: Article | None = None
+    error: str | None = None
+
+
+def process_page(
+    source: Source,
+    url: str,
+    body: str,
+    content_type: str | None,
+    fetched_at: datetime,
+    final_url: str | None = None,
+) -> PageResult:
+    """Turn one page body into an Article; every failure is a result, never an exception.
+
+    url is the URL the page was asked for, final_url where redirects ended (the page's address).
+    """
+    if content_type and content_type not in HTML_TYPES:
+        return PageResult(Outcome.NOT_HTML, error=f"content type {content_type}")
+    address = final_url or url
+    try:
+        page = body
+        if spec := PageJson.from_options(source.options):
+            page = unshell(page, spec, address) or page
+        extracted, language = read_page(
+            page, address, source.cleanup, source.declared_language(address)
+        )
+    except ExtractionError as exc:
+        return PageResult(Outcome.NO_CONTENT, error=str(exc))
+    except Exception as exc:  # one odd page must never cost its source the other pages
+        return PageResult(Outcome.CRASHED, error=f"{type(exc).__name__}: {exc}"[:500])
+    identity, untrusted = article_identity(source, address, extracted)
+    return PageResult(
+        Outcome.OK,
+        Article(
+            source_id=source.id,
+            url=identity,
+            title=extracted.title,
+            text=extracted.text,
+            language=language,
+            fetched_at=fetched_at,
+            content_hash=content_hash(extracted.text),
+            author=extracted.author,
+            published_at=extracted.published_at,
+            declared_canonical=untrusted,
+        ),
+    )
+
+
+def article_identity(source: Source, address: str, extracted: Extracted) -> tuple[str, str | None]:
+    """The article's key, and the page's canonical URL when it was not trusted as that key.
+
+    A page may name its canonical URL only on its own site (the same registrable domain, or a
+    host of its source): otherwise any page could claim another site's article.
+    """
+    declared = extracted.canonical_url
+    if declared and same_site(declared, address, source):
+        return canonical_url(declared), None
+    return canonical_url(address), (canonical_url(declared) if declared else None)
+
+
+def same_site(candidate: str, address: str, source: Source) -> bool:
+    """Whether a URL lives on the site of `address` (registrable domain) or of its source."""
+    host = (urlsplit(candidate).hostname or "").lower()
+    hosts = {(urlsplit(u).hostname or "").lower() for u in (address, source.base_url)}
+    if host in hosts:
+        return True
+    domain = _registrable(host)
+    return domain is not None and domain in {_registrable(h) for h in hosts}
+
+
+def _registrable(host: str) -> str | None:
+    """example.co.uk for www.example.co.uk (public suffix list bundled with `tld`)."""
+    if not host:
+        return None
+    domain = get_fld(host, fix_protocol=True, fail_silently=True)
+    return str(domain).lower() if domain else None

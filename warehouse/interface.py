@@ -1,0 +1,195 @@
+"""The warehouse as the pipeline sees it: the dozen operations it needs, behind one interface.
+
+Flows and the pipeline core call these instead of opening connections, so a lakehouse backend
+can slot in later without touching them (as dlt's destinations do). DuckDBWarehouse, the
+embedded DuckDB file, is the one implementation today; each operation holds the file briefly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from connectors.config import Revisit, Source
+from connectors.records import FetchAttempt, Link
+from processing.models import ModelInfo
+from processing.records import Article, UrlResult
+from warehouse import archive, clusters, frontier, loads, reports, state, store, translations
+from warehouse.archive import ArchivedPage
+from warehouse.frontier import Claimed, Refetch
+from warehouse.loads import LoadResult, RunKey
+from warehouse.reports import SourceReport
+from warehouse.search import refresh_index
+from warehouse.state import SourceState
+
+
+class Warehouse(Protocol):
+    """What the pipeline stores and asks; implementations own their SQL and transactions."""
+
+    def register_sources(self, sources: Sequence[Source]) -> None: ...
+    def source_state(self, source_id: str) -> SourceState: ...
+    def record_listings(
+        self, run: RunKey, attempts: Sequence[FetchAttempt], links: Sequence[Link], now: datetime
+    ) -> int: ...
+    def remember_listings(
+        self, source_id: str, attempts: Sequence[FetchAttempt], links: Sequence[Link]
+    ) -> None: ...
+    def claim(
+        self,
+        source_id: str,
+        owner: str,
+        limit: int,
+        now: datetime,
+        run_started: datetime,
+        window: tuple[date | None, date | None],
+        refetch: Refetch | None,
+    ) -> list[Claimed]: ...
+    def commit_chunk(
+        self,
+        run: RunKey,
+        results: Sequence[UrlResult],
+        policy: Callable[[str], Revisit],
+        now: datetime,
+    ) -> LoadResult: ...
+    def release(self, owner: str) -> None: ...
+    def cached(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]: ...
+    def remember(self, model: ModelInfo, new: Mapping[str, str]) -> None: ...
+    def archived_pages(
+        self,
+        urls: list[str] | None,
+        source_id: str | None,
+        since: date | None,
+        until: date | None,
+    ) -> list[ArchivedPage]: ...
+    def replace_articles(self, articles: Sequence[Article]) -> int: ...
+    def run_report(self, run: RunKey) -> list[SourceReport]: ...
+    def articles_report(self, urls: list[str], seconds: float) -> list[SourceReport]: ...
+    def run_outcomes(self, run: RunKey) -> dict[str, dict[str, int]]: ...
+    def record_run(
+        self, record: store.RunRecord, figures: Sequence[SourceReport], state: str | None
+    ) -> None: ...
+
+
+class DuckDBWarehouse:
+    """The embedded DuckDB file (NEWSFLOW_DB): one short write connection per operation."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+
+    def register_sources(self, sources: Sequence[Source]) -> None:
+        with store.connect(self.path) as conn:
+            store.register_sources(conn, sources)
+
+    def source_state(self, source_id: str) -> SourceState:
+        """Cursor and listing validators a daily run starts from."""
+        with store.connect(self.path) as conn:
+            return state.read(conn, source_id)
+
+    def record_listings(
+        self, run: RunKey, attempts: Sequence[FetchAttempt], links: Sequence[Link], now: datetime
+    ) -> int:
+        with store.connect(self.path) as conn:
+            return loads.record_listings(conn, run, attempts, links, now)
+
+    def remember_listings(
+        self, source_id: str, attempts: Sequence[FetchAttempt], links: Sequence[Link]
+    ) -> None:
+        """A daily run's listing validators and cursor, once its links are in the frontier."""
+        with store.connect(self.path) as conn:
+            state.save_validators(conn, attempts)
+            state.advance_cursor(conn, source_id, links)
+
+    def claim(
+        self,
+        source_id: str,
+        owner: str,
+        limit: int,
+        now: datetime,
+        run_started: datetime,
+        window: tuple[date | None, date | None] = (None, None),
+        refetch: Refetch | None = None,
+    ) -> list[Claimed]:
+        with store.connect(self.path) as conn:
+            return frontier.claim(conn, source_id, owner, limit, now, run_started, window, refetch)
+
+    def commit_chunk(
+        self,
+        run: RunKey,
+        results: Sequence[UrlResult],
+        policy: Callable[[str], Revisit],
+        now: datetime,
+    ) -> LoadResult:
+        """The chunk's load, then story clusters and search index for what it added."""
+        with store.connect(self.path) as conn:
+            loaded = loads.commit_chunk(conn, run, results, policy, now)
+            if loaded.inserted or loaded.duplicates:
+                clusters.assign_clusters(conn)
+                refresh_index(conn)
+            return loaded
+
+    def release(self, owner: str) -> None:
+        with store.connect(self.path) as conn:
+            frontier.release(conn, owner)
+
+    def cached(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]:
+        """The translation cache (TranslationCache.get)."""
+        with store.connect(self.path) as conn:
+            return translations.cached(conn, model, texts)
+
+    def remember(self, model: ModelInfo, new: Mapping[str, str]) -> None:
+        """The translation cache (TranslationCache.put)."""
+        with store.connect(self.path) as conn:
+            translations.remember(conn, model, new)
+
+    def archived_pages(
+        self,
+        urls: list[str] | None = None,
+        source_id: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[ArchivedPage]:
+        with store.connect(self.path) as conn:
+            return archive.archived_pages(conn, urls, source_id, since, until)
+
+    def replace_articles(self, articles: Sequence[Article]) -> int:
+        """Fresh processing of stored articles; their clusters and index entries follow."""
+        with store.connect(self.path) as conn:
+            clusters.forget(conn, [a.url for a in articles])  # first: a crash stays consistent
+            updated = loads.replace_articles(conn, articles)
+            clusters.assign_clusters(conn)
+            refresh_index(conn)
+            return updated
+
+    def run_report(self, run: RunKey) -> list[SourceReport]:
+        with store.connect(self.path) as conn:
+            return reports.run_report(conn, run.run_id, run.attempt)
+
+    def articles_report(self, urls: list[str], seconds: float) -> list[SourceReport]:
+        """Figures of a run that (re)processed stored articles instead of fetching."""
+        with store.connect(self.path) as conn:
+            return reports.articles_report(conn, urls, seconds)
+
+    def run_outcomes(self, run: RunKey) -> dict[str, dict[str, int]]:
+        with store.connect(self.path) as conn:
+            return store.run_outcomes(conn, run.run_id, run.attempt)
+
+    def record_run(
+        self, record: store.RunRecord, figures: Sequence[SourceReport], state: str | None = None
+    ) -> None:
+        with store.connect(self.path) as conn:
+            store.record_run(conn, record, figures, state)
+
+
+class WarehouseCache:
+    """A warehouse's translation cache in the shape translate_articles takes."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+
+    def get(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]:
+        return self.warehouse.cached(model, texts)
+
+    def put(self, model: ModelInfo, new: Mapping[str, str]) -> None:
+        self.warehouse.remember(model, new)

@@ -1,0 +1,36 @@
+"""When a URL is due again: the frontier's policy, as a pure function of what happened to it.
+
+The anchor is StormCrawler's status index: every URL has a state and a next fetch date. Stored
+articles, their aliases and duplicates are never due again; permanent failures are retried
+rarely and a few times; transient ones on a growing back-off, then given up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from connectors.config import Revisit
+from connectors.records import FetchAttempt, Outcome
+
+DONE = frozenset({Outcome.STORED, Outcome.ALIAS, Outcome.DUPLICATE})
+# Listed but left for a later run on purpose: due for the next run that wants it.
+WAITING = frozenset({Outcome.DISCOVERED, Outcome.OUTSIDE_WINDOW})
+
+
+def next_due(
+    attempt: FetchAttempt, failures: int, now: datetime, policy: Revisit
+) -> datetime | None:
+    """When to request the URL again after this attempt; None: never, by policy.
+
+    failures counts the failed attempts in a row including this one (0 after a success).
+    """
+    if attempt.outcome in DONE:
+        return None
+    if attempt.outcome in WAITING:
+        return now
+    if attempt.is_transient:
+        steps = policy.transient_backoff_hours
+        return now + timedelta(hours=steps[failures - 1]) if failures <= len(steps) else None
+    if failures < policy.permanent_attempts:
+        return now + timedelta(days=policy.permanent_days)
+    return None

@@ -35,9 +35,7 @@ from warehouse.loads import RunKey
     timeout_seconds=3600,
     cache_policy=NO_CACHE,
 )
-async def fetch_source(
-    source: Source, params: IngestRun, pages: PageProcessor
-) -> SourceRun:
+async def fetch_source(source: Source, params: IngestRun, pages: PageProcessor) -> SourceRun:
     """Discover, fetch, process and load one source, chunk by chunk."""
     async with HttpClient() as client:
         return await ingest_source(source, params, DuckDBWarehouse(), client, pages)

@@ -132,9 +132,7 @@ async def fetch_chunk(
     source: Source, claimed: list[Claimed], client: HttpClient
 ) -> list[tuple[Claimed, FetchAttempt]]:
     """Fetch a chunk's URLs together (politely per host); one attempt per URL."""
-    attempts = await asyncio.gather(
-        *(client.fetch(c.link.url, source) for c in claimed)
-    )
+    attempts = await asyncio.gather(*(client.fetch(c.link.url, source) for c in claimed))
     return list(zip(claimed, attempts, strict=True))
 
 

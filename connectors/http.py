@@ -45,6 +45,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/octet-stream"})
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_MARKUP = re.compile(r"<(!doctype|html|head|body|article|main|div|p|h[1-6]|title)\b", re.I)
+_SNIFF_CHARS = 8192
 _ZSTD_STEP = 64  # compressed bytes per zstd call: bounds one call's output to a few MB
 
 
@@ -64,6 +66,12 @@ class Truncated(BodyError):
     """A body that ended before its length or its compressed stream said it would."""
 
     outcome = Outcome.TRUNCATED
+
+
+class NotHtml(BodyError):
+    """A body that is binary data or another format, not an HTML page."""
+
+    outcome = Outcome.NOT_HTML
 
 
 class Clock(Protocol):
@@ -588,6 +596,19 @@ def decode_body(body: bytes, content_type: str = "") -> str:
     except UnicodeDecodeError:
         guess = charset_normalizer.from_bytes(body).best()
         return str(guess) if guess is not None else body.decode("utf-8", errors="replace")
+
+
+def html_text(body: bytes, content_type: str = "") -> str:
+    """A page's text when the bytes are an HTML page; NotHtml for binary data or other formats.
+
+    For bodies whose type nobody declared (saved files): NUL bytes outside UTF-16/32 mean
+    binary, and a page must have some markup early on.
+    """
+    text = decode_body(body, content_type)
+    if "\x00" in text[:_SNIFF_CHARS] or not _MARKUP.search(text[:_SNIFF_CHARS]):
+        kind = "binary data" if b"\x00" in body[:_SNIFF_CHARS] else "text without HTML markup"
+        raise NotHtml(f"not an HTML page ({kind})")
+    return text
 
 
 def parse_html(text: str) -> lxml.html.HtmlElement:

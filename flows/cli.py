@@ -12,6 +12,7 @@ from pathlib import Path
 
 DEMO_PORT = 8765
 DEMO_POLITENESS = "timeout_seconds=3,retries=1,backoff_seconds=0.2,delay_seconds=0"
+EXTRACT_MAX_BYTES = 5_000_000  # as a fetched page's default cap
 EXAMPLE_SQL = (
     "select source_id, language, count(*) as articles, max(published_at) as latest "
     "from articles group by all order by all"
@@ -85,14 +86,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql = commands.add_parser(
+        "sql", help="run a SQL query on the warehouse: read-only, no files, no network"
+    )
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=100)
+    sql.add_argument(
+        "--output-dir",
+        type=Path,
+        metavar="DIR",
+        help="let the query write files (COPY ... TO 'DIR/...') in this directory only",
+    )
     sql.set_defaults(run=_sql)
 
     extract = commands.add_parser("extract", help="extract saved pages as JSON lines")
     extract.add_argument("files", nargs="+", type=Path, metavar="FILE")
     extract.add_argument("--url", help="the page's URL: picks the source's cleanup rules")
+    extract.add_argument(
+        "--max-bytes",
+        type=int,
+        default=EXTRACT_MAX_BYTES,
+        help=f"larger files are refused (default {EXTRACT_MAX_BYTES})",
+    )
     extract.set_defaults(run=_extract)
 
     search = commands.add_parser("search", help="full-text search, best matches first")
@@ -223,24 +238,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    _show(args.query, args.max_rows)
+    _show(args.query, args.max_rows, args.output_dir)
     return 0
 
 
-def _show(query: str, max_rows: int) -> None:
-    from warehouse import store
+def _show(query: str, max_rows: int, output_dir: Path | None = None) -> None:
+    """Run a query on the locked-down analysis connection and print its result as a table."""
+    from warehouse.sandbox import analysis_connection
 
-    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
+    with analysis_connection(writable_dir=output_dir) as conn:
         relation = conn.sql(query)
         if relation is not None:
             relation.show(max_rows=max_rows, max_width=200)
 
 
 def _search(args: argparse.Namespace) -> int:
-    from warehouse import store
+    from warehouse.sandbox import analysis_connection
     from warehouse.search import format_hit, search
 
-    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
+    with analysis_connection() as conn:
         hits = search(conn, args.query, args.since, args.source, args.lang, args.limit)
     for hit in hits:
         print(format_hit(hit))
@@ -250,11 +266,11 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from warehouse import store
     from warehouse.export import export_parquet
+    from warehouse.sandbox import analysis_connection
 
-    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
-        count = export_parquet(conn, args.directory, args.since, args.until)
+    with analysis_connection(writable_dir=args.directory) as conn:
+        count = export_parquet(conn, args.directory.resolve(), args.since, args.until)
     print(f"exported {count} stories to {args.directory} (date=YYYY-MM-DD/source_id=ID)")
     return 0
 
@@ -268,8 +284,9 @@ def _reprocess(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    """Extract each file on its own: a binary, oversized or broken one is reported, not fatal."""
     from connectors.config import load_sources, source_for_url
-    from connectors.http import decode_body
+    from connectors.http import BodyError, html_text
     from processing.article import read_page
     from processing.extract import ExtractionError
 
@@ -277,12 +294,16 @@ def _extract(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.files:
         try:
-            html = decode_body(path.read_bytes())
+            html = html_text(_read_capped(path, args.max_bytes))
             url = args.url or path.resolve().as_uri()
             section = source.declared_language(url) if source else None
             extracted, language = read_page(html, url, source.cleanup if source else None, section)
-        except (OSError, ExtractionError) as exc:
+        except (OSError, BodyError, ExtractionError) as exc:
             print(f"newsflow: {path}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        except Exception as exc:  # one page never stops the others
+            print(f"newsflow: {path}: crashed: {type(exc).__name__}: {exc}", file=sys.stderr)
             failures += 1
             continue
         published = extracted.published_at.isoformat() if extracted.published_at else None
@@ -295,6 +316,17 @@ def _extract(args: argparse.Namespace) -> int:
         }
         print(json.dumps(record, ensure_ascii=False))
     return 1 if failures else 0
+
+
+def _read_capped(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes, reading no more than the cap allows (/dev/zero ends here too)."""
+    from connectors.http import TooLarge
+
+    with path.open("rb") as file:
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise TooLarge(f"larger than {max_bytes} bytes (see --max-bytes)")
+    return data
 
 
 def _models_list(args: argparse.Namespace) -> int:

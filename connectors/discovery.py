@@ -163,15 +163,15 @@ def parse_datetime(value: str | None) -> datetime | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value), UTC)
     try:
+        if value.isdigit():
+            return datetime.fromtimestamp(int(value), UTC)
         return datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # a year 99999 is no date either
         pass
     try:
         return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

@@ -2,6 +2,7 @@
 charsets. Each ends its own URL with a reason; none costs memory past the cap or another URL
 its result."""
 
+import asyncio
 import time
 import tracemalloc
 from dataclasses import replace
@@ -17,10 +18,12 @@ from hostile_site import (
     bomb,
     drip,
     encoded,
+    redirect,
     response,
 )
 
 from connectors.config import Politeness, Source
+from connectors.discovery import discover
 from connectors.http import HttpClient, decode_body
 from processing.extract import extract
 
@@ -145,3 +148,46 @@ async def test_xhtml_with_an_xml_declaration_is_extracted(site):
     attempt = await _fetch(site, "/xhtml")
     page = extract(attempt.text, attempt.url)
     assert page.title == "Flood in Derbent" and "rescuers evacuated" in page.text
+
+
+async def test_one_hostile_page_never_costs_its_source_the_other_pages(site):
+    """A feed mixing good pages with every hostile one: each URL ends with its own outcome."""
+    site.route("/good/1", response(ARTICLE))
+    site.route("/good/2", response(RUSSIAN.encode("cp1251"), content_type="text/html"))
+    site.route("/rot13", response(ARTICLE, content_type="text/html; charset=rot13"))
+    site.route("/short", response(ARTICLE, length=len(MENU)))
+    site.route("/cut", encoded(ARTICLE, "gzip", cut=True))
+    site.route("/bomb", response(_bomb("zstd"), headers={"Content-Encoding": "zstd"}))
+    site.route("/metadata", redirect("http://169.254.169.254/latest/meta-data/"))
+    site.route("/drip", drip(site, ARTICLE.encode()))
+    expected = {
+        "/good/1": "ok",
+        "/good/2": "ok",
+        "/rot13": "ok",
+        "/short": "truncated",
+        "/cut": "truncated",
+        "/bomb": "too_large",
+        "/metadata": "refused",
+        "/drip": "timeout",
+        "/missing": "http_error",
+    }
+    items = "".join(
+        f"<item><title>{path}</title><link>{site.url(path)}</link>"
+        f"<pubDate>{'9' * 30 if path == '/good/2' else 'yesterday'}</pubDate></item>"
+        for path in expected
+    )
+    site.route(
+        "/feed.xml",
+        response(f"<rss><channel>{items}</channel></rss>", content_type="application/rss+xml"),
+    )
+    source = replace(
+        _source(site, replace(FAST, max_per_host=4, max_bytes=1_000_000)),
+        options={"feed_url": "/feed.xml"},
+    )
+    async with HttpClient() as client:
+        found = await discover(source, client)
+        attempts = await asyncio.gather(*(client.fetch(link.url, source) for link in found.links))
+    assert [a.outcome for a in found.attempts] == ["listed"]
+    outcomes = {a.url.removeprefix(site.base_url): a.outcome for a in attempts}
+    assert outcomes == expected
+    assert all(a.error for a in attempts if a.outcome != "ok")

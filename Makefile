@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/newsflow demo
 
+# Ctrl-C stops server, worker and any run in flight; PORT=4300 make serve for another port.
+PORT ?= 4200
 serve: setup
-	$(BIN)/newsflow serve
+	$(BIN)/newsflow serve --port $(PORT)
 
 # The UI check drives Debian's Chromium headless (no browser download).
 browser:

@@ -1,5 +1,10 @@
-"""The warehouse file: schema upgrades, idempotent atomic loads, dedup and clusters,
-the raw archive, runs, exports, and readers that wait out a writer."""
+"""The warehouse file: schema upgrades, idempotent atomic chunk commits, the frontier's memory of
+stored and failed URLs, dedup and clusters, the raw archive, runs, exports, and readers that
+wait out a writer.
+
+Chunks are built as the pipeline core builds them: the fetched page's body travels in its
+FetchAttempt, and the article comes from that body through processing.page.process_page.
+"""
 
 import subprocess
 import sys
@@ -10,37 +15,88 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors.config import load_sources
-from connectors.records import FetchAttempt
+from connectors.config import Revisit, load_sources
+from connectors.records import FetchAttempt, Link, Outcome
 from flows import cli
-from processing.dedup import content_hash
-from processing.records import Article, Outcome, Translation
-from warehouse import store
+from processing.page import process_page
+from processing.records import Translation, UrlResult
+from warehouse import frontier, store
 from warehouse.archive import read_body
 from warehouse.export import export_parquet
-from warehouse.reports import run_report
+from warehouse.interface import DuckDBWarehouse
+from warehouse.loads import RunKey
 from warehouse.schema import current_version, latest_version, migrations
 
 NOW = datetime(2025, 10, 3, 12, 0, tzinfo=UTC)
+SOURCES = {source.id: source for source in load_sources()}
+POLICY = Revisit()  # the defaults a source gets when sources.yaml says nothing
+
+INTERVIEW = (
+    "In an interview the head of the village council said that the bridge over the river "
+    "had been closed for three weeks after the spring floods, and that children now walk "
+    "two hours to the school in the neighbouring village. The regional ministry promised to "
+    "repair it before September but no workers have arrived so far, residents told reporters."
+)
+UNRELATED = (
+    "The national football team won its qualifying match on Saturday with two late goals, "
+    "and the coach praised the young defenders who played their first international game "
+    "in front of a full stadium in the capital."
+)
+RUSSIAN = "Глава сельсовета рассказал, что мост через реку закрыт уже три недели после паводка."
 
 
-def _outcome(url: str, text: str = "Текст статьи.", title: str = "Заголовок") -> Outcome:
-    article = Article(
-        source_id="caucasian-knot",
-        url=url,
-        title=title,
-        text=text,
-        language="ru",
-        fetched_at=NOW,
-        content_hash="h-" + url,
-        published_at=NOW,
-        translation=Translation("pending_model"),
+def _html(title: str, text: str, published: datetime = NOW) -> str:
+    """A publisher's article page: title, publication time, one <p> per paragraph."""
+    paragraphs = "".join(f"<p>{p}</p>" for p in text.split("\n"))
+    return (
+        f"<!doctype html><html><head><title>{title}</title>"
+        f'<meta property="article:published_time" content="{published.isoformat()}">'
+        f"</head><body><article>{paragraphs}</article></body></html>"
     )
-    return Outcome(FetchAttempt("caucasian-knot", url, "ok", NOW, http_status=200), article)
 
 
-def _failure(url: str) -> Outcome:
-    return Outcome(FetchAttempt("caucasian-knot", url, "http_error", NOW, 500, error="HTTP 500"))
+def _fetched(
+    url: str,
+    text: str = INTERVIEW,
+    source_id: str = "caliber-az",
+    title: str = "A story",
+    published: datetime = NOW,
+    translation: Translation | None = None,
+    final_url: str | None = None,
+) -> UrlResult:
+    """A page fetched and processed as ingest does it, with the translation step's result.
+
+    English needs no translation; other languages stay pending unless one is given.
+    """
+    html = _html(title, text, published)
+    attempt = FetchAttempt(
+        source_id, url, Outcome.OK, NOW, 200, "text/html", html, final_url=final_url
+    )
+    page = process_page(SOURCES[source_id], url, html, "text/html", NOW, final_url)
+    assert page.article is not None, page.error
+    article = page.article
+    if translation is None and article.language == "en":
+        translation = Translation("not_needed", article.title, article.text)
+    return UrlResult(
+        attempt, replace(article, translation=translation or Translation("pending_model"))
+    )
+
+
+def _failed(url: str, status: int = 500, source_id: str = "caucasian-knot") -> UrlResult:
+    """An HTTP error as the client records it: a status and a reason, no body."""
+    error = f"HTTP {status}"
+    return UrlResult(FetchAttempt(source_id, url, Outcome.HTTP_ERROR, NOW, status, error=error))
+
+
+def _commit(path: Path, *results: UrlResult, run: str = "r", now: datetime = NOW):
+    return DuckDBWarehouse(path).commit_chunk(RunKey(run), results, lambda _: POLICY, now)
+
+
+def _due(conn: duckdb.DuckDBPyConnection, source_id: str, now: datetime) -> list[str]:
+    """What a run starting at `now` would fetch of a source (its leases are given back)."""
+    claimed = frontier.claim(conn, source_id, "test-run", 100, now, now)
+    frontier.release(conn, "test-run")
+    return [c.link.url for c in claimed]
 
 
 def test_a_new_file_gets_the_latest_schema(tmp_path):
@@ -50,44 +106,85 @@ def test_a_new_file_gets_the_latest_schema(tmp_path):
             r[0]
             for r in conn.execute("select table_name from information_schema.tables").fetchall()
         }
-    assert {"sources", "articles", "fetch_log", "schema_version"} <= tables
+    assert {"sources", "articles", "fetch_log", "frontier", "schema_version"} <= tables
 
 
-def test_loading_the_same_batch_twice_adds_no_article(tmp_path):
-    batch = [_outcome("https://k/1"), _outcome("https://k/2"), _failure("https://k/3")]
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        first = store.load_batch(conn, batch, run_id="r1")
-        second = store.load_batch(conn, batch, run_id="r2")
-        assert (first.inserted, first.duplicates) == (2, 0)
-        assert (second.inserted, second.duplicates) == (0, 2)
+def test_committing_the_same_chunk_twice_adds_no_article(tmp_path):
+    path = tmp_path / "w.duckdb"
+    chunk = (_fetched("https://c/1"), _fetched("https://c/2", UNRELATED), _failed("https://k/3"))
+    first = _commit(path, *chunk, run="r1")
+    second = _commit(path, *chunk, run="r2")
+    assert (first.inserted, first.duplicates) == (2, 0)
+    assert (second.inserted, second.duplicates) == (0, 2)
+    with store.connect(path) as conn:
         assert conn.execute("select count(*) from articles").fetchone() == (2,)
-        assert store.run_outcomes(conn, "r1") == {"caucasian-knot": {"http_error": 1, "stored": 2}}
+        assert conn.execute("select count(*) from frontier").fetchone() == (3,)
+        assert store.run_outcomes(conn, "r1") == {
+            "caliber-az": {"stored": 2},
+            "caucasian-knot": {"http_error": 1},
+        }
         assert store.run_outcomes(conn, "r2") == {
-            "caucasian-knot": {"duplicate": 2, "http_error": 1}
+            "caliber-az": {"duplicate": 2},
+            "caucasian-knot": {"http_error": 1},
         }
 
 
-def test_the_same_url_twice_in_one_batch_is_stored_once(tmp_path):
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        result = store.load_batch(conn, [_outcome("https://k/1"), _outcome("https://k/1")], "r")
-        assert (result.inserted, result.duplicates) == (1, 1)
+def test_the_same_url_twice_in_one_chunk_is_stored_once(tmp_path):
+    result = _commit(tmp_path / "w.duckdb", _fetched("https://c/1"), _fetched("https://c/1"))
+    assert (result.inserted, result.duplicates) == (1, 1)
 
 
-def test_a_failing_batch_leaves_nothing_half_written(tmp_path):
-    broken = _outcome("https://k/2", text=None)  # violates NOT NULL on articles.text
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        with pytest.raises(duckdb.ConstraintException):
-            store.load_batch(conn, [_outcome("https://k/1"), broken, _failure("https://k/3")], "r")
+def test_a_chunk_that_fails_to_commit_leaves_nothing_half_written(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    warehouse = DuckDBWarehouse(path)
+    listed = [Link("caliber-az", "https://c/1"), Link("caliber-az", "https://c/2")]
+    warehouse.record_listings(RunKey("r"), [], listed, NOW)
+
+    def disk_full(*args: object) -> None:  # the last write of the chunk's transaction
+        raise duckdb.IOException("No space left on device")
+
+    monkeypatch.setattr(frontier, "write_states", disk_full)
+    chunk = (_fetched("https://c/1"), _fetched("https://c/2", UNRELATED))
+    with pytest.raises(duckdb.IOException, match="No space left"):
+        _commit(path, *chunk)
+    with store.connect(path) as conn:
         assert conn.execute("select count(*) from articles").fetchone() == (0,)
         assert conn.execute("select count(*) from fetch_log").fetchone() == (0,)
+        assert conn.execute("select distinct state from frontier").fetchall() == [("discovered",)]
+        assert _due(conn, "caliber-az", NOW) == ["https://c/1", "https://c/2"]
+    monkeypatch.undo()
+    assert _commit(path, *chunk).inserted == 2  # the next run commits it whole
 
 
-def test_known_urls_answers_only_for_stored_articles(tmp_path):
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        store.load_batch(conn, [_outcome("https://k/1"), _failure("https://k/3")], "r")
-        assert store.known_urls(conn, ["https://k/1", "https://k/3", "https://k/9"]) == {
-            "https://k/1"
-        }
+def test_a_stored_url_is_never_due_and_a_failed_one_is_due_after_its_back_off(tmp_path):
+    path = tmp_path / "w.duckdb"
+    warehouse = DuckDBWarehouse(path)
+    urls = ["https://k/1", "https://k/3", "https://k/9"]
+    listing = _listing("caucasian-knot", "https://k/rss", urls)
+    links = [Link("caucasian-knot", url) for url in urls]
+    assert warehouse.record_listings(RunKey("r1"), [listing], links, NOW) == 3
+    russian = _fetched("https://k/1", RUSSIAN, "caucasian-knot")
+    _commit(path, russian, _failed("https://k/3", 503), run="r1")  # k/9 not fetched yet
+    assert warehouse.record_listings(RunKey("r2"), [listing], links, NOW) == 0
+    first_retry = NOW + timedelta(hours=POLICY.transient_backoff_hours[0])
+    with store.connect(path) as conn:
+        assert _due(conn, "caucasian-knot", NOW + timedelta(minutes=1)) == ["https://k/9"]
+        assert _due(conn, "caucasian-knot", first_retry) == ["https://k/3", "https://k/9"]
+        assert "https://k/1" not in _due(conn, "caucasian-knot", NOW + timedelta(days=3650))
+
+
+def test_a_listed_url_that_redirects_becomes_an_alias_of_the_stored_article(tmp_path):
+    path = tmp_path / "w.duckdb"
+    _commit(path, _fetched("https://c/r/1", final_url="https://c/en/1"))
+    with store.connect(path) as conn:
+        assert conn.execute("select url from articles").fetchall() == [("https://c/en/1",)]
+        assert conn.execute(
+            "select url, state, resolved_url, via, next_due from frontier order by url"
+        ).fetchall() == [
+            ("https://c/en/1", "stored", "https://c/en/1", None, None),
+            ("https://c/r/1", "alias", "https://c/en/1", "redirect", None),
+        ]
+        assert _due(conn, "caliber-az", NOW + timedelta(days=3650)) == []
 
 
 def test_sources_are_registered_once_per_id(tmp_path):
@@ -100,10 +197,9 @@ def test_sources_are_registered_once_per_id(tmp_path):
 
 def test_read_only_connection_cannot_write(tmp_path):
     path = tmp_path / "w.duckdb"
-    with store.connect(path) as conn:
-        store.load_batch(conn, [_outcome("https://k/1")], "r")
+    _commit(path, _fetched("https://c/1", title="Bridge closed"))
     with store.connect(path, read_only=True) as conn:
-        assert conn.execute("select title from articles").fetchone() == ("Заголовок",)
+        assert conn.execute("select title from articles").fetchone() == ("Bridge closed",)
         with pytest.raises(duckdb.InvalidInputException):
             conn.execute("delete from articles")
 
@@ -136,78 +232,57 @@ def test_upgrading_a_file_made_with_the_first_schema_keeps_its_data(tmp_path):
         "'Старый', 'Старый текст.', 'ru', ?, 'h', 'Old', 'Old text.', 'done')",
         [NOW],
     )
-    old.execute(
-        "INSERT INTO fetch_log (run_id, source_id, url, outcome, http_status, attempted_at) "
-        "VALUES ('r0', 'caucasian-knot', 'https://k/old', 'stored', 200, ?)",
-        [NOW],
+    earlier = NOW - timedelta(days=2)
+    log = (
+        "INSERT INTO fetch_log (run_id, source_id, url, outcome, http_status, error, attempted_at) "
+        "VALUES (?, 'caucasian-knot', ?, ?, ?, ?, ?)"
     )
+    old.execute(log, ["r0", "https://k/rss", "listed", 200, None, earlier])
+    old.execute(log, ["r0", "https://k/old", "stored", 200, None, earlier])
+    old.execute(log, ["r0", "https://k/gone", "http_error", 404, "HTTP 404", earlier])
+    old.execute(log, ["r1", "https://k/gone", "http_error", 404, "HTTP 404", NOW])
     old.close()
     with store.connect(path) as conn:
         assert current_version(conn) == latest_version() > 1
         assert conn.execute("select title, text_en from articles").fetchall() == [
             ("Старый", "Old text.")
         ]
-        assert conn.execute("select run_id, outcome, raw_sha256 from fetch_log").fetchall() == [
-            ("r0", "stored", None)
+        assert conn.execute(
+            "select run_id, outcome, raw_sha256 from fetch_log order by id"
+        ).fetchall() == [
+            ("r0", "listed", None),
+            ("r0", "stored", None),
+            ("r0", "http_error", None),
+            ("r1", "http_error", None),
         ]
         assert conn.execute("select url, title_en from articles_en").fetchall() == [
             ("https://k/old", "Old")
         ]
-        store.load_batch(conn, [_outcome("https://k/new")], "r1")
+        # Migration 0006 seeds the frontier: the old article is stored, the failure's history
+        # is counted and left for the revisit policy; listings are not frontier URLs.
+        assert conn.execute(
+            "select url, state, resolved_url, attempts, last_status, last_error, next_due "
+            "from frontier order by url"
+        ).fetchall() == [
+            ("https://k/gone", "http_error", None, 2, 404, "HTTP 404", NOW),
+            ("https://k/old", "stored", "https://k/old", 0, None, None, None),
+        ]
+        assert _due(conn, "caucasian-knot", NOW + timedelta(minutes=1)) == ["https://k/gone"]
+    _commit(path, _fetched("https://k/new", RUSSIAN, "caucasian-knot"))
+    with store.connect(path) as conn:
         assert conn.execute("select count(*) from articles").fetchone() == (2,)
 
 
 # --- exact and near duplicates --------------------------------------------------------------
 
-INTERVIEW = (
-    "In an interview the head of the village council said that the bridge over the river "
-    "had been closed for three weeks after the spring floods, and that children now walk "
-    "two hours to the school in the neighbouring village. The regional ministry promised to "
-    "repair it before September but no workers have arrived so far, residents told reporters."
-)
-UNRELATED = (
-    "The national football team won its qualifying match on Saturday with two late goals, "
-    "and the coach praised the young defenders who played their first international game "
-    "in front of a full stadium in the capital."
-)
-
-
-def _story(
-    url: str,
-    text: str,
-    source_id: str = "caliber-az",
-    language: str = "en",
-    text_en: str | None = None,
-    title: str = "A story",
-    body: str | None = None,
-) -> Outcome:
-    """An extracted article as the pipeline makes it (real content hash), English or translated."""
-    translation = (
-        Translation("done", "Translated title", text_en, "argos:ru-en@1")
-        if text_en
-        else Translation("not_needed", title, text)
-    )
-    article = Article(
-        source_id=source_id,
-        url=url,
-        title=title,
-        text=text,
-        language=language,
-        fetched_at=NOW,
-        content_hash=content_hash(text),
-        published_at=NOW,
-        translation=translation,
-    )
-    attempt = FetchAttempt(source_id, url, "ok", NOW, 200, "text/html", text=body)
-    return Outcome(attempt, article)
-
 
 def test_the_same_text_under_another_url_is_a_duplicate_of_the_first(tmp_path):
-    first = _story("https://a/1", INTERVIEW)
-    repost = _story("https://b/1", "  " + INTERVIEW.upper() + "\n", source_id="toutiao")
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        result = store.load_batch(conn, [first, repost], "r")
-        assert (result.inserted, result.duplicates) == (1, 1)
+    path = tmp_path / "w.duckdb"
+    first = _fetched("https://a/1")
+    repost = _fetched("https://b/1", "  " + INTERVIEW.upper() + "\n", source_id="toutiao")
+    result = _commit(path, first, repost)
+    assert (result.inserted, result.duplicates) == (1, 1)
+    with store.connect(path) as conn:
         assert conn.execute("select url, duplicate_of from articles order by url").fetchall() == [
             ("https://a/1", None),
             ("https://b/1", "https://a/1"),
@@ -217,61 +292,70 @@ def test_the_same_text_under_another_url_is_a_duplicate_of_the_first(tmp_path):
             "toutiao": {"duplicate": 1},
         }
         assert conn.execute("select url from articles_en").fetchall() == [("https://a/1",)]
-        assert store.known_urls(conn, ["https://b/1"]) == {"https://b/1"}
+        assert conn.execute(
+            "select state, resolved_url, via from frontier where url = 'https://b/1'"
+        ).fetchall() == [("duplicate", "https://a/1", "text")]
+        assert _due(conn, "toutiao", NOW + timedelta(days=3650)) == []
 
 
-def _clusters(conn) -> dict[str, int]:
-    return dict(conn.execute("select url, cluster_id from story_clusters").fetchall())
+def _clusters(path: Path) -> dict[str, int]:
+    with store.connect(path, read_only=True) as conn:
+        return dict(conn.execute("select url, cluster_id from story_clusters").fetchall())
 
 
 def test_one_story_across_sources_and_languages_lands_in_one_cluster(tmp_path):
-    russian = _story(
-        "https://k/ru/1",
-        "Глава сельсовета рассказал, что мост через реку закрыт уже три недели.",
-        source_id="caucasian-knot",
-        language="ru",
-        text_en=INTERVIEW,
-    )
-    english = _story("https://c/en/1", INTERVIEW + " Photo: residents at the closed bridge.")
-    other = _story("https://c/en/2", UNRELATED)
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        store.load_batch(conn, [russian, english, other], "r1")
-        store.refresh_derived(conn)
-        first = _clusters(conn)
-        assert first["https://k/ru/1"] == first["https://c/en/1"] != first["https://c/en/2"]
-        # A later repost on an aggregator joins the stored story's cluster.
-        aggregator = _story(
-            "https://t/9", "Reposted from Caucasian Knot. " + INTERVIEW, source_id="toutiao"
-        )
-        store.load_batch(conn, [aggregator], "r2")
-        store.refresh_derived(conn)
-        second = _clusters(conn)
-        assert second["https://t/9"] == first["https://k/ru/1"]
-        assert {k: v for k, v in second.items() if k != "https://t/9"} == first
+    path = tmp_path / "w.duckdb"
+    translated = Translation("done", "Bridge closed", INTERVIEW, "argos:ru-en@1")
+    russian = _fetched("https://k/ru/1", RUSSIAN, "caucasian-knot", translation=translated)
+    english = _fetched("https://c/en/1", INTERVIEW + "\nPhoto: residents at the closed bridge.")
+    other = _fetched("https://c/en/2", UNRELATED)
+    _commit(path, russian, english, other, run="r1")
+    first = _clusters(path)
+    assert first["https://k/ru/1"] == first["https://c/en/1"] != first["https://c/en/2"]
+    # A later repost on an aggregator joins the stored story's cluster.
+    aggregator = _fetched("https://t/9", "Reposted from Caucasian Knot.\n" + INTERVIEW, "toutiao")
+    _commit(path, aggregator, run="r2")
+    second = _clusters(path)
+    assert second["https://t/9"] == first["https://k/ru/1"]
+    assert {k: v for k, v in second.items() if k != "https://t/9"} == first
+    with store.connect(path, read_only=True) as conn:
         stories = conn.execute(
             "select cluster_id, count(*) from articles_en group by 1 order by 2 desc"
         ).fetchall()
-        assert [n for _, n in stories] == [3, 1]
+    assert [n for _, n in stories] == [3, 1]
 
 
 # --- raw archive, runs, export ---------------------------------------------------------------
 
 
+def _listing(source_id: str, url: str, links: list[str], when: datetime = NOW) -> FetchAttempt:
+    """A feed read by discovery, with its body as fetched."""
+    items = "".join(f"<item><link>{link}</link></item>" for link in links)
+    body = f"<rss><channel>{items}</channel></rss>"
+    return FetchAttempt(
+        source_id, url, Outcome.LISTED, when, 200, "application/rss+xml", body, kind="listing"
+    )
+
+
 def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
-    html = "<html><body>" + "<p>Floods closed the bridge again.</p>" * 200 + "</body></html>"
-    failed = FetchAttempt("caliber-az", "https://c/9", "not_html", NOW, 200, "application/pdf")
-    batch = [
-        _story("https://c/1", INTERVIEW, body=html),
-        Outcome(replace(failed, text="%PDF-1.4 not a page")),
-    ]
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        store.load_batch(conn, batch, "r")
-        store.load_batch(conn, batch, "r")  # the same bodies are kept once
+    path = tmp_path / "w.duckdb"
+    story = _fetched("https://c/1", "\n".join([INTERVIEW] + ["Floods closed the bridge."] * 200))
+    html = story.attempt.text
+    # A text/plain answer is fetched and archived, and processing says it is not a page.
+    notice = "Bridge timetable: closed until September."
+    plain = FetchAttempt("caliber-az", "https://c/9", Outcome.OK, NOW, 200, "text/plain", notice)
+    page = process_page(SOURCES["caliber-az"], plain.url, notice, plain.content_type, NOW)
+    not_a_page = UrlResult(replace(plain, outcome=page.outcome, error=page.error))
+    assert not_a_page.attempt.outcome == Outcome.NOT_HTML
+    _commit(path, story, not_a_page)
+    _commit(path, story, not_a_page)  # the same bodies are kept once
+    with store.connect(path) as conn:
         keys = dict(conn.execute("select url, raw_sha256 from fetch_log").fetchall())
-        assert all(keys.values())
+        assert all(keys.values()) and len(keys) == 2
         row = conn.execute("select raw_sha256 from articles").fetchone()
         assert row == (keys["https://c/1"],)
         assert read_body(conn, keys["https://c/1"]) == html
+        assert read_body(conn, keys["https://c/9"]) == notice
         size, stored = conn.execute(
             "select size, octet_length(body) from raw_archive where sha256 = ?", [row[0]]
         ).fetchone()
@@ -280,27 +364,34 @@ def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
 
 
 def test_a_run_is_recorded_with_its_counts(tmp_path):
-    batch = [_story("https://c/1", INTERVIEW), _story("https://c/2", INTERVIEW), _failure("x")]
-    run = store.RunRecord("r1", "ingest", NOW, NOW + timedelta(minutes=2), {"since": "2025-10-01"})
-    with store.connect(tmp_path / "w.duckdb") as conn:
-        store.load_batch(conn, batch, "r1")
-        store.record_run(conn, run, run_report(conn, "r1"))
-        store.record_run(conn, run, run_report(conn, "r1"))  # rewriting a run's row keeps one row
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    run = RunKey("r1")
+    urls = ["https://c/1", "https://c/2", "https://c/x"]
+    listing = _listing("caliber-az", "https://c/rss", urls)
+    warehouse.record_listings(run, [listing], [Link("caliber-az", url) for url in urls], NOW)
+    failure = _failed("https://c/x", 500, "caliber-az")
+    chunk = (_fetched("https://c/1"), _fetched("https://c/2"), failure)
+    warehouse.commit_chunk(run, chunk, lambda _: POLICY, NOW)
+    record = store.RunRecord(
+        "r1", 1, "ingest", NOW, NOW + timedelta(minutes=2), {"since": "2025-10-01"}
+    )
+    warehouse.record_run(record, warehouse.run_report(run), "Completed")
+    warehouse.record_run(record, warehouse.run_report(run), "Completed")  # rewritten, one row
+    with store.connect(warehouse.path, read_only=True) as conn:
         rows = conn.execute(
-            "select run_id, flow, parameters->>'since', fetched, new, duplicate, failed, "
-            "translated, ended_at - started_at from runs"
+            "select run_id, attempt, flow, parameters->>'since', fetched, new, duplicate, "
+            "failed, translated, ended_at - started_at, state from runs"
         ).fetchall()
-    assert rows == [("r1", "ingest", "2025-10-01", 3, 1, 1, 1, 0, timedelta(minutes=2))]
+    assert rows == [
+        ("r1", 1, "ingest", "2025-10-01", 3, 1, 1, 1, 0, timedelta(minutes=2), "Completed")
+    ]
 
 
 def test_export_writes_parquet_partitioned_by_date_and_source(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
-    other_day = _story("https://k/1", UNRELATED, source_id="caucasian-knot")
-    other_day = replace(
-        other_day, article=replace(other_day.article, published_at=NOW + timedelta(days=2))
-    )
-    with store.connect() as conn:
-        store.load_batch(conn, [_story("https://c/1", INTERVIEW), other_day], "r")
+    later = NOW + timedelta(days=2)
+    other_day = _fetched("https://k/1", UNRELATED, "caucasian-knot-en", published=later)
+    _commit(store.db_path(), _fetched("https://c/1"), other_day)
     out = tmp_path / "export"
     assert cli.main(["export", "--format", "parquet", "--since", "2025-10-04", str(out)]) == 0
     assert "exported 1 stories" in capsys.readouterr().out
@@ -310,7 +401,7 @@ def test_export_writes_parquet_partitioned_by_date_and_source(tmp_path, monkeypa
         files = sorted(p.relative_to(out).parent.as_posix() for p in out.rglob("*.parquet"))
         assert files == [
             "date=2025-10-03/source_id=caliber-az",
-            "date=2025-10-05/source_id=caucasian-knot",
+            "date=2025-10-05/source_id=caucasian-knot-en",
         ]
         rows = conn.execute(
             f"select url, title_en, date from read_parquet('{out}/**/*.parquet', "
@@ -347,8 +438,7 @@ def _start_writer(path, seconds: float) -> subprocess.Popen:
 
 def test_a_reader_waits_out_a_writer_in_another_process(tmp_path):
     path = tmp_path / "w.duckdb"
-    with store.connect(path) as conn:
-        store.load_batch(conn, [_outcome("https://k/1")], "r")
+    _commit(path, _fetched("https://c/1"))
     writer = _start_writer(path, 1.5)
     try:
         with store.connect(path, read_only=True, wait_seconds=30) as conn:

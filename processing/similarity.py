@@ -18,14 +18,16 @@ SHINGLE_WORDS = 3
 PERMUTATIONS = 64
 BANDS = 16  # of PERMUTATIONS // BANDS rows each: pairs above ~0.5 Jaccard very likely collide
 NEAR_DUPLICATE = 0.5  # estimated Jaccard from which two texts tell the same story
-# Version 1 hashed each shingle with blake2b in Python; version 2 combines word CRCs in numpy.
+# Version 1 hashed each shingle with blake2b in Python; version 2 combines word CRCs in numpy
+# and permutes by multiply-shift, without a division.
 # Stored signatures of another version are recomputed before new ones are compared with them.
 SIGNATURE_VERSION = 2
 
-_PRIME = np.uint64((1 << 61) - 1)
 _rng = np.random.default_rng(20251003)  # fixed: signatures must agree across runs and machines
-_A = _rng.integers(1, 1 << 32, PERMUTATIONS, dtype=np.uint64)
-_B = _rng.integers(0, 1 << 32, PERMUTATIONS, dtype=np.uint64)
+# Multiply-shift hashing, one (odd a, b) pair per permutation: (a*x + b mod 2**64) >> 32.
+_A = _rng.integers(1 << 32, 1 << 63, PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
+_B = _rng.integers(0, 1 << 63, PERMUTATIONS, dtype=np.uint64)
+_SHIFT = np.uint64(32)
 # Odd multipliers that mix the word hashes of one shingle by position (mod 2**64).
 _MIX = _rng.integers(1 << 32, 1 << 63, SHINGLE_WORDS, dtype=np.uint64) | np.uint64(1)
 _WORD = re.compile(r"\w+")
@@ -33,8 +35,9 @@ _EMPTY = np.full(PERMUTATIONS, np.iinfo(np.uint64).max, dtype=np.uint64)
 
 
 def shingle_hashes(text: str) -> np.ndarray:
-    """32-bit hashes of the text's distinct runs of SHINGLE_WORDS words (case and Unicode forms
-    normalized); a text of fewer words is one shingle."""
+    """32-bit hashes of the text's runs of SHINGLE_WORDS words (case and Unicode forms
+    normalized; a repeated run repeats its hash, which MinHash ignores); a text of fewer words
+    is one shingle."""
     words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
     if not words:
         return np.empty(0, dtype=np.uint64)
@@ -44,7 +47,7 @@ def shingle_hashes(text: str) -> np.ndarray:
     mixed = np.zeros(count, dtype=np.uint64)
     for position in range(width):
         mixed += codes[position : position + count] * _MIX[position]  # wraps mod 2**64
-    return np.unique((mixed >> np.uint64(32)) ^ (mixed & np.uint64(0xFFFFFFFF)))
+    return (mixed >> _SHIFT) ^ (mixed & np.uint64(0xFFFFFFFF))
 
 
 def minhash(text: str) -> np.ndarray:
@@ -52,8 +55,7 @@ def minhash(text: str) -> np.ndarray:
     hashes = shingle_hashes(text)
     if not hashes.size:
         return _EMPTY.copy()
-    # Universal hashing (a*x + b) mod p, one row per permutation; a, x < 2**32 cannot overflow.
-    permuted = (np.outer(_A, hashes) % _PRIME + _B[:, None]) % _PRIME
+    permuted = (np.outer(_A, hashes) + _B[:, None]) >> _SHIFT  # products wrap mod 2**64
     return permuted.min(axis=1)
 
 

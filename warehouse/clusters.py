@@ -159,7 +159,7 @@ def _assign(
                 "url": url,
                 "cluster_id": cluster_id,
                 "similarity": score,
-                "minhash": [int(v) for v in signature],
+                "minhash": signature.tolist(),
                 "assigned_at": now,
                 "signature_version": SIGNATURE_VERSION,
             }

@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--since", type=date.fromisoformat, help="first publication day")
     ingest.add_argument("--until", type=date.fromisoformat, help="last publication day")
     ingest.add_argument(
+        "--failure-threshold",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="share of a source's URLs that may fail before the run fails (default 0.2)",
+    )
+    ingest.add_argument(
         "--refetch",
         choices=["failed", "all"],
         help="fetch again what the revisit policy holds back: every failed URL, or every URL",
@@ -164,7 +171,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _ingest(args: argparse.Namespace) -> int:
     return _run_ingest(
-        sources=args.sources, since=args.since, until=args.until, refetch=args.refetch
+        sources=args.sources,
+        since=args.since,
+        until=args.until,
+        refetch=args.refetch,
+        **({} if args.failure_threshold is None else {"failure_threshold": args.failure_threshold}),
     )
 
 
@@ -224,7 +235,9 @@ def _demo(args: argparse.Namespace) -> int:
         os.environ["NEWSFLOW_BASE_URL"] = site.base_url
         os.environ.setdefault("NEWSFLOW_POLITENESS", DEMO_POLITENESS)
         print(f"fixture site serving at {site.base_url}")
-        status = _run_ingest()
+        # The fixture site fails on purpose (a 500, a timeout, a PDF...): the demo shows those
+        # failures in the table and warnings without failing the run.
+        status = _run_ingest(failure_threshold=1.0)
     print("\nArticles in the warehouse by source and language:")
     _show(EXAMPLE_SQL, 100)
     print(f'\nTry it yourself:\n  newsflow sql "{EXAMPLE_SQL}"')
@@ -376,9 +389,10 @@ def _print_summary(run_id: str) -> None:
         summary = store.run_outcomes(conn, run_id)
     outcomes = sorted({outcome for counts in summary.values() for outcome in counts})
     width = max([len(s) for s in summary] + [6])
-    print("\n" + "source".ljust(width) + "".join(f"{o:>14}" for o in outcomes))
+    print("\n" + "source".ljust(width) + "".join(f"  {o:>{len(o)}}" for o in outcomes))
     for source_id, counts in sorted(summary.items()):
-        print(source_id.ljust(width) + "".join(f"{counts.get(o, 0):>14}" for o in outcomes))
+        row = "".join(f"  {counts.get(o, 0):>{len(o)}}" for o in outcomes)
+        print(source_id.ljust(width) + row)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,20 @@
-"""What connectors remember between daily runs, kept in the warehouse."""
+"""What the warehouse remembers between runs: listing validators and cursors per source, and
+when each URL that failed is due again (the frontier's revisit policy)."""
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.config import load_sources, select_sources
+from connectors.config import Revisit, load_sources, select_sources
 from connectors.discovery import discover
 from connectors.http import HttpClient
-from connectors.records import FetchAttempt, Link, Validators
-from processing.records import Outcome
-from warehouse import state, store
+from connectors.records import FetchAttempt, Link, Outcome, Validators
+from processing.page import process_page
+from processing.records import UrlResult
+from warehouse import frontier, loads, state, store
+from warehouse.frontier import Claimed, lease_owner
+from warehouse.loads import RunKey
 
 NOW = datetime(2025, 10, 8, tzinfo=UTC)
 
@@ -37,23 +42,84 @@ def test_the_cursor_only_moves_forward(conn):
     assert state.cursor(conn, "t") is None
 
 
-def test_passing_failures_are_retried_a_few_times_then_left(conn):
-    def log(url: str, outcome: str, status: int | None = None) -> None:
-        attempt = FetchAttempt("s", url, outcome, NOW, status, error="x")
-        store.load_batch(conn, [Outcome(attempt)], run_id="r")
+POLICY = Revisit()  # the defaults: what a source gets when sources.yaml says nothing
 
-    log("http://x/500", "http_error", 500)
-    log("http://x/404", "http_error", 404)
-    log("http://x/slow", "timeout")
-    log("http://x/pdf", "not_html", 200)
-    for _ in range(state.RETRY_LIMIT):
-        log("http://x/down", "network_error")
-    assert [link.url for link in state.links_to_retry(conn, "s")] == [
-        "http://x/500",
-        "http://x/slow",
+
+def _due(conn, now: datetime) -> list[Claimed]:
+    """What a run starting at `now` leases of source "s"."""
+    return frontier.claim(conn, "s", lease_owner("test"), 10, now, now)
+
+
+def _fail(conn, claimed: list[Claimed], outcome: Outcome, status: int | None, now: datetime):
+    """Record that every claimed URL failed the same way, as a chunk of a run does."""
+    results = [
+        UrlResult(FetchAttempt("s", c.link.url, outcome, now, status, error="x"), None, c.failures)
+        for c in claimed
     ]
-    log("http://x/slow", "skipped")  # a later run settled it
-    assert [link.url for link in state.links_to_retry(conn, "s")] == ["http://x/500"]
+    loads.commit_chunk(conn, RunKey("r"), results, lambda _: POLICY, now)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [
+        (Outcome.HTTP_ERROR, 503),
+        (Outcome.HTTP_ERROR, 429),
+        (Outcome.TIMEOUT, None),
+        (Outcome.NETWORK_ERROR, None),
+        (Outcome.TRUNCATED, None),
+    ],
+)
+def test_a_passing_failure_is_retried_after_each_back_off_then_given_up(conn, outcome, status):
+    loads.record_listings(conn, RunKey("r"), [], [Link("s", "http://x/a")], NOW)
+    now = NOW
+    for hours in POLICY.transient_backoff_hours:
+        claimed = _due(conn, now)
+        assert [c.link.url for c in claimed] == ["http://x/a"]
+        _fail(conn, claimed, outcome, status, now)
+        assert _due(conn, now + timedelta(hours=hours) - timedelta(minutes=1)) == []
+        now += timedelta(hours=hours)
+    _fail(conn, _due(conn, now), outcome, status, now)  # the last try
+    assert _due(conn, now + timedelta(days=3650)) == []
+    attempts = len(POLICY.transient_backoff_hours) + 1
+    assert frontier.failures(conn, "s") == [
+        ("s", "http://x/a", str(outcome), status, "x", attempts, None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [(Outcome.HTTP_ERROR, 404), (Outcome.HTTP_ERROR, 410), (Outcome.NOT_HTML, 200)],
+)
+def test_a_lasting_failure_is_retried_after_a_long_interval_a_few_times(conn, outcome, status):
+    loads.record_listings(conn, RunKey("r"), [], [Link("s", "http://x/gone")], NOW)
+    now = NOW
+    for _ in range(POLICY.permanent_attempts):
+        claimed = _due(conn, now)
+        assert [c.link.url for c in claimed] == ["http://x/gone"]
+        _fail(conn, claimed, outcome, status, now)
+        assert _due(conn, now + timedelta(days=POLICY.permanent_days - 1)) == []
+        now += timedelta(days=POLICY.permanent_days)
+    assert _due(conn, now + timedelta(days=3650)) == []
+    count = conn.execute("select count(*) from fetch_log where url = 'http://x/gone'").fetchone()
+    assert count == (POLICY.permanent_attempts,)
+
+
+def test_a_url_that_succeeds_on_a_retry_is_never_due_again(conn):
+    loads.record_listings(conn, RunKey("r"), [], [Link("s", "http://x/a")], NOW)
+    _fail(conn, _due(conn, NOW), Outcome.HTTP_ERROR, 503, NOW)
+    later = NOW + timedelta(hours=POLICY.transient_backoff_hours[0])
+    [claimed] = _due(conn, later)
+    assert claimed.failures == 1
+    text = "The bridge over the river reopened on Monday after three weeks of repairs."
+    page = f"<html><head><title>Bridge</title></head><body><p>{text}</p></body></html>"
+    fetched = FetchAttempt("s", "http://x/a", Outcome.OK, later, 200, "text/html", page)
+    [source] = select_sources(load_sources(), ["caliber-az"])
+    article = process_page(source, fetched.url, page, "text/html", later).article
+    assert article is not None
+    stored = UrlResult(fetched, replace(article, source_id="s"), claimed.failures)
+    loads.commit_chunk(conn, RunKey("r2"), [stored], lambda _: POLICY, later)
+    assert _due(conn, later + timedelta(days=3650)) == []
+    assert frontier.failures(conn, "s") == []
 
 
 @pytest.mark.anyio

@@ -2,57 +2,63 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.records import FetchAttempt
+from connectors.config import Revisit, load_sources, select_sources
+from connectors.records import FetchAttempt, Link, Outcome
 from flows.maintenance import maintenance
-from processing.records import Article, Outcome, Translation
-from warehouse import store
+from processing.page import process_page
+from processing.records import Translation, UrlResult
+from warehouse import loads, store
 from warehouse.archive import archived_pages
+from warehouse.loads import RunKey
 from warehouse.maintenance import compact_archive
 from warehouse.search import search
 
 NOW = datetime.now(UTC)
 LONG_AGO = NOW - timedelta(days=90)
+ARTICLE = "https://c/en/1"
+[CALIBER] = select_sources(load_sources(), ["caliber-az"])
 
 
-def _listing(url: str, body: str, when: datetime) -> Outcome:
-    return Outcome(
-        FetchAttempt(
-            "caliber-az", url, "listed", when, 200, "application/rss+xml", body, kind="listing"
-        )
+def _listing(body: str, when: datetime) -> FetchAttempt:
+    """The source's feed as discovery read it, body included."""
+    return FetchAttempt(
+        "caliber-az",
+        "https://c/rss",
+        Outcome.LISTED,
+        when,
+        200,
+        "application/rss+xml",
+        body,
+        kind="listing",
     )
 
 
-def _article(url: str, when: datetime) -> Outcome:
-    article = Article(
-        source_id="caliber-az",
-        url=url,
-        title="Bridge over the Kura reopens",
-        text="The bridge over the Kura river reopened on Monday after repairs.",
-        language="en",
-        fetched_at=when,
-        content_hash="h-" + url,
-        published_at=when,
-        translation=Translation("not_needed"),
+def _article(when: datetime) -> UrlResult:
+    """The listed article, fetched and processed as ingest does it."""
+    text = "The bridge over the Kura river reopened on Monday after repairs."
+    title = "Bridge over the Kura reopens"
+    page = f"<html><head><title>{title}</title></head><body><p>{text}</p></body></html>"
+    attempt = FetchAttempt("caliber-az", ARTICLE, Outcome.OK, when, 200, "text/html", page)
+    article = process_page(CALIBER, ARTICLE, page, "text/html", when).article
+    assert article is not None
+    return UrlResult(
+        attempt, replace(article, translation=Translation("not_needed", title, article.text))
     )
-    page = f"<html><body><p>{article.text}</p></body></html>"
-    return Outcome(FetchAttempt("caliber-az", url, "ok", when, 200, "text/html", page), article)
 
 
 def _warehouse(path):
+    """A feed read three months ago and today, and the article it listed then."""
+    run, links = RunKey("r1"), [Link("caliber-az", ARTICLE)]
+    feed = f"<rss><channel><item><link>{ARTICLE}</link></item></channel></rss>"
     with store.connect(path) as conn:
-        store.load_batch(
-            conn,
-            [
-                _listing("https://c/rss", "<rss>old</rss>", LONG_AGO),
-                _listing("https://c/rss", "<rss>new</rss>", NOW),
-                _article("https://c/en/1", LONG_AGO),
-            ],
-            run_id="r1",
-        )
+        loads.record_listings(conn, run, [_listing(feed, LONG_AGO)], links, LONG_AGO)
+        loads.commit_chunk(conn, run, [_article(LONG_AGO)], lambda _: Revisit(), LONG_AGO)
+        loads.record_listings(conn, run, [_listing(feed + "<!-- new -->", NOW)], links, NOW)
 
 
 def test_old_listing_bodies_go_and_article_bodies_stay(tmp_path):

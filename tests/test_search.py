@@ -272,3 +272,23 @@ def test_search_needs_no_write_access(warehouse):
 def test_an_empty_warehouse_says_to_load_articles_first(tmp_path):
     with store.connect(tmp_path / "w.duckdb") as conn, pytest.raises(NoSearchIndex):
         search(conn, "floods")
+
+
+# --- the fixture site, ingested by the flow ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ingested(prefect_api, pointed_at_site):
+    """The bundled sites ingested by the ingest flow, as `newsflow demo` does."""
+    from flows.ingest import ingest
+
+    ingest(failure_threshold=1.0)  # the site's bad pages fail on purpose
+    return pointed_at_site
+
+
+def test_the_demo_sites_chinese_and_russian_articles_are_found_by_any_form(ingested, capsys):
+    toutiao = _cli_urls(capsys, "阿塞拜疆", "--source", "toutiao")
+    assert len(toutiao) == 5  # every Toutiao story names Azerbaijan, most in the title
+    moscow = sorted(_cli_urls(capsys, "Москва", "--lang", "ru"))
+    assert len(moscow) == 3
+    assert sorted(_cli_urls(capsys, "Москвы", "--lang", "ru")) == moscow

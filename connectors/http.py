@@ -165,7 +165,9 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
             target.address, port, timeout, local_address, socket_options
         )
 
-    async def connect_unix_socket(self, *args: object, **kwargs: object) -> None:
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: object = None
+    ) -> httpcore.AsyncNetworkStream:
         raise httpcore.ConnectError("unix sockets are never used")
 
     async def sleep(self, seconds: float) -> None:
@@ -364,6 +366,7 @@ class HttpClient:
         now = self._clock.now()
         status: int | None = None
         connection: object | None = None
+        reading_body = False
 
         def failed(outcome: Outcome, error: str) -> _Reply:
             return _Reply(FetchAttempt(source.id, url, outcome, now, status, error=error))
@@ -387,10 +390,9 @@ class HttpClient:
                     )
                 if status >= 400:
                     reply = failed(Outcome.HTTP_ERROR, f"HTTP {status} {response.reason_phrase}")
-                    return replace(
-                        reply, retry_after=_retry_after_seconds(response.headers.get("retry-after"))
-                    )
-                connection = _h11_connection(response)
+                    retry_after = _retry_after_seconds(response.headers.get("retry-after"), now)
+                    return replace(reply, retry_after=retry_after)
+                connection, reading_body = _h11_connection(response), True
                 body = await _read_body(response, politeness.max_bytes)
                 content_type = response.headers.get("content-type", "")
         except BodyError as exc:
@@ -401,7 +403,7 @@ class HttpClient:
             error = f"no answer within {politeness.timeout_seconds:g}s ({type(exc).__name__})"
             return failed(Outcome.TIMEOUT, error)
         except httpx.RemoteProtocolError as exc:
-            if connection is not None:  # the headers were fine: the body was cut off
+            if reading_body:  # the headers were fine: the body was cut off
                 return failed(Outcome.TRUNCATED, f"body cut short: {exc}")
             return failed(Outcome.NETWORK_ERROR, f"RemoteProtocolError: {exc}")
         except (httpx.HTTPError, OSError) as exc:
@@ -467,19 +469,14 @@ def _unread_bytes(response: httpx.Response) -> int:
     httpx does not expose this, so it is read from httpcore's HTTP/1.1 state; 0 where that is
     not there (HTTP/2, test transports).
     """
-    state = _h11_state(response)
-    if state is None:
-        return 0
-    data, _closed = state.trailing_data
-    return len(data)
-
-
-def _h11_state(response: httpx.Response) -> object | None:
-    connection = _h11_connection(response)
-    return getattr(connection, "_h11_state", None)
+    state = getattr(_h11_connection(response), "_h11_state", None)
+    trailing = getattr(state, "trailing_data", (b"", False))
+    return len(trailing[0])
 
 
 def _h11_connection(response: httpx.Response) -> object | None:
+    """httpcore's HTTP/1.1 connection under a streamed response (private attributes, so None
+    when a version of httpx or httpcore lays them out differently)."""
     stream: object | None = response.stream
     for name in ("_stream", "_httpcore_stream", "_stream", "_connection"):
         stream = getattr(stream, name, None)
@@ -657,7 +654,7 @@ def _is_text_codec(name: str) -> bool:
         return False
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
+def _retry_after_seconds(value: str | None, now: datetime) -> float | None:
     """Retry-After as seconds, from either delta-seconds or an HTTP date."""
     if not value:
         return None
@@ -666,6 +663,6 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
     except (TypeError, ValueError):
         return None

@@ -1,7 +1,10 @@
 """Translation state in the warehouse: paragraphs, the cache, and the translate_backlog flow.
 
-Articles are loaded as the ingest flow loads them (translate_articles, then store.load_batch)
-into a fresh DuckDB file; Kazakh and Armenian are languages no other test installs a model for.
+Articles are committed as the pipeline core commits a chunk (translate_articles with the
+warehouse's cache, then commit_chunk, the page body in each attempt) into a fresh DuckDB file.
+They are built directly rather than extracted, so that paragraph shapes (a blank one, one-line
+Kazakh) are exactly what each test needs; Kazakh and Armenian are languages no other test
+installs a model for.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from pathlib import Path
 import pytest
 from argos_package import build_argos_package
 
-from connectors.records import FetchAttempt
+from connectors.config import Revisit
+from connectors.records import FetchAttempt, Outcome
 from flows.cli import main
-from flows.translate import WarehouseCache
 from processing.models import ModelInfo, install_model_file
-from processing.records import Article, Outcome
+from processing.records import Article, UrlResult
 from processing.translate import translate_articles
 from warehouse import store, translations
+from warehouse.interface import DuckDBWarehouse, WarehouseCache
+from warehouse.loads import RunKey
 
 NOW = datetime(2025, 10, 1, tzinfo=UTC)
 RU_TEXT = (
@@ -43,17 +48,29 @@ def _article(url: str, language: str, title: str | None, text: str) -> Article:
     return Article("test-source", url, title, text, language, NOW, digest)
 
 
+def _cache() -> WarehouseCache:
+    """The translation cache of the warehouse NEWSFLOW_DB names."""
+    return WarehouseCache(DuckDBWarehouse())
+
+
+def _page(article: Article) -> str:
+    """The page an article was read from: its title and a <p> per paragraph."""
+    paragraphs = "".join(f"<p>{p}</p>" for p in article.text.split("\n") if p)
+    title = article.title or ""
+    return f"<html><head><title>{title}</title></head><body>{paragraphs}</body></html>"
+
+
 def _ingest(articles: list[Article]) -> None:
-    """What the ingest flow does with new articles: translate (with the cache), then load."""
-    results = translate_articles(
-        [(a.language, a.title, a.text) for a in articles], WarehouseCache()
-    )
-    outcomes = [
-        Outcome(FetchAttempt(a.source_id, a.url, "ok", NOW), replace(a, translation=t))
-        for a, t in zip(articles, results, strict=True)
+    """What the pipeline does with a chunk of new articles: translate (cached), then commit."""
+    translated = translate_articles([(a.language, a.title, a.text) for a in articles], _cache())
+    results = [
+        UrlResult(
+            FetchAttempt(a.source_id, a.url, Outcome.OK, NOW, 200, "text/html", _page(a)),
+            replace(a, translation=t),
+        )
+        for a, t in zip(articles, translated, strict=True)
     ]
-    with store.connect() as conn:
-        store.load_batch(conn, outcomes, run_id="test")
+    DuckDBWarehouse().commit_chunk(RunKey("test"), results, lambda _: Revisit(), NOW)
 
 
 def _rows(sql: str, *params: object) -> list[tuple]:
@@ -91,10 +108,8 @@ def test_duplicated_story_and_reprocess_never_translate_a_text_twice(
     _ingest([repost])
     assert model_calls[1:] == [["Суд начался."]]
     # reprocessing both: everything is in the cache
-    assert translate_articles(
-        [("ru", a.title, a.text) for a in (story, repost)], WarehouseCache()
-    ) == [
-        translate_articles([("ru", a.title, a.text)], WarehouseCache())[0] for a in (story, repost)
+    assert translate_articles([("ru", a.title, a.text) for a in (story, repost)], _cache()) == [
+        translate_articles([("ru", a.title, a.text)], _cache())[0] for a in (story, repost)
     ]
     assert len(model_calls) == 2
     # the repost's shared paragraphs read exactly as the first story's

@@ -168,33 +168,17 @@ def _states(
             }
         ]
     target = duplicate_of.get(article.url, article.url)
-    via = _via(result.attempt, article.url) if article.url != listed else None
-    state = Outcome.ALIAS if article.url != listed else logged.outcome
-    if article.url in duplicate_of:
-        state, via = Outcome.DUPLICATE, "text"
-    rows = [
-        {
-            **base,
-            "url": listed,
-            "state": str(state),
-            "resolved_url": target,
-            "via": via,
-            "next_due": None,
-            "listed_published_at": _utc(article.published_at),
-        }
+    own = Outcome.DUPLICATE if article.url in duplicate_of else Outcome.STORED
+    row = {**base, "next_due": None, "listed_published_at": _utc(article.published_at)}
+    if article.url == listed:
+        via = "text" if own == Outcome.DUPLICATE else None
+        return [{**row, "url": listed, "state": str(own), "resolved_url": target, "via": via}]
+    via = "text" if own == Outcome.DUPLICATE else _via(result.attempt, article.url)
+    state = Outcome.DUPLICATE if own == Outcome.DUPLICATE else Outcome.ALIAS
+    return [
+        {**row, "url": listed, "state": str(state), "resolved_url": target, "via": via},
+        {**row, "url": article.url, "state": str(own), "resolved_url": target},
     ]
-    if article.url != listed and logged.outcome == Outcome.STORED:
-        rows.append(
-            {
-                **base,
-                "url": article.url,
-                "state": str(Outcome.STORED),
-                "resolved_url": article.url,
-                "next_due": None,
-                "listed_published_at": _utc(article.published_at),
-            }
-        )
-    return rows
 
 
 def _via(attempt: FetchAttempt, article_url: str) -> str:

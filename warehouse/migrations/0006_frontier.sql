@@ -62,3 +62,9 @@ ALTER TABLE runs_by_attempt RENAME TO runs;
 
 -- A page's rel=canonical that names another site is not its identity, but is kept.
 ALTER TABLE articles ADD COLUMN declared_canonical VARCHAR;
+
+-- Every URL that led to an article: the article's own, redirects, same-site canonicals, copies.
+CREATE VIEW article_urls AS
+SELECT resolved_url AS article_url, url, coalesce(via, 'itself') AS via, state
+FROM frontier
+WHERE resolved_url IS NOT NULL;

@@ -273,6 +273,23 @@ def test_upgrading_a_file_made_with_the_first_schema_keeps_its_data(tmp_path):
         assert conn.execute("select count(*) from articles").fetchone() == (2,)
 
 
+def test_a_migration_numbered_below_an_applied_one_is_still_applied(tmp_path):
+    # Parallel work on the schema: 0008 reached this file before 0006 and 0007 were written.
+    path = tmp_path / "gap.duckdb"
+    early = [(v, sql) for v, sql in migrations() if v <= 5 or v == 8]
+    made = duckdb.connect(str(path))
+    made.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)"
+    )
+    for version, sql in early:
+        made.execute(sql)
+        made.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    made.close()
+    with store.connect(path) as conn:
+        applied = conn.execute("select version from schema_version order by 1").fetchall()
+    assert [v for (v,) in applied] == [v for v, _ in migrations()]
+
+
 # --- exact and near duplicates --------------------------------------------------------------
 
 

@@ -297,34 +297,39 @@ def _reprocess(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    """Extract each file on its own: a binary, oversized or broken one is reported, not fatal."""
-    from connectors.config import load_sources, source_for_url
+    """Extract each file on its own, through the pipeline's one page path (JS shells included).
+
+    A binary, oversized or broken file is reported, never fatal to the others.
+    """
+    from datetime import UTC, datetime
+
+    from connectors.config import Source, load_sources, source_for_url
     from connectors.http import BodyError, html_text
-    from processing.article import read_page
-    from processing.extract import ExtractionError
+    from processing.page import process_page
 
     source = source_for_url(load_sources(), args.url) if args.url else None
     failures = 0
     for path in args.files:
+        url = args.url or path.resolve().as_uri()
+        page_source = source or Source(id="file", name=path.name, kind="file", base_url=url)
         try:
             html = html_text(_read_capped(path, args.max_bytes))
-            url = args.url or path.resolve().as_uri()
-            section = source.declared_language(url) if source else None
-            extracted, language = read_page(html, url, source.cleanup if source else None, section)
-        except (OSError, BodyError, ExtractionError) as exc:
+        except (OSError, BodyError) as exc:
             print(f"newsflow: {path}: {exc}", file=sys.stderr)
             failures += 1
             continue
-        except Exception as exc:  # one page never stops the others
-            print(f"newsflow: {path}: crashed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        result = process_page(page_source, url, html, None, datetime.now(UTC))
+        if (article := result.article) is None:
+            print(f"newsflow: {path}: {result.outcome}: {result.error}", file=sys.stderr)
             failures += 1
             continue
-        published = extracted.published_at.isoformat() if extracted.published_at else None
+        published = article.published_at.isoformat() if article.published_at else None
         record = {
-            "title": extracted.title,
-            "text": extracted.text,
-            "language": language,
-            "author": extracted.author,
+            "url": article.url,
+            "title": article.title,
+            "text": article.text,
+            "language": article.language,
+            "author": article.author,
             "published": published,
         }
         print(json.dumps(record, ensure_ascii=False))

@@ -27,10 +27,22 @@ def test_extract_prints_one_json_object_per_file(saved_page, site, capsys, monke
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
     record = json.loads(lines[0])
-    assert set(record) == {"title", "text", "language", "author", "published"}
+    assert set(record) == {"url", "title", "text", "language", "author", "published"}
     assert (record["title"], record["language"]) == (entry["title"], "ru")
     assert record["published"].startswith(entry["published"])
     assert "ДАННОЕ СООБЩЕНИЕ" not in record["text"]
+
+
+def test_extract_reads_a_javascript_shell_page_as_ingest_does(site, tmp_path, capsys, monkeypatch):
+    """The Toutiao desktop page is a JS shell: its article lives in embedded JSON."""
+    monkeypatch.setenv("NEWSFLOW_BASE_URL", site.base_url)
+    url = site.url("toutiao", "/article/7559300187321107466/")
+    path = tmp_path / "shell.html"
+    path.write_bytes(httpx.get(url).content)
+    assert main(["extract", str(path), "--url", url]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["title"] == "阿塞拜疆学者：里海地区合作需要更多务实项目"
+    assert record["language"] == "zh" and record["text"].startswith("阿塞拜疆一位国际关系学者")
 
 
 def test_extract_fails_clearly_on_unreadable_input(saved_page, tmp_path, capsys):

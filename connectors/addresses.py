@@ -13,7 +13,8 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+import httpx
 
 from connectors.config import Source
 
@@ -77,38 +78,55 @@ def forbidden_kind(address: IPAddress) -> str | None:
 
 
 class AddressPolicy:
-    """Checks URLs against the rules above, per source: its own base URL host is trusted."""
+    """Checks URLs against the rules above, per source: its own base URL host is trusted.
+
+    A host name is resolved once per policy (one client, one run): later answers from a DNS
+    server that changes its mind do not matter.
+    """
 
     def __init__(self, resolver: Resolver | None = None) -> None:
         self._resolve = resolver or system_resolver
+        self._resolved: dict[str, list[IPAddress]] = {}
 
     async def check(self, url: str, source: Source) -> Target:
         """The address to connect to for this URL, or AddressRefused with the reason."""
-        parts = urlsplit(url)
-        if parts.scheme not in SCHEMES:
-            raise AddressRefused(f"scheme {parts.scheme or '(none)'!r} is not http or https")
-        try:
-            host, port = (parts.hostname or "").rstrip("."), parts.port
-        except ValueError as exc:
-            raise AddressRefused(f"bad port in {url!r}") from exc
-        if not host:
-            raise AddressRefused("URL has no host")
-        port = port or _DEFAULT_PORTS[parts.scheme]
-        literal = literal_address(host)
-        if literal is None and host.lower() in METADATA_HOSTS:
-            raise AddressRefused(f"{host} is a cloud metadata service")
-        try:
-            addresses = [literal] if literal else [_ip(a) for a in await self._resolve(host)]
-        except (OSError, UnicodeError, ValueError) as exc:
-            raise AddressRefused(f"cannot resolve {host}: {exc}") from exc
-        if not addresses:
-            raise AddressRefused(f"{host} has no address")
+        host, port = authority(url)
+        name = host.rstrip(".")
+        literal = literal_address(name)
+        if literal is None and name in METADATA_HOSTS:
+            raise AddressRefused(f"{name} is a cloud metadata service")
+        addresses = [literal] if literal else await self._addresses(name)
         if not _trusted(host, port, addresses, source):
             for address in addresses:  # every answer must be public: no DNS rebinding games
                 if kind := forbidden_kind(address):
-                    where = f"{host} is" if literal else f"{host} resolves to {address},"
+                    where = f"{name} is" if literal else f"{name} resolves to {address},"
                     raise AddressRefused(f"{where} a {kind} address")
         return Target(host, port, str(addresses[0]))
+
+    async def _addresses(self, name: str) -> list[IPAddress]:
+        if name not in self._resolved:
+            try:
+                self._resolved[name] = [_ip(a) for a in await self._resolve(name)]
+            except (OSError, UnicodeError, ValueError) as exc:
+                raise AddressRefused(f"cannot resolve {name}: {exc}") from exc
+        if not self._resolved[name]:
+            raise AddressRefused(f"{name} has no address")
+        return self._resolved[name]
+
+
+def authority(url: str) -> tuple[str, int]:
+    """(host, port) a URL connects to: the host lower-cased and IDNA-encoded, as sent on the
+    wire (пример.рф -> xn--e1afmkfd.xn--p1ai); AddressRefused for what is not http(s)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise AddressRefused(f"invalid URL: {exc}") from exc
+    if parsed.scheme not in SCHEMES:
+        raise AddressRefused(f"scheme {parsed.scheme or '(none)'!r} is not http or https")
+    host = parsed.raw_host.decode("ascii").lower()
+    if not host:
+        raise AddressRefused("URL has no host")
+    return host, parsed.port or _DEFAULT_PORTS[parsed.scheme]
 
 
 def _ip(value: str) -> IPAddress:
@@ -117,16 +135,15 @@ def _ip(value: str) -> IPAddress:
 
 def _trusted(host: str, port: int, addresses: list[IPAddress], source: Source) -> bool:
     """The source's own base URL host (same host and port), or an allow-listed host or network."""
-    base = urlsplit(source.base_url)
-    base_port = base.port or _DEFAULT_PORTS.get(base.scheme, 0)
-    if host.lower() == (base.hostname or "").lower() and port == base_port:
+    if (host, port) == authority(source.base_url):
         return True
     for entry in source.allow_hosts:
-        if entry.lower() in (host.lower(), f"{host.lower()}:{port}"):
-            return True
         try:
             network = ipaddress.ip_network(entry, strict=False)
         except ValueError:
+            allowed_host, allowed_port = authority(f"http://{entry}")
+            if allowed_host == host and (":" not in entry or allowed_port == port):
+                return True
             continue
         if all(address in network for address in addresses):
             return True

@@ -20,20 +20,26 @@ FAST = Politeness(timeout_seconds=2.0, retries=0, delay_seconds=0, deadline_seco
 
 
 def stub_dns(trap_host: str = "127.0.0.2"):
-    """Names the tests use; anything else does not resolve (no real DNS, ever)."""
+    """Names the tests use; anything else does not resolve (no real DNS, ever).
+
+    resolve.asked lists every name asked for, in order."""
+    asked: list[str] = []
     names = {
         "metadata.google.internal": ["169.254.169.254"],
         "localhost": ["127.0.0.1", "::1"],
         "trap.internal": [trap_host],
         "rebind.example": ["93.184.215.14", trap_host],  # one public answer is not enough
         "news.example": ["127.0.0.1"],
+        "xn--e1afmkfd.xn--p1ai": ["127.0.0.1"],  # пример.рф
     }
 
     async def resolve(host: str) -> list[str]:
+        asked.append(host)
         if host not in names:
             raise OSError(f"stub DNS: {host} unknown")
         return names[host]
 
+    resolve.asked = asked
     return resolve
 
 
@@ -150,15 +156,22 @@ async def test_the_sources_own_host_and_allow_listed_hosts_may_be_private(site):
         assert intranet.paths() == ["/robots.txt", "/story", "/story"]
 
 
-async def test_the_connection_goes_to_the_address_that_was_checked(site):
-    """news.example exists only in the stub DNS: a page arrives only if the checked address
-    is the one connected to (the system resolver is never asked a second time)."""
+@pytest.mark.parametrize("name", ["news.example", "пример.рф"])
+async def test_the_connection_goes_to_the_address_that_was_checked(site, name):
+    """These names exist only in the stub DNS: a page arrives only if the checked address is
+    the one connected to (the system resolver is never asked), and a name is resolved once."""
     site.route("/story", response("<p>pinned</p>"))
-    source = replace(_source(site), base_url=f"http://news.example:{site.port}")
-    async with HttpClient(resolver=stub_dns()) as client:
-        attempt = await client.fetch(f"http://news.example:{site.port}/story", source)
-    assert attempt.outcome == "ok" and "pinned" in attempt.text
-    assert site.requests[-1].headers["host"] == f"news.example:{site.port}"
+    base = f"http://{name}:{site.port}"
+    dns = stub_dns()
+    async with HttpClient(resolver=dns) as client:
+        attempts = [
+            await client.fetch(f"{base}/story", replace(_source(site), base_url=base))
+            for _ in range(3)
+        ]
+    assert [a.outcome for a in attempts] == ["ok"] * 3 and "pinned" in attempts[0].text
+    wire_name = name.encode("idna").decode()
+    assert site.requests[-1].headers["host"] == f"{wire_name}:{site.port}"
+    assert dns.asked == [wire_name]
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,8 @@ def test_an_unknown_source_is_refused_before_the_run_starts(prefect_api, tmp_pat
 @pytest.fixture
 def a_daily_run_then_a_backfill(prefect_api, pointed_at_site):
     """A daily run sets the cursors; then a week of Caucasian Knot is backfilled."""
-    assert cli.main(["ingest", "--source", "caucasian-knot"]) == 0
+    # the fixture site breaks some pages on purpose: tolerate them, this is about cursors
+    assert cli.main(["ingest", "--source", "caucasian-knot", "--failure-threshold", "1"]) == 0
     with store.connect() as conn:
         before = state.read(conn, "caucasian-knot")
     run = backfill(
@@ -83,3 +84,19 @@ def test_a_backfill_is_named_after_its_window_and_never_moves_the_daily_cursor(
     assert flow_run.name == "backfill 2025-10-01..2025-10-07 caucasian-knot"
     assert before.cursor is not None
     assert after == before
+
+
+def test_a_backfill_ends_in_its_ingest_runs_state_with_the_reasons(
+    prefect_api, pointed_at_site, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    run = backfill(
+        since=date(2025, 10, 1),
+        until=date(2025, 10, 7),
+        sources=["caucasian-knot"],
+        failure_threshold=0.0,  # the fixture site breaks some pages on purpose
+        return_state=True,
+    )
+    assert run.is_failed() and run.name == "Partial failure"
+    assert run.message.startswith("partial failure: ")
+    assert "URLs of caucasian-knot failed" in run.message

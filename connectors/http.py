@@ -278,7 +278,7 @@ class HttpClient:
                 outcome, status, error = refusal
                 attempt = self._failed(source, url, outcome, f"{via}{error}")
                 return _Reply(replace(attempt, http_status=status), retry=False)
-            host = self._host(current, politeness)
+            host = self._host(target, politeness)
             async with host.slots:
                 await self._wait_turn(host, politeness.delay_seconds)
                 reply = await self._get(current, target, source, politeness, validators, budget)
@@ -289,28 +289,28 @@ class HttpClient:
         error = f"more than {MAX_REDIRECTS} redirects"
         return _Reply(self._failed(source, url, Outcome.REDIRECT_LOOP, error), retry=False)
 
-    def _host(self, url: str, politeness: Politeness) -> _Host:
-        parts = urlsplit(url)
-        key = f"{parts.hostname}:{parts.port or parts.scheme}"
+    def _host(self, target: Target, politeness: Politeness) -> _Host:
+        key = f"{target.host}:{target.port}"
         if key not in self._hosts:
             self._hosts[key] = _Host(asyncio.Semaphore(max(1, politeness.max_per_host)))
         return self._hosts[key]
 
     async def _robots_of(self, url: str, source: Source) -> _Robots:
         """The rules of the host a URL is on, read once per host (per scheme and port)."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in self._robots:
-            self._robots[origin] = asyncio.ensure_future(self._read_robots(origin, source))
-        return await self._robots[origin]
+        robots_url = str(
+            httpx.URL(url).copy_with(userinfo=b"", raw_path=b"/robots.txt", fragment=None)
+        )
+        if robots_url not in self._robots:
+            self._robots[robots_url] = asyncio.ensure_future(self._read_robots(robots_url, source))
+        return await self._robots[robots_url]
 
-    async def _read_robots(self, origin: str, source: Source) -> _Robots:
+    async def _read_robots(self, robots_url: str, source: Source) -> _Robots:
         """RFC 9309: 2xx is parsed, 4xx means no rules, and an unreachable robots.txt (5xx, 429,
         no answer) means nothing on the host is fetched this run: those URLs end with the
         robots.txt failure itself, so a later run tries them again."""
         capped = replace(source.politeness, max_bytes=ROBOTS_MAX_BYTES)
         reply = await self._follow(
-            origin + "/robots.txt", source, capped, None, _Budget(capped.deadline_seconds), False
+            robots_url, source, capped, None, _Budget(capped.deadline_seconds), robots=False
         )
         attempt = reply.attempt
         assert attempt is not None

@@ -20,12 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from processing.language import UNDETERMINED, detect_language
+from processing.language import UNDETERMINED, detect_language, normalize_code
 from processing.models import TARGET, ModelInfo, installed_models
 from processing.records import ParagraphTranslation, Translation
-
-# Language tags whose Argos code is not their primary subtag (langdetect says zh-tw).
-_ALIASES = {"zh-tw": "zt", "zh-hant": "zt"}
 
 
 class TranslationCache(Protocol):
@@ -266,8 +263,12 @@ def forget_translators() -> None:
 
 
 def _model_for(code: str, models: dict[str, ModelInfo]) -> ModelInfo | None:
-    """Match a language tag to a model: exact, alias, then primary subtag (zh-cn → zh)."""
-    for candidate in (code, _ALIASES.get(code), code.split("-")[0]):
+    """Match a language tag to a model: exact, then its Argos code (zh-cn → zh, zh-tw → zt).
+
+    Traditional Chinese (zt) goes to its own Argos model only, never to the Simplified one:
+    without `zt` installed, such articles stay pending until it is.
+    """
+    for candidate in (code, normalize_code(code)):
         if candidate and candidate in models:
             return models[candidate]
     return None

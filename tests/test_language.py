@@ -1,9 +1,13 @@
 """Language detection as analysts and translation rely on it: the script decides first, stable
 codes, Azerbaijani recognized, Simplified and Traditional Chinese told apart for their models."""
 
+from pathlib import Path
+
 import pytest
 
 from processing.language import SAMPLE_CHARS, detect_language, normalize_code
+from processing.models import ModelInfo
+from processing.translate import _model_for
 
 # A labelled set of news paragraphs, two or three per language, written for these tests.
 LABELLED = {
@@ -151,6 +155,16 @@ def test_azerbaijani_written_without_schwa_is_told_by_q_and_x():
 )
 def test_codes_are_normalized_to_argos_codes(code, expected):
     assert normalize_code(code) == expected
+
+
+def test_simplified_and_traditional_chinese_pick_their_own_models():
+    zh, zt = (ModelInfo(code, "en", f"{code}-en", "1.0", Path(code)) for code in ("zh", "zt"))
+    both = {"zh": zh, "zt": zt}
+    simplified, traditional = LABELLED["zh"][0], LABELLED["zt"][0]
+    assert _model_for(detect_language(simplified), both) is zh
+    assert _model_for(detect_language(traditional), both) is zt
+    assert _model_for("zh-TW", both) is zt and _model_for("zh-CN", both) is zh
+    assert _model_for(detect_language(traditional), {"zh": zh}) is None  # waits for zt
 
 
 def test_parallel_first_use_gives_the_same_answers_as_sequential(monkeypatch):

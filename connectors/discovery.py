@@ -17,7 +17,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from connectors.config import Source
-from connectors.http import HttpClient, parse_html
+from connectors.http import HttpClient, parse_html, without_xml_declaration
 from connectors.records import FetchAttempt, Link, Outcome, Validators
 
 
@@ -134,7 +134,7 @@ def _xml(text: str) -> tuple[etree._Element, str | None]:
     """
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
     try:
-        root = etree.fromstring(text.encode("utf-8"), parser)
+        root = etree.fromstring(without_xml_declaration(text).encode("utf-8"), parser)
     except etree.XMLSyntaxError as exc:
         raise MalformedListing(f"not XML: {exc}") from exc
     if root is None:

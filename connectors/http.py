@@ -45,6 +45,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/octet-stream"})
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 _MARKUP = re.compile(r"<(!doctype|html|head|body|article|main|div|p|h[1-6]|title)\b", re.I)
 _SNIFF_CHARS = 8192
 _ZSTD_STEP = 64  # compressed bytes per zstd call: bounds one call's output to a few MB
@@ -580,7 +581,8 @@ def decode_body(body: bytes, content_type: str = "") -> str:
     """
     if not body.isascii() and _is_utf8(body):
         return body.decode("utf-8").lstrip("\ufeff")
-    for candidate in (_header_charset(content_type), _bom_charset(body), _meta_charset(body)):
+    clues = (_header_charset(content_type), _bom_charset(body), _meta_charset(body))
+    for candidate in (*clues, _xml_encoding(body)):
         if candidate and _is_text_codec(candidate):
             try:
                 text = body.decode(candidate)
@@ -614,7 +616,13 @@ def parse_html(text: str) -> lxml.html.HtmlElement:
     An XML declaration with an encoding is dropped first: the text is already decoded, and lxml
     refuses a str that declares its own encoding.
     """
-    return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
+    return lxml.html.document_fromstring(without_xml_declaration(text))
+
+
+def without_xml_declaration(text: str) -> str:
+    """Decoded text without its `<?xml ... encoding=...?>`, which no longer says how it is encoded
+    (a parser that believed it would decode the text a second time)."""
+    return _XML_DECLARATION.sub("", text, count=1)
 
 
 def _is_utf8(body: bytes) -> bool:
@@ -643,6 +651,11 @@ def _bom_charset(body: bytes) -> str | None:
 
 def _meta_charset(body: bytes) -> str | None:
     match = _META_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii") if match else None
+
+
+def _xml_encoding(body: bytes) -> str | None:
+    match = _XML_ENCODING.match(body[:1024])
     return match.group(1).decode("ascii") if match else None
 
 

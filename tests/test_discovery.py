@@ -18,7 +18,7 @@ from connectors.discovery import (
     parse_listing_date,
     parse_sitemap,
 )
-from connectors.http import HttpClient
+from connectors.http import HttpClient, decode_body
 from connectors.records import Link
 from fixture_site import bad_paths, manifest
 
@@ -192,3 +192,16 @@ async def test_listing_requests_are_recorded_as_listings(site):
     assert [(a.kind, a.outcome) for a in found.attempts] == [("listing", "listed")]
     advertised = [e for e in [*manifest(), *bad_paths()] if e["source_id"] == "caucasian-knot"]
     assert len(found.links) == len(advertised)
+
+
+def test_a_feed_in_a_legacy_encoding_keeps_its_titles():
+    """Its XML declaration names the encoding; once decoded, it must not be decoded again."""
+    body = RSS.replace('encoding="utf-8"', 'encoding="windows-1251"').encode("cp1251")
+    links = parse_feed(decode_body(body, "application/rss+xml"), "caucasian-knot")
+    assert [link.title for link in links] == ["Первая", "Без даты"]
+
+
+def test_a_truncated_feed_hands_over_the_links_before_the_break():
+    with pytest.raises(MalformedListing) as broken:
+        parse_feed(RSS[: RSS.index("<item><title>Без даты")], "caucasian-knot")
+    assert [link.url for link in broken.value.partial] == ["https://www.kavkaz-uzel.eu/articles/1/"]

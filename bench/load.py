@@ -1,12 +1,13 @@
-"""Load synthetic articles through the warehouse API and row by row; print rows/s and the ratio.
+"""Commit synthetic chunks through the warehouse's chunk API and row by row; print rows/s, ratio.
 
-    .venv/bin/python bench/load.py [--rows 100000] [--batch 10000]
+    .venv/bin/python bench/load.py [--rows 100000] [--chunk 200]
 
-Both paths write the same articles and fetch-log rows into fresh DuckDB files in one run. The
-API path is store.load_batch (Arrow tables, one transaction per batch, duplicate and archive
-checks included); the baseline is executemany with one INSERT per row, as naive code would do.
-The time to cluster and index the loaded articles afterwards is printed on its own line.
-Not part of the test suite.
+Both paths write the same fetched pages into fresh DuckDB files in one run: each page's body
+to the raw archive (zstd), its article, its fetch_log row and its frontier row. The API path
+is loads.commit_chunk, one connection and one transaction per chunk as ingest commits them
+(Arrow tables, stored-URL and text-duplicate checks included); the baseline is executemany with
+one INSERT per row, all in one transaction, as naive code would do. The time to cluster and
+index the loaded articles afterwards is printed on its own line. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.records import FetchAttempt  # noqa: E402
+from connectors.config import Revisit  # noqa: E402
+from connectors.records import FetchAttempt, Outcome  # noqa: E402
+from pipeline.ingest import CHUNK_SIZE  # noqa: E402
 from processing.dedup import content_hash  # noqa: E402
-from processing.records import Article, Outcome, Translation  # noqa: E402
-from warehouse import store  # noqa: E402
+from processing.records import Article, Translation, UrlResult  # noqa: E402
+from warehouse import loads, store  # noqa: E402
+from warehouse.archive import archive_row  # noqa: E402
+from warehouse.clusters import assign_clusters  # noqa: E402
+from warehouse.loads import RunKey  # noqa: E402
+from warehouse.search import refresh_index  # noqa: E402
 
 WORDS = re.findall(
     r"\w+",
@@ -33,18 +40,23 @@ WORDS = re.findall(
     "school hospital market oil gas pipeline president parliament journalist festival storm "
     "flood road council farmers prices bank army security meeting report said today",
 )
+RUN = RunKey("bench")
 
 
-def synthetic(count: int, seed: int = 7) -> list[Outcome]:
-    """Distinct articles of ~150 words each, spread over sources, languages and days."""
+def synthetic(count: int, seed: int = 7) -> list[UrlResult]:
+    """Distinct fetched pages of ~150 words each, spread over sources, languages and days.
+
+    Each attempt carries its page body, and its article the translation step's result.
+    """
     rng = random.Random(seed)
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    outcomes = []
+    results = []
     for i in range(count):
         text = " ".join(rng.choices(WORDS, k=150)) + f" ({i})"
         source = ("caucasian-knot", "caliber-az", "toutiao")[i % 3]
         moment = start + timedelta(minutes=7 * i)
         url = f"https://example.org/{source}/{i}"
+        page = f"<html><head><title>Story {i}</title></head><body><p>{text}</p></body></html>"
         article = Article(
             source_id=source,
             url=url,
@@ -56,27 +68,64 @@ def synthetic(count: int, seed: int = 7) -> list[Outcome]:
             published_at=moment,
             translation=Translation("done", f"Story {i}", text, "argos:bench@1"),
         )
-        outcomes.append(Outcome(FetchAttempt(source, url, "ok", moment, 200), article))
-    return outcomes
+        attempt = FetchAttempt(source, url, Outcome.OK, moment, 200, "text/html", page)
+        results.append(UrlResult(attempt, article))
+    return results
 
 
-def through_api(path: Path, outcomes: list[Outcome], batch: int) -> float:
-    """Seconds to load everything with store.load_batch, batch by batch."""
+def through_api(path: Path, results: list[UrlResult], chunk: int) -> float:
+    """Seconds to commit everything with loads.commit_chunk, chunk by chunk."""
+    now = datetime.now(UTC)
     started = time.perf_counter()
-    for i in range(0, len(outcomes), batch):
+    for i in range(0, len(results), chunk):
         with store.connect(path) as conn:
-            store.load_batch(conn, outcomes[i : i + batch], run_id="bench")
+            loads.commit_chunk(conn, RUN, results[i : i + chunk], lambda _: Revisit(), now)
     return time.perf_counter() - started
 
 
-def row_by_row(path: Path, outcomes: list[Outcome]) -> float:
-    """Seconds to insert the same rows with executemany, one INSERT per row."""
-    articles = [store._article_row(o.article, None, None) for o in outcomes if o.article]
-    log = [store._log_row(o.attempt, "bench", None) for o in outcomes]
+def row_by_row(path: Path, results: list[UrlResult]) -> float:
+    """Seconds to write the same rows (archive, articles, fetch_log, frontier) one INSERT each."""
+    now = datetime.now(UTC)
     with store.connect(path) as conn:
         started = time.perf_counter()
+        tables: dict[str, list[dict[str, object]]] = {
+            "raw_archive": [],
+            "articles": [],
+            "fetch_log": [],
+            "frontier": [],
+        }
+        for result in results:
+            attempt, article = result.attempt, result.article
+            assert attempt.text is not None and article is not None
+            body = archive_row(attempt.text, attempt.content_type, attempt.attempted_at)
+            key = body["sha256"]
+            tables["raw_archive"].append(body)
+            tables["articles"].append(loads._article_row(article, str(key), None))
+            tables["fetch_log"].append(
+                {
+                    "run_id": RUN.run_id,
+                    "attempt": RUN.attempt,
+                    "source_id": attempt.source_id,
+                    "url": attempt.url,
+                    "outcome": str(Outcome.STORED),
+                    "http_status": attempt.http_status,
+                    "attempted_at": attempt.attempted_at,
+                    "raw_sha256": key,
+                    "kind": attempt.kind,
+                }
+            )
+            tables["frontier"].append(
+                {
+                    "url": article.url,
+                    "source_id": article.source_id,
+                    "state": str(Outcome.STORED),
+                    "resolved_url": article.url,
+                    "first_seen": now,
+                    "last_fetched": now,
+                }
+            )
         conn.execute("BEGIN TRANSACTION")
-        for table, rows in (("articles", articles), ("fetch_log", log)):
+        for table, rows in tables.items():
             columns = list(rows[0])
             marks = ", ".join("?" for _ in columns)
             conn.executemany(
@@ -88,21 +137,22 @@ def row_by_row(path: Path, outcomes: list[Outcome]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--chunk", type=int, default=CHUNK_SIZE, help="URLs per commit")
     args = parser.parse_args()
-    outcomes = synthetic(args.rows)
+    results = synthetic(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
-        api = through_api(Path(tmp) / "api.duckdb", outcomes, args.batch)
+        api = through_api(Path(tmp) / "api.duckdb", results, args.chunk)
         with store.connect(Path(tmp) / "api.duckdb") as conn:
             started = time.perf_counter()
-            store.refresh_derived(conn)
+            assign_clusters(conn)
+            refresh_index(conn)
             derived = time.perf_counter() - started
-        baseline = row_by_row(Path(tmp) / "rows.duckdb", outcomes)
-    print(f"articles:                     {args.rows}")
+        baseline = row_by_row(Path(tmp) / "rows.duckdb", results)
+    print(f"articles:                     {args.rows} in chunks of {args.chunk}")
     for label, seconds in (
-        ("warehouse API (load_batch)", api),
+        ("chunk API (commit_chunk)", api),
         ("row-by-row executemany", baseline),
         ("then clusters + search index", derived),
     ):

@@ -122,7 +122,7 @@ async def _fetch_listing(walk: _Walk, url: str, parse: Callable[[str], Any]) -> 
         except Exception as exc:  # one bad listing never costs the source its other pages
             error = f"{type(exc).__name__}: {exc}"
             attempt = replace(attempt, outcome=Outcome.CRASHED, error=error)
-    walk.result.attempts.append(replace(attempt, text=None))
+    walk.result.attempts.append(attempt)  # with its body: ingest archives it
     return parsed
 
 

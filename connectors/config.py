@@ -29,7 +29,7 @@ class Politeness:
     delay_seconds: float = 1.0  # at least this long between two requests to one host
     max_per_host: int = 2  # requests in flight to one host at once
     max_bytes: int = 5_000_000  # after decompression
-    deadline_seconds: float = 60.0  # total time of one request, redirects and body included
+    deadline_seconds: float = 30.0  # network time of one URL in all: redirects, retries, body
 
 
 @dataclass(frozen=True)

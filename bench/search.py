@@ -3,8 +3,8 @@
     .venv/bin/python bench/search.py [--articles 200000] [--added 100]
 
 Builds a warehouse of synthetic Russian, Chinese, Azerbaijani and English articles (Russian and
-Chinese ones with an English translation), indexes it from scratch (the baseline, what every
-run cost with the fts extension), then times in the same run: a refresh that finds nothing
+Chinese ones with an English translation), indexes it from scratch (the baseline: what a
+rebuild after every run costs), then times in the same run: a refresh that finds nothing
 new, a refresh after adding articles, a refresh after translations updated as many, and a few
 queries. Prints each against the full rebuild as a ratio. Target: 100 new articles over 200k
 refresh in < 2 s. Not part of the test suite.

@@ -136,3 +136,12 @@ async def test_an_xhtml_listing_with_an_xml_declaration_is_listed(site):
     found = await _discover(source)
     assert [a.outcome for a in found.attempts] == ["listed"]
     assert [link.url for link in found.links] == _articles(site, 3)
+
+
+async def test_json_nested_deeper_than_python_recurses_is_a_malformed_listing(site):
+    site.route("/api", response("[" * 200_000 + "]" * 200_000, content_type="application/json"))
+    source = _source(site, "json_api", api_url="/api", items_path="data", fields={"url": "url"})
+    found = await _discover(source)
+    [listing] = found.attempts
+    assert listing.outcome == "malformed" and listing.error.startswith("not JSON")
+    assert found.links == []

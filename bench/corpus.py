@@ -4,8 +4,9 @@
 
 Copy n of the corpus is base page n % len(pages), made distinct by "Copy n." in its title and
 at the start of its first article paragraph (so text dedup keeps every copy). The real pages are
-the 181 of the article-extraction benchmark; synthetic ones are small generated articles (for
-benchmarks that are about the frontier, not extraction). Paths, all computed, none stored:
+178 of the 181 of the article-extraction benchmark; synthetic ones are small pages made of the
+first paragraphs of its gold texts (for benchmarks about the frontier, not extraction). Paths,
+all computed, none stored:
 
     /a/N.html              copy N
     /r/N.html              301 to /a/N.html (a redirect alias)
@@ -25,12 +26,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import random
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -58,20 +59,22 @@ def real_pages(directory: Path = BENCHMARK) -> list[Parts]:
     return pages
 
 
-def synthetic_pages(count: int = 50, seed: int = 7) -> list[Parts]:
-    """Small article pages (about 2 kB of text each), cheap to extract."""
-    rng = random.Random(seed)
-    vocabulary = "minister border talks court village election river bridge oil gas market police "
-    words = (vocabulary + "region statement journalist president pipeline flood harvest").split()
+def synthetic_pages(directory: Path = BENCHMARK) -> list[Parts]:
+    """Small pages around the first paragraphs of the gold texts: real prose, cheap to extract."""
+    gold = json.loads((directory / "ground-truth.json").read_text(encoding="utf-8"))
     pages = []
-    for i in range(count):
-        paragraphs = [" ".join(rng.choices(words, k=60)).capitalize() + "." for _ in range(5)]
-        body = "".join(f"<p>{p}</p>" for p in paragraphs[1:])
+    for i, (_, entry) in enumerate(sorted(gold.items())):
+        paragraphs = [p for p in entry["articleBody"].split("\n") if len(p) > 80][:4]
+        if not paragraphs:
+            continue
+        body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs[1:])
         head = "<html><head><title>"
         middle = (
             f"Story {i}</title></head><body><nav>Home | World</nav><article><h1>Story {i}</h1><p>"
         )
-        tail = f"{paragraphs[0]}</p>{body}</article><footer>(c) Bench</footer></body></html>"
+        tail = (
+            f"{escape(paragraphs[0])}</p>{body}</article><footer>(c) Bench</footer></body></html>"
+        )
         pages.append((head.encode(), middle.encode(), tail.encode()))
     return pages
 

@@ -1,50 +1,77 @@
-"""Reprocess from the raw archive: re-extract, re-detect and re-translate without fetching."""
+"""Reprocess works from the raw archive that ingest writes: no network, no second translation."""
 
-from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path
+from __future__ import annotations
 
-from connectors.config import load_sources
-from connectors.records import FetchAttempt
-from processing.article import build_article
-from processing.records import Outcome
+import pytest
+
+from fixture_site import FixtureSite
+from flows.cli import main
 from warehouse import store
 
-PAGE = Path(__file__).parent.parent / "fixture_site/site/caucasian-knot/articles/415901/index.html"
-URL = "https://www.kavkaz-uzel.eu/articles/415901"  # not served here: a fetch would fail
-NOW = datetime(2025, 10, 3, 12, 0, tzinfo=UTC)
+ARTICLE_COLUMNS = "url, title, text, language, published_at, translation_status, title_en, text_en"
+FAST = "timeout_seconds=1.5,retries=0,backoff_seconds=0.1,delay_seconds=0"
 
 
-def test_reprocess_rebuilds_chosen_articles_from_the_archive(
-    prefect_api, ru_model, tmp_path, monkeypatch
-):
-    from flows.reprocess import reprocess
-
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
-    html = PAGE.read_text(encoding="utf-8")
-    source = next(s for s in load_sources() if s.id == "caucasian-knot")
-    fresh = build_article(source, URL, html, NOW)
-    # As stored by an older version: stale text, no model for Russian yet.
-    stale = replace(fresh, url=URL, text="old text", language="und", translation=None)
-    other = replace(stale, url=URL + "0", text="other text")
-    attempt = FetchAttempt(source.id, URL, "ok", NOW, 200, "text/html", text=html)
-    with store.connect() as conn:
-        store.load_batch(conn, [Outcome(attempt, stale), Outcome(attempt, other)], "r0")
-
-    assert reprocess(urls=[URL]) == 1
-
+def _rows(query: str) -> list[tuple]:
     with store.connect(read_only=True) as conn:
-        rows = conn.execute(
-            "select url, text, language, translation_status, translation_model, text_en "
-            "from articles order by url"
-        ).fetchall()
-        clustered = conn.execute("select count(*) from story_clusters").fetchone()
-        runs = conn.execute("select flow, parameters->>'urls' from runs").fetchall()
-        aligned = conn.execute("select count(*) from paragraphs where url = ?", [URL]).fetchone()
-    (url, text, language, status, model, text_en), untouched = rows
-    assert (url, text, language) == (URL, fresh.text, "ru")
-    assert (status, model) == ("done", ru_model.model_id) and text_en
-    assert untouched[1:4] == ("other text", "und", "pending_model")
-    assert clustered == (2,)
-    assert aligned is not None and aligned[0] == len(fresh.text.split("\n"))
-    assert runs == [("reprocess", f'["{URL}"]')]
+        return conn.execute(query).fetchall()
+
+
+@pytest.fixture(scope="module")
+def ingested_then_offline(prefect_api, ru_model, tmp_path_factory):
+    """`newsflow ingest` against a fixture site that is stopped right after (tests run in order)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEWSFLOW_DB", str(tmp_path_factory.mktemp("reprocess") / "w.duckdb"))
+        patch.setenv("NEWSFLOW_POLITENESS", FAST)
+        with FixtureSite() as site:
+            patch.setenv("NEWSFLOW_BASE_URL", site.base_url)
+            assert main(["ingest", "--failure-threshold", "1"]) == 0
+        yield site
+
+
+def test_ingest_archives_every_fetched_body(ingested_then_offline):
+    assert _rows("select count(*) from articles where raw_sha256 is null") == [(0,)]
+    unarchived = _rows(
+        "select count(*) from fetch_log where outcome in ('stored', 'listed') "
+        "and raw_sha256 not in (select sha256 from raw_archive)"
+    )
+    assert unarchived == [(0,)]
+    kinds = dict(
+        _rows("select kind, count(*) from fetch_log where raw_sha256 is not null group by 1")
+    )
+    assert kinds["listing"] > 0 and kinds["article"] > 0
+
+
+def test_reprocess_with_the_site_gone_gives_the_same_articles(
+    ingested_then_offline, model_calls, capsys
+):
+    before = _rows(f"select {ARTICLE_COLUMNS} from articles order by url")
+    assert main(["reprocess"]) == 0
+    assert f"reprocessed {len(before)} articles" in capsys.readouterr().out
+    assert _rows(f"select {ARTICLE_COLUMNS} from articles order by url") == before
+    assert model_calls == []  # every Russian text came from the translation cache
+    assert _rows("select flow from runs order by started_at") == [("ingest",), ("reprocess",)]
+
+
+def test_a_new_cleanup_rule_applies_to_stored_articles_without_fetching(
+    ingested_then_offline, tmp_path, monkeypatch
+):
+    import yaml
+
+    from connectors.config import default_sources_path
+
+    [(url, text)] = _rows(
+        "select url, text from articles where source_id = 'caliber-az' and language = 'en' "
+        "order by url limit 1"
+    )
+    first = text.split("\n")[0]
+    document = yaml.safe_load(default_sources_path().read_text(encoding="utf-8"))
+    for source in document["sources"]:
+        if source["id"] == "caliber-az":
+            source["cleanup"]["drop_patterns"].append("^" + first[:30].replace("(", "\\("))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
+    assert main(["reprocess", url]) == 0
+    [(after,)] = _rows(f"select text from articles where url = '{url}'")
+    assert after == text.split("\n", 1)[1]

@@ -59,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         help="share of a source's URLs that may fail before the run fails (default 0.2)",
     )
     ingest.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="URLs fetched and committed together (default 200); a crash loses at most two",
+    )
+    ingest.add_argument(
         "--refetch",
         choices=["failed", "all"],
         help="fetch again what the revisit policy holds back: every failed URL, or every URL",
@@ -175,7 +182,14 @@ def _ingest(args: argparse.Namespace) -> int:
         since=args.since,
         until=args.until,
         refetch=args.refetch,
-        **({} if args.failure_threshold is None else {"failure_threshold": args.failure_threshold}),
+        **{
+            name: value
+            for name, value in (
+                ("failure_threshold", args.failure_threshold),
+                ("chunk_size", args.chunk_size),
+            )
+            if value is not None
+        },
     )
 
 

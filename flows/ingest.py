@@ -18,7 +18,14 @@ from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
 from flows import summary
 from flows.runs import current_run, run_key
-from pipeline.ingest import IngestRun, SourceRun, crashed_listing, ingest_source, utc_now
+from pipeline.ingest import (
+    CHUNK_SIZE,
+    IngestRun,
+    SourceRun,
+    crashed_listing,
+    ingest_source,
+    utc_now,
+)
 from pipeline.pages import PageProcessor
 from warehouse.frontier import Refetch
 from warehouse.interface import DuckDBWarehouse
@@ -48,6 +55,7 @@ def ingest(
     until: date | None = None,
     refetch: Refetch | None = None,
     failure_threshold: float = summary.DEFAULT_FAILURE_THRESHOLD,
+    chunk_size: int = CHUNK_SIZE,
 ) -> State:
     """Ingest what the sources list now and the warehouse does not have, or a date window.
 
@@ -61,13 +69,14 @@ def ingest(
         until: Last publication day to load, inclusive. Empty: up to today.
         refetch: Fetch again what the revisit policy holds back: "failed" or "all".
         failure_threshold: Share of a source's URLs that may fail before the run is failed.
+        chunk_size: URLs fetched, processed and committed together; a crash loses at most two.
     """
     if since and until and since > until:
         raise ValueError(f"since {since} is after until {until}: nothing to load")
     selected = select_sources(load_sources(), sources)
     warehouse = DuckDBWarehouse()
     warehouse.register_sources(selected)
-    params = IngestRun(run_key(), since, until, refetch)
+    params = IngestRun(run_key(), since, until, refetch, chunk_size)
     with PageProcessor() as pages:
         futures = [fetch_source.submit(s, params, pages) for s in selected]
         for source, future in zip(selected, futures, strict=True):

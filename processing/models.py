@@ -110,10 +110,11 @@ def install_from_index(
 
 
 def forget_loaded_models() -> None:
-    """Drop loaded translators here and in argostranslate (its install does not, see notes)."""
-    from processing import translate
+    """Drop argostranslate's caches of installed packages (its install does not, see notes).
 
-    translate.forget_translators()
+    newsflow's own loaded translators are keyed by package path and version, so a new install
+    is a new key and needs no clearing here (and processing.models never imports translate).
+    """
     argos = sys.modules.get("argostranslate.translate")
     if argos is not None:  # never import it only to clear it: that costs ~4 s
         argos.installed_translates.clear()

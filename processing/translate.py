@@ -251,15 +251,10 @@ _translators: dict[ModelInfo, _PairTranslator] = {}
 
 
 def _translator(model: ModelInfo) -> _PairTranslator:
-    """The loaded translator for a model, kept for the life of the process."""
+    """The loaded translator for a package (path and version), kept for the life of the process."""
     if model not in _translators:
         _translators[model] = _PairTranslator(model)
     return _translators[model]
-
-
-def forget_translators() -> None:
-    """Unload every model (after packages change), so the next call loads what is installed."""
-    _translators.clear()
 
 
 def _model_for(code: str, models: dict[str, ModelInfo]) -> ModelInfo | None:

@@ -274,7 +274,7 @@ def serve(port: int = DEFAULT_PORT, home: Path | None = None) -> int:
             while (dead := stack.dead_process()) is None:
                 time.sleep(0.5)
     except _StopRequested:
-        print("\nstopping …", flush=True)
+        print("stopped: server, worker and runs in flight", flush=True)
         return 0
     finally:
         for sig, handler in previous.items():
@@ -286,6 +286,7 @@ def serve(port: int = DEFAULT_PORT, home: Path | None = None) -> int:
 def _request_stop(signum: int, frame: FrameType | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
+    print(f"\n{signal.Signals(signum).name}: stopping …", flush=True)
     raise _StopRequested(signal.Signals(signum).name)
 
 

@@ -226,6 +226,8 @@ def _run_ingest(**parameters: object) -> int:
     The window is checked before anything starts. The run goes to the configured Prefect API,
     else to a running `newsflow serve`, else to a temporary server that dies with this process.
     """
+    # the warehouse's wait messages (a plain logger) also go to the run's log; read at import
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsflow")
     from flows.backfill import check_window
 
     check_window(parameters.get("since"), parameters.get("until"))  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--reruns", type=int, default=3)
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers it started too
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-frontier-") as tmp:
         print(f"due-or-known: a listing of {args.listed:,} URLs (10% new)", flush=True)

@@ -12,7 +12,7 @@ from datetime import date
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.states import State
+from prefect.states import Failed, State
 
 from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
@@ -76,7 +76,10 @@ def ingest(
     selected = select_sources(load_sources(), sources)
     warehouse = DuckDBWarehouse()
     warehouse.register_sources(selected)
+    if dead := warehouse.start_run(current_run(), utc_now()):
+        get_run_logger().warning("runs whose process died, now marked Crashed: %s", dead)
     params = IngestRun(run_key(), since, until, refetch, chunk_size)
+    crashed: dict[str, str] = {}
     with PageProcessor() as pages:
         futures = [fetch_source.submit(s, params, pages) for s in selected]
         for source, future in zip(selected, futures, strict=True):
@@ -84,14 +87,30 @@ def ingest(
                 future.result()
             except Exception as exc:  # one source's crash must not stop the others
                 failed = crashed_listing(source, exc, utc_now())
-                warehouse.record_listings(params.run, [failed], [], utc_now())
-    return close_run(warehouse, params.run, failure_threshold)
+                crashed[source.id] = failed.error or ""
+                try:
+                    warehouse.record_listings(params.run, [failed], [], utc_now())
+                except Exception:  # a full disk: the run's row below still says why
+                    get_run_logger().exception("could not record the failure of %s", source.id)
+    return close_run(warehouse, params.run, failure_threshold, crashed)
 
 
-def close_run(warehouse: DuckDBWarehouse, run: RunKey, failure_threshold: float) -> State:
-    """Record the run try in `runs`, then log its failures and publish its summary."""
+def close_run(
+    warehouse: DuckDBWarehouse,
+    run: RunKey,
+    failure_threshold: float,
+    crashed: dict[str, str],
+) -> State:
+    """Record the run try in `runs`, then log its failures and publish its summary.
+
+    A source whose stream crashed (a bug, a full disk) fails the run whatever the threshold:
+    its chunks after the crash were never tried.
+    """
     reports = warehouse.run_report(run)
     state = summary.final_state(reports, failure_threshold)
+    if crashed:
+        reasons = "; ".join(f"{source}: {error}" for source, error in crashed.items())
+        state = Failed(message=f"sources failed: {reasons}", data=f"sources failed: {reasons}")
     record = current_run()
     warehouse.record_run(record, reports, state.name)
     logger = get_run_logger()

@@ -72,7 +72,7 @@ def corpus(prefect_api, tmp_path, monkeypatch):
         yield site
 
 
-def _spawn() -> subprocess.Popen[bytes]:
+def _spawn(stderr: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     """`newsflow ingest` in its own process group, as a user would start it."""
     command = [sys.executable, "-m", "flows.cli", "ingest", "--chunk-size", str(CHUNK)]
     return subprocess.Popen(
@@ -80,7 +80,7 @@ def _spawn() -> subprocess.Popen[bytes]:
         cwd=Path(__file__).resolve().parents[1],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         start_new_session=True,
     )
 
@@ -127,3 +127,68 @@ def test_two_runs_at_once_fetch_every_page_once(corpus):
     assert set(requests) == {f"/news/{n}" for n in range(ARTICLES)}
     assert max(requests.values()) == 1
     assert sorted(_stored()) == sorted({site.url(f"/news/{n}") for n in range(ARTICLES)})
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB file system for the warehouse (tmpfs; mounting it needs root, as in CI here)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_full_disk_fails_the_run_visibly_and_leaves_the_warehouse_readable(
+    corpus, small_disk, monkeypatch
+):
+    """The run stops with the reason; what was committed stays whole and readable; once space
+    is freed, the next run records the dead one as Crashed if its own last write failed too."""
+    import random
+
+    site = corpus
+    words = random.Random(7)
+
+    def incompressible(request: Request) -> bytes:
+        number = int(request.path.rsplit("/", 1)[1])
+        text = " ".join(
+            "".join(words.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))
+            for _ in range(1500)
+        )
+        return response(
+            f"<html><head><title>Report {number}</title></head><body><article>"
+            f"<h1>Report {number}</h1><p>{text}</p></article></body></html>"
+        )
+
+    for n in range(ARTICLES):
+        site.route(f"/news/{n}", incompressible)
+    monkeypatch.setenv("NEWSFLOW_DB", str(small_disk / "w.duckdb"))
+
+    run = _spawn(stderr=subprocess.PIPE)
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 1
+    assert "No space left on device" in err.decode()
+    with store.connect(read_only=True) as conn:
+        [(state,)] = conn.execute("select state from runs").fetchall()
+        orphans = conn.execute(
+            "select count(*) from articles a left join frontier f using (url) "
+            "where f.state is distinct from 'stored'"
+        ).fetchone()
+        stored = conn.execute("select count(*) from articles").fetchone()
+    assert state in ("Failed", "Running")  # Running: even the run's last write found no space
+    assert orphans == (0,)  # what was committed is whole: every article has its frontier row
+    assert stored is not None and stored[0] < ARTICLES
+
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    assert main(["ingest", "--chunk-size", str(CHUNK), "--source", "roads"]) == 0
+    with store.connect(read_only=True) as conn:
+        states = conn.execute("select state from runs order by started_at").fetchall()
+        total = conn.execute("select count(*) from articles").fetchone()
+    assert states == [("Failed",) if state == "Failed" else ("Crashed",), ("Completed",)]
+    assert total == (ARTICLES,)

@@ -8,8 +8,6 @@ never fetch a page twice) and write each chunk's results back in the chunk's tra
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.records import Link
+from warehouse import runners
 from warehouse.sql import registered
 
 LEASE = timedelta(minutes=30)  # a chunk not committed by then is free for another run
@@ -43,7 +42,7 @@ class Claimed:
 
 def lease_owner(run_id: str) -> str:
     """Who holds a lease: host and process (so a dead holder on this host is seen) and run."""
-    return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
+    return f"{runners.this_process()}:{run_id}"
 
 
 _LINK_SCHEMA = pa.schema(
@@ -173,29 +172,12 @@ def release(conn: duckdb.DuckDBPyConnection, owner: str) -> None:
 
 def _dead_owners(conn: duckdb.DuckDBPyConnection, source_id: str, now: datetime) -> list[str]:
     """Live-looking leases held by processes of this host that no longer exist (a kill -9)."""
-    host = socket.gethostname()
     owners = conn.execute(
         "SELECT DISTINCT leased_by FROM frontier "
         "WHERE source_id = ? AND leased_until >= ? AND leased_by IS NOT NULL",
         [source_id, now],
     ).fetchall()
-    dead = []
-    for (owner,) in owners:
-        owner_host, _, rest = owner.partition(":")
-        pid = rest.partition(":")[0]
-        if owner_host == host and pid.isdigit() and not _alive(int(pid)):
-            dead.append(owner)
-    return dead
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return [owner for (owner,) in owners if runners.is_dead(owner)]
 
 
 _ROW_SCHEMA = pa.schema(

@@ -70,6 +70,7 @@ class Warehouse(Protocol):
     def record_run(
         self, record: store.RunRecord, figures: Sequence[SourceReport], state: str | None
     ) -> None: ...
+    def start_run(self, record: store.RunRecord, now: datetime) -> list[str]: ...
 
 
 class DuckDBWarehouse:
@@ -180,6 +181,17 @@ class DuckDBWarehouse:
     ) -> None:
         with store.connect(self.path) as conn:
             store.record_run(conn, record, figures, state)
+
+    def start_run(self, record: store.RunRecord, now: datetime) -> list[str]:
+        """Record a run as Running before it fetches; runs whose process died become Crashed.
+
+        So a run that dies (kill -9, a full disk that stops even its last write) never looks
+        alive, and the next run says so. Returns the ids of the runs found dead.
+        """
+        with store.connect(self.path) as conn:
+            dead = store.close_abandoned_runs(conn, now)
+            store.record_run(conn, record, [], "Running")
+            return dead
 
 
 class WarehouseCache:

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.config import Source
+from warehouse import runners
 from warehouse.clusters import assign_clusters
 from warehouse.reports import SourceReport
 from warehouse.schema import migrate
@@ -151,7 +152,7 @@ def record_run(
 ) -> None:
     """Write (or rewrite) a run try's row: totals of the per-source figures its summary shows."""
     conn.execute(
-        "INSERT OR REPLACE INTO runs BY POSITION VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO runs BY POSITION VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run.run_id,
             run.attempt,
@@ -165,8 +166,25 @@ def record_run(
             sum(r.failed for r in reports),
             sum(r.translated for r in reports),
             state,
+            runners.this_process(),
         ],
     )
+
+
+def close_abandoned_runs(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[str]:
+    """Mark Crashed the runs left Running by processes of this host that died; their ids."""
+    rows = conn.execute("SELECT run_id, attempt, runner FROM runs WHERE state = 'Running'")
+    dead = [
+        (run_id, attempt)
+        for run_id, attempt, runner in rows.fetchall()
+        if runner and runners.is_dead(runner)
+    ]
+    for run_id, attempt in dead:
+        conn.execute(
+            "UPDATE runs SET state = 'Crashed', ended_at = ? WHERE run_id = ? AND attempt = ?",
+            [now, run_id, attempt],
+        )
+    return [run_id for run_id, _ in dead]
 
 
 def run_outcomes(

@@ -50,12 +50,13 @@ CREATE TABLE runs_by_attempt (
     duplicate   INTEGER NOT NULL,
     failed      INTEGER NOT NULL,
     translated  INTEGER NOT NULL,
-    state       VARCHAR,              -- the run's final state name, e.g. Completed
+    state       VARCHAR,              -- Running, then how it ended: Completed, Failed, ...
+    runner      VARCHAR,              -- host:pid that ran it: a dead one leaves Crashed
     PRIMARY KEY (run_id, attempt)
 );
 INSERT INTO runs_by_attempt
 SELECT run_id, 1, flow, started_at, ended_at, parameters, fetched, new, duplicate, failed,
-       translated, NULL
+       translated, NULL, NULL
 FROM runs;
 DROP TABLE runs;
 ALTER TABLE runs_by_attempt RENAME TO runs;

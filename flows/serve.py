@@ -33,6 +33,7 @@ WORK_POOL = "newsflow"
 DEFAULT_PORT = 4200
 STOP_GRACE_SECONDS = 15.0  # a process gets this long after SIGTERM before SIGKILL
 IN_FLIGHT = ["PENDING", "RUNNING", "CANCELLING"]
+SERVER_ONLY = ("--no-services", "--no-ui")  # a temporary API for one run: no scheduler, no UI
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -96,7 +97,7 @@ class LocalStack:
         _become_subreaper()
         server = ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
         try:
-            self._spawn("server", *server, *([] if self.deployments else ["--no-services"]))
+            self._spawn("server", *server, *([] if self.deployments else SERVER_ONLY))
             self._wait_healthy(timeout)
             if self.deployments:
                 self._prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite")

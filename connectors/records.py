@@ -1,4 +1,5 @@
-"""Plain records that connectors hand to the rest of the pipeline, and the outcomes they end in."""
+"""Plain records that connectors hand to the rest of the pipeline, and the typed states
+(outcomes, kinds, translation statuses) every stage shares."""
 
 from __future__ import annotations
 
@@ -67,6 +68,22 @@ _SUCCESSES = frozenset(
 )
 
 
+class Kind(StrEnum):
+    """What a fetched URL is to the pipeline."""
+
+    ARTICLE = "article"
+    LISTING = "listing"  # a feed, sitemap, listing page or API page
+
+
+class TranslationStatus(StrEnum):
+    """Where an article stands with its English."""
+
+    NOT_NEEDED = "not_needed"  # already English
+    DONE = "done"
+    PENDING_MODEL = "pending_model"  # no model installed for its language yet
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class Link:
     """An article URL found by discovery, with what the listing already told us about it."""
@@ -107,11 +124,12 @@ class FetchAttempt:
     text: str | None = None
     error: str | None = None
     validators: Validators = Validators()
-    kind: str = "article"  # or "listing": a feed, sitemap, listing or API page
+    kind: Kind = Kind.ARTICLE
     final_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outcome", Outcome(self.outcome))
+        object.__setattr__(self, "kind", Kind(self.kind))
 
     @property
     def ok(self) -> bool:

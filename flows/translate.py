@@ -19,7 +19,6 @@ from flows.runs import finish_run
 from processing.models import installed_models
 from processing.records import Translation
 from processing.translate import translate_articles
-from warehouse import store, translations
 from warehouse.interface import DuckDBWarehouse, WarehouseCache
 from warehouse.translations import PendingArticle
 
@@ -47,9 +46,8 @@ def translate_pending(batch: list[PendingArticle]) -> list[tuple[str, Translatio
 
 @task(cache_policy=NO_CACHE)
 def save_translated(results: list[tuple[str, Translation]]) -> None:
-    """Write a page of translations and their paragraphs in one short transaction."""
-    with store.connect() as conn:
-        translations.save_translations(conn, results)
+    """Write a page of translations and their paragraphs; they are searchable at once."""
+    DuckDBWarehouse().save_translations(results)
 
 
 @flow(name="translate_backlog", log_prints=True)
@@ -65,8 +63,8 @@ def translate_backlog(batch_size: int = 200) -> dict[str, int]:
     logger = get_run_logger()
     started = time.monotonic()
     languages = sorted(installed_models())
-    with store.connect() as conn:
-        total = translations.count_pending(conn, languages) if languages else 0
+    warehouse = DuckDBWarehouse()
+    total = warehouse.count_pending(languages) if languages else 0
     if languages:
         logger.info("%d pending articles in %s", total, ", ".join(languages))
     else:
@@ -75,18 +73,16 @@ def translate_backlog(batch_size: int = 200) -> dict[str, int]:
     done: list[str] = []
     after = ""
     while languages:
-        with store.connect() as conn:
-            batch = translations.pending_articles(conn, languages, after, batch_size)
+        batch = warehouse.pending_articles(languages, after, batch_size)
         if not batch:
             break
         results = translate_pending(batch)
         save_translated(results)
-        counts.update(t.status for _, t in results)
+        counts.update(str(t.status) for _, t in results)
         done += [url for url, _ in results]
         after = batch[-1].url
         for listener in _listeners:
             listener(sum(counts.values()), total)
     logger.info("translated backlog: %s", dict(counts))
-    warehouse = DuckDBWarehouse()
     finish_run(warehouse, warehouse.articles_report(done, time.monotonic() - started))
     return dict(counts)

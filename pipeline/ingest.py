@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from connectors.config import Source
 from connectors.discovery import discover, in_window
 from connectors.http import HttpClient
-from connectors.records import FetchAttempt, Link, Outcome
+from connectors.records import FetchAttempt, Kind, Link, Outcome
 from pipeline.pages import PageProcessor
 from processing.dedup import canonical_url
 from processing.records import UrlResult
@@ -200,7 +200,7 @@ def crashed_listing(source: Source, error: BaseException, now: datetime) -> Fetc
     """The record of a source whose whole stream failed (a bug, a full disk)."""
     message = f"source failed: {type(error).__name__}: {error}"[:500]
     return FetchAttempt(
-        source.id, source.base_url, Outcome.CRASHED, now, error=message, kind="listing"
+        source.id, source.base_url, Outcome.CRASHED, now, error=message, kind=Kind.LISTING
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.records import FetchAttempt
+from connectors.records import FetchAttempt, TranslationStatus
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,11 @@ class ParagraphTranslation:
 class Translation:
     """English rendering of an article, or why there is none yet.
 
-    status: "not_needed" (already English), "done", "pending_model", "failed".
+    status: see TranslationStatus.
     paragraphs: the alignment of each non-blank paragraph of a translated article.
     """
 
-    status: str
+    status: TranslationStatus
     title_en: str | None = None
     text_en: str | None = None
     model: str | None = None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from connectors.records import TranslationStatus
 from processing.language import UNDETERMINED, detect_language, normalize_code
 from processing.models import TARGET, ModelInfo, installed_models
 from processing.records import ParagraphTranslation, Translation
@@ -61,16 +62,18 @@ def translate_articles(
     for i, (lang, title, text) in enumerate(items):
         code = lang.strip().lower()
         if code == TARGET or code.startswith(TARGET + "-"):
-            results[i] = Translation("not_needed", title, text, None)
+            results[i] = Translation(TranslationStatus.NOT_NEEDED, title, text, None)
             continue
         if code == UNDETERMINED:
-            results[i] = Translation("failed", error="language could not be determined")
+            results[i] = Translation(
+                TranslationStatus.FAILED, error="language could not be determined"
+            )
             continue
         if models is None:
             models = installed_models()
         main = _model_for(code, models)
         if main is None:
-            results[i] = Translation("pending_model")
+            results[i] = Translation(TranslationStatus.PENDING_MODEL)
             continue
         parts = [_part(p, code, main) for p in text.split("\n")]
         plans[i] = (None if title is None else _part(title, code, main), parts)
@@ -86,7 +89,9 @@ def translate_articles(
         done, failed = _translate_for_model(model, texts, cache)
         english.update(((model, text), en) for text, en in done.items())
         for i, error in failed.items():
-            failures.setdefault(i, Translation("failed", model=model.model_id, error=error))
+            failures.setdefault(
+                i, Translation(TranslationStatus.FAILED, model=model.model_id, error=error)
+            )
 
     def english_of(part: _Part) -> str:
         return part.text if part.model is None else english[(part.model, part.text)]
@@ -104,7 +109,9 @@ def translate_articles(
             if p.text.strip()
         )
         results[i] = Translation(
-            "done" if used else "not_needed",  # a "Russian" article that is all English
+            TranslationStatus.DONE
+            if used
+            else TranslationStatus.NOT_NEEDED,  # a "Russian" article that is all English
             None if title is None else english_of(title),
             "\n".join(english_of(p) for p in parts),
             used,

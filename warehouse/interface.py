@@ -15,7 +15,7 @@ from typing import Protocol
 from connectors.config import Revisit, Source
 from connectors.records import FetchAttempt, Link
 from processing.models import ModelInfo
-from processing.records import Article, UrlResult
+from processing.records import Article, Translation, UrlResult
 from warehouse import archive, clusters, frontier, loads, reports, state, store, translations
 from warehouse.archive import ArchivedPage
 from warehouse.frontier import Claimed, Refetch
@@ -23,6 +23,7 @@ from warehouse.loads import LoadResult, RunKey
 from warehouse.reports import SourceReport
 from warehouse.search import refresh_index
 from warehouse.state import SourceState
+from warehouse.translations import PendingArticle
 
 
 class Warehouse(Protocol):
@@ -71,6 +72,11 @@ class Warehouse(Protocol):
         self, record: store.RunRecord, figures: Sequence[SourceReport], state: str | None
     ) -> None: ...
     def start_run(self, record: store.RunRecord, now: datetime) -> list[str]: ...
+    def count_pending(self, languages: Sequence[str]) -> int: ...
+    def pending_articles(
+        self, languages: Sequence[str], after: str, limit: int
+    ) -> list[PendingArticle]: ...
+    def save_translations(self, results: Sequence[tuple[str, Translation]]) -> None: ...
 
 
 class DuckDBWarehouse:
@@ -192,6 +198,24 @@ class DuckDBWarehouse:
             dead = store.close_abandoned_runs(conn, now)
             store.record_run(conn, record, [], "Running")
             return dead
+
+    def count_pending(self, languages: Sequence[str]) -> int:
+        """Articles waiting for a model of one of these languages."""
+        with store.connect(self.path) as conn:
+            return translations.count_pending(conn, languages)
+
+    def pending_articles(
+        self, languages: Sequence[str], after: str, limit: int
+    ) -> list[PendingArticle]:
+        """A page of pending articles, by URL after `after`."""
+        with store.connect(self.path) as conn:
+            return translations.pending_articles(conn, list(languages), after, limit)
+
+    def save_translations(self, results: Sequence[tuple[str, Translation]]) -> None:
+        """Backlog translations and their paragraphs; the search index follows at once."""
+        with store.connect(self.path) as conn:
+            translations.save_translations(conn, list(results))
+            refresh_index(conn)
 
 
 class WarehouseCache:

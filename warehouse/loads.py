@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.config import Revisit
-from connectors.records import FetchAttempt, Link, Outcome
+from connectors.records import FetchAttempt, Link, Outcome, TranslationStatus
 from processing.dedup import canonical_url
 from processing.records import Article, UrlResult
 from warehouse import frontier, translations
@@ -307,7 +307,7 @@ def _log(
             "error": a.error,
             "attempted_at": _utc(a.attempted_at),
             "raw_sha256": keys.get(a.url) if a.text is not None else None,
-            "kind": a.kind,
+            "kind": str(a.kind),
         }
         for a in attempts
     ]
@@ -337,7 +337,9 @@ def _article_row(
         "content_hash": article.content_hash,
         "title_en": translation.title_en if translation else None,
         "text_en": translation.text_en if translation else None,
-        "translation_status": translation.status if translation else "pending_model",
+        "translation_status": str(
+            translation.status if translation else TranslationStatus.PENDING_MODEL
+        ),
         "translation_model": translation.model if translation else None,
         "translation_error": translation.error if translation else None,
         "raw_sha256": raw_sha256,

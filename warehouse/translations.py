@@ -116,7 +116,7 @@ def save_translations(
                 "url": url,
                 "title_en": t.title_en,
                 "text_en": t.text_en,
-                "translation_status": t.status,
+                "translation_status": str(t.status),
                 "translation_model": t.model,
                 "translation_error": t.error,
             }

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 from prefect.automations import Automation
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.client.orchestration import get_client
@@ -27,7 +26,7 @@ from prefect.events.actions import SendNotification
 from prefect.events.schemas.automations import EventTrigger, Posture
 
 from connectors.config import Alerts, Source
-from warehouse.reports import daily_volume
+from warehouse.interface import Warehouse
 
 WEBHOOK_ENV = "NEWSFLOW_ALERT_WEBHOOK"
 WEBHOOK_BLOCK = "newsflow-alerts"
@@ -67,7 +66,7 @@ def collapsed(source_id: str, history: Sequence[int], settings: Alerts) -> Volum
 
 
 def check_volume(
-    conn: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     sources: Sequence[Source],
     logger: logging.Logger | logging.LoggerAdapter,
 ) -> list[VolumeAlert]:
@@ -76,7 +75,7 @@ def check_volume(
     The events reach the operator through the volume automation; without one they only log.
     """
     since = datetime.now(UTC) - timedelta(days=VOLUME_DAYS)
-    history = daily_volume(conn, since)
+    history = warehouse.daily_volume(since)
     alerts = [
         alert
         for source in sources

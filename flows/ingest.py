@@ -16,7 +16,7 @@ from prefect.states import Failed, State
 
 from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
-from flows import summary
+from flows import alerts, summary
 from flows.runs import current_run, run_key
 from pipeline.ingest import (
     CHUNK_SIZE,
@@ -92,7 +92,10 @@ def ingest(
                     warehouse.record_listings(params.run, [failed], [], utc_now())
                 except Exception:  # a full disk: the run's row below still says why
                     get_run_logger().exception("could not record the failure of %s", source.id)
-    return close_run(warehouse, params.run, failure_threshold, crashed)
+    state = close_run(warehouse, params.run, failure_threshold, crashed)
+    if params.daily:
+        alerts.check_volume(warehouse, selected, get_run_logger())
+    return state
 
 
 def close_run(

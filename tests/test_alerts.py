@@ -23,6 +23,7 @@ from connectors.config import Alerts, Source
 from flows.alerts import RUN_ALERT, VOLUME_ALERT, check_volume, collapsed
 from flows.serve import LocalStack, free_port
 from warehouse import store
+from warehouse.interface import DuckDBWarehouse
 
 SETTINGS = Alerts(silent_runs=3, min_share_of_median=0.25)
 
@@ -121,11 +122,9 @@ def test_a_collapsed_source_alerts_the_webhook(stack, webhook, tmp_path):
     _, received = webhook
     _daily_runs(tmp_path / "w.duckdb", "toutiao", [11, 9, 12, 10, 1])
     toutiao = Source("toutiao", "Toutiao", "json_api", "https://www.toutiao.com")
-    with (
-        temporary_settings({PREFECT_API_URL: stack.api_url}),
-        store.connect(tmp_path / "w.duckdb") as conn,
-    ):
-        [alert] = check_volume(conn, [toutiao], logging.getLogger("test"))
+    with temporary_settings({PREFECT_API_URL: stack.api_url}):
+        warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+        [alert] = check_volume(warehouse, [toutiao], logging.getLogger("test"))
     assert alert.new == 1
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

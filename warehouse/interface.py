@@ -73,6 +73,7 @@ class Warehouse(Protocol):
     ) -> None: ...
     def start_run(self, record: store.RunRecord, now: datetime) -> list[str]: ...
     def count_pending(self, languages: Sequence[str]) -> int: ...
+    def daily_volume(self, since: datetime) -> dict[str, list[int]]: ...
     def pending_articles(
         self, languages: Sequence[str], after: str, limit: int
     ) -> list[PendingArticle]: ...
@@ -198,6 +199,11 @@ class DuckDBWarehouse:
             dead = store.close_abandoned_runs(conn, now)
             store.record_run(conn, record, [], "Running")
             return dead
+
+    def daily_volume(self, since: datetime) -> dict[str, list[int]]:
+        """New articles per daily run since a time, per source (for volume alerts)."""
+        with store.connect(self.path) as conn:
+            return reports.daily_volume(conn, since)
 
     def count_pending(self, languages: Sequence[str]) -> int:
         """Articles waiting for a model of one of these languages."""

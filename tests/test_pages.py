@@ -1,13 +1,15 @@
 """JavaScript-shell article pages: the article is read from the JSON blob the page embeds."""
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
 from connectors.config import load_sources, select_sources
 from connectors.pages import PageJson, unshell
 from fixture_site import manifest
-from processing.article import build_article
 from processing.extract import ExtractionError, extract
+from processing.page import process_page
 
 SHELL = "/article/7559300187321107466/"
 
@@ -24,7 +26,8 @@ def test_a_shell_page_becomes_the_article_its_json_holds(site, toutiao):
     with pytest.raises(ExtractionError):
         extract(shell, url, toutiao.cleanup)  # the HTML alone holds no article
     page = unshell(shell, PageJson.from_options(toutiao.options), url)
-    article = build_article(toutiao, url, page, fetched_at=None)
+    article = process_page(toutiao, url, shell, "text/html", datetime.now(UTC)).article
+    assert article is not None
     assert article.title == "阿塞拜疆学者：里海地区合作需要更多务实项目"
     assert (article.language, article.url) == ("zh", url)
     assert 'content="欧亚观察者"' in page

@@ -103,8 +103,21 @@ def _parser() -> argparse.ArgumentParser:
     sql = commands.add_parser(
         "sql", help="run a SQL query on the warehouse: read-only, no files, no network"
     )
-    sql.add_argument("query")
-    sql.add_argument("--max-rows", type=int, default=100)
+    sql.add_argument("query", nargs="?", help="default: an interactive shell (DuckDB's CLI)")
+    sql.add_argument(
+        "--file", type=Path, metavar="FILE", help="a saved query, e.g. queries/today.sql"
+    )
+    sql.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for the saved query's $NAME (repeatable)",
+    )
+    sql.add_argument(
+        "--format", choices=["table", "csv", "json", "markdown"], default="table", dest="output"
+    )
+    sql.add_argument("--max-rows", type=int, default=100, help="rows of a table (default 100)")
     sql.add_argument(
         "--output-dir",
         type=Path,
@@ -112,6 +125,20 @@ def _parser() -> argparse.ArgumentParser:
         help="let the query write files (COPY ... TO 'DIR/...') in this directory only",
     )
     sql.set_defaults(run=_sql)
+
+    digest = commands.add_parser(
+        "digest", help="write the day's digest: stories, charts, backlog, failures (HTML)"
+    )
+    digest.add_argument("--day", type=date.fromisoformat, help="UTC day (default: today)")
+    digest.add_argument(
+        "--out", type=Path, metavar="DIR", help="default: digest/ beside the warehouse file"
+    )
+    digest.set_defaults(run=_digest)
+
+    show = commands.add_parser("show", help="one article: original and English side by side")
+    show.add_argument("url", metavar="URL", help="the article's URL, or any URL that led to it")
+    show.add_argument("--out", type=Path, metavar="DIR", help="also write its HTML page in DIR")
+    show.set_defaults(run=_show_article)
 
     extract = commands.add_parser("extract", help="extract saved pages as JSON lines")
     extract.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -254,9 +281,13 @@ def _demo(args: argparse.Namespace) -> int:
         # The fixture site fails on purpose (a 500, a timeout, a PDF...): the demo shows those
         # failures in the table and warnings without failing the run.
         status = _run_ingest(failure_threshold=1.0)
+    from flows.shell import print_query
+
     print("\nArticles in the warehouse by source and language:")
-    _show(EXAMPLE_SQL, 100)
+    print_query(EXAMPLE_SQL)
     print(f'\nTry it yourself:\n  newsflow sql "{EXAMPLE_SQL}"')
+    print("  newsflow sql             # the interactive shell")
+    print("  newsflow digest          # today's digest page (HTML), with a reader page per article")
     return status
 
 
@@ -267,18 +298,35 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    _show(args.query, args.max_rows, args.output_dir)
+    """A query, a saved query with its parameters, or else the interactive shell."""
+    from flows.shell import OutputFormat, open_shell, parse_params, print_query, saved_query
+
+    if args.query and args.file:
+        raise ValueError("give a query or --file, not both")
+    if not args.query and not args.file:
+        if args.param:
+            raise ValueError("--param goes with --file")
+        return open_shell(writable_dir=args.output_dir)
+    query, params = args.query, None
+    if args.file:
+        query, params = saved_query(args.file, parse_params(args.param))
+    print_query(query, params, OutputFormat(args.output), args.max_rows, args.output_dir)
     return 0
 
 
-def _show(query: str, max_rows: int, output_dir: Path | None = None) -> None:
-    """Run a query on the locked-down analysis connection and print its result as a table."""
-    from warehouse.sandbox import analysis_connection
+def _digest(args: argparse.Namespace) -> int:
+    from flows.digest import write_digest
 
-    with analysis_connection(writable_dir=output_dir) as conn:
-        relation = conn.sql(query)
-        if relation is not None:
-            relation.show(max_rows=max_rows, max_width=200)
+    files = write_digest(args.day, args.out)
+    print(f"{len(files.digest.stories)} stories: {files.page} ({len(files.readers)} articles)")
+    return 0
+
+
+def _show_article(args: argparse.Namespace) -> int:
+    from flows.digest import show
+
+    print(show(args.url, args.out))
+    return 0
 
 
 def _search(args: argparse.Namespace) -> int:

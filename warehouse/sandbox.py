@@ -43,12 +43,21 @@ def analysis_connection(
 
 def lock_down(conn: duckdb.DuckDBPyConnection, writable_dir: Path | None = None) -> None:
     """Switch off every way out of the database for this connection, for good."""
-    for statement in _LOCKDOWN:
+    for statement in lockdown_statements(writable_dir):
         conn.execute(statement)
+
+
+def lockdown_statements(writable_dir: Path | None = None) -> list[str]:
+    """The SET statements of the lockdown, in order; the interactive shell runs the same ones.
+
+    writable_dir is created if missing.
+    """
+    statements = list(_LOCKDOWN)
     if writable_dir is not None:
         writable_dir.mkdir(parents=True, exist_ok=True)
         allowed = str(writable_dir.resolve()).replace("'", "''")
-        conn.execute(f"SET allowed_directories = ['{allowed}/']")  # files inside it
-        conn.execute(f"SET allowed_paths = ['{allowed}']")  # and itself, for partitioned COPY
-    conn.execute("SET enable_external_access = false")
-    conn.execute("SET lock_configuration = true")
+        statements.append(f"SET allowed_directories = ['{allowed}/']")  # files inside it
+        statements.append(f"SET allowed_paths = ['{allowed}']")  # and itself, for partitioned COPY
+    statements.append("SET enable_external_access = false")
+    statements.append("SET lock_configuration = true")
+    return statements

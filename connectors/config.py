@@ -1,55 +1,87 @@
-"""sources.yaml: what to read, and how politely. A source is data, not code."""
+"""sources.yaml: what to read, and how politely. A source is data, not code.
+
+The file is checked against a schema when it is loaded (one pydantic model per source kind,
+unknown keys refused, types checked), so a typo fails at once with the file, the source and
+the field named, never later inside a run. `newsflow sources schema` prints that schema.
+"""
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic.dataclasses import dataclass as settings
+
+from connectors.kinds import SourceKind, kind_class, kinds
+
+if TYPE_CHECKING:
+    from processing.parsers import PageParser
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("feed", "sitemap", "html_listing", "json_api")
+MAX_FILE_BYTES = 1_000_000  # sources.yaml is a hand-written file, never this big
+MAX_YAML_NODES = 100_000  # nodes after expanding aliases: a "billion laughs" stops here
+MAX_ERRORS_SHOWN = 10
+MAX_ERROR_LINE = 300  # characters of one problem; the whole message stays a few KB
+
+_STRICT = ConfigDict(extra="forbid")
 
 
 class ConfigError(ValueError):
     """sources.yaml is missing, malformed or names something unknown."""
 
 
-@dataclass(frozen=True)
+@settings(frozen=True, config=_STRICT)
 class Politeness:
     """How hard we may lean on one site."""
 
-    timeout_seconds: float = 15.0
-    retries: int = 2
-    backoff_seconds: float = 1.0
-    delay_seconds: float = 1.0  # at least this long between two requests to one host
-    max_per_host: int = 2  # requests in flight to one host at once
-    max_bytes: int = 5_000_000  # after decompression
-    deadline_seconds: float = 30.0  # network time of one URL in all: redirects, retries, body
+    timeout_seconds: float = Field(15.0, gt=0)
+    retries: int = Field(2, ge=0)
+    backoff_seconds: float = Field(1.0, ge=0)
+    delay_seconds: float = Field(1.0, ge=0)  # at least this long between two requests to a host
+    max_per_host: int = Field(2, ge=1)  # requests in flight to one host at once
+    max_bytes: int = Field(5_000_000, gt=0)  # after decompression
+    deadline_seconds: float = Field(30.0, gt=0)  # network time of one URL: redirects, retries, body
 
 
-@dataclass(frozen=True)
+@settings(frozen=True, config=_STRICT)
 class Limits:
     """How much one run may ask of a source's listings: hitting a cap is recorded as `capped`."""
 
-    max_urls_per_run: int = 1000  # article links taken from a source's listings per run
-    max_sitemaps: int = 50  # sub-sitemaps followed from one sitemap index walk
-    max_sitemap_depth: int = 3  # index -> sub-index -> ... levels below the configured sitemap
+    max_urls_per_run: int = Field(1000, ge=1)  # article links taken from the listings per run
+    max_sitemaps: int = Field(50, ge=0)  # sub-sitemaps followed from one sitemap index walk
+    max_sitemap_depth: int = Field(3, ge=0)  # index -> sub-index -> ... below the configured one
 
 
-@dataclass(frozen=True)
+@settings(frozen=True, config=_STRICT)
 class Cleanup:
     """Per-source extraction rules: selectors removed before, paragraph patterns dropped after."""
 
     drop_selectors: tuple[str, ...] = ()
     drop_patterns: tuple[str, ...] = ()
 
+    @field_validator("drop_patterns")
+    @classmethod
+    def _compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
+        return patterns
 
-@dataclass(frozen=True)
+
+@settings(frozen=True, config=_STRICT)
 class Revisit:
     """When a URL that was tried is requested again (the frontier's policy).
 
@@ -59,22 +91,44 @@ class Revisit:
     transient_backoff_hours in turn, then given up.
     """
 
-    permanent_days: float = 30.0
-    permanent_attempts: int = 2
+    permanent_days: float = Field(30.0, ge=0)
+    permanent_attempts: int = Field(2, ge=0)
     transient_backoff_hours: tuple[float, ...] = (2.0, 8.0, 24.0, 72.0)
 
 
-@dataclass(frozen=True)
+@settings(frozen=True, config=_STRICT)
 class Alerts:
     """When a source's volume counts as collapsed (an alert goes to the operator's webhook)."""
 
-    silent_runs: int = 3  # this many daily runs in a row with no new article
-    min_share_of_median: float = 0.25  # fewer new articles than this share of the 14-day median
+    silent_runs: int = Field(3, ge=1)  # this many daily runs in a row with no new article
+    min_share_of_median: float = Field(0.25, ge=0)  # fewer new articles than this share of the
+    # 14-day median
+
+
+@settings(frozen=True, config=_STRICT)
+class PageJson:
+    """Where a JavaScript shell keeps its article (`page_json:`): dotted paths in its JSON.
+
+    With a script selector the JSON is read from that <script> of an HTML page; without one
+    the page is itself a JSON answer (an API that serves one article).
+    """
+
+    title: str
+    content: str  # HTML, or plain text with one paragraph per line
+    script: str | None = None  # CSS selector of the <script> element holding the JSON
+    time: str | None = None  # epoch seconds or ISO 8601
+    author: str | None = None
+    urlencoded: bool = False  # the JSON is percent-encoded (Toutiao's RENDER_DATA)
 
 
 @dataclass(frozen=True)
 class Source:
-    """One site (or one edition of it) and the kind of connector that reads it."""
+    """One site (or one edition of it) and the kind of connector that reads it.
+
+    options holds the kind's typed settings (a mapping given here is checked against the
+    kind's model); None for a source that is only read, never discovered (`newsflow extract`).
+    parser is a per-site page parser class; None means the default one (see processing.parsers).
+    """
 
     id: str
     name: str
@@ -89,7 +143,17 @@ class Source:
     # Hosts ("name", "name:port") or networks ("10.0.0.0/8") that may be private addresses.
     allow_hosts: tuple[str, ...] = ()
     alerts: Alerts = field(default_factory=Alerts)
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: SourceKind | None = None
+    page_json: PageJson | None = None
+    parser: type[PageParser] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.options, Mapping):
+            try:
+                options = kind_class(self.kind).model_validate(dict(self.options))
+            except (KeyError, ValidationError) as exc:
+                raise ConfigError(f"source {self.id}: {exc}") from exc
+            object.__setattr__(self, "options", options)
 
     def url(self, path: str) -> str:
         """Absolute URL of a path on this source (paths in sources.yaml are under base_url)."""
@@ -135,35 +199,283 @@ def parse_overrides(spec: str | None) -> dict[str, float]:
     return result
 
 
+def load_parser(spec: str) -> type[PageParser]:
+    """The page parser class named `module:Class`; ValueError saying why when it is not one."""
+    from processing.parsers import PageParser  # processing depends on this module, not back
+
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise ValueError(f"{spec!r} is not of the form module:Class")
+    try:
+        parser = getattr(importlib.import_module(module_name), class_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name}: {exc}") from exc
+    except AttributeError as exc:
+        raise ValueError(f"module {module_name} has no {class_name}") from exc
+    if not (isinstance(parser, type) and issubclass(parser, PageParser)):
+        raise ValueError(f"{spec} is not a processing.parsers.PageParser subclass")
+    return parser
+
+
+class _Strict(BaseModel):
+    model_config = _STRICT
+
+
+class Defaults(_Strict):
+    """`defaults:` of sources.yaml: settings every source starts from."""
+
+    politeness: Politeness = Politeness()
+    limits: Limits = Limits()
+    revisit: Revisit = Revisit()
+    alerts: Alerts = Alerts()
+    allow_hosts: tuple[str, ...] = ()
+
+
+class SourceSettings(_Strict):
+    """The keys every source entry takes, whatever its kind; per-source settings override
+    `defaults:` key by key."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str | None = None
+    base_url: str = Field(pattern=r"^https?://[^/?#\s]+(/\S*)?$")
+    language: str | None = None
+    language_by_path: dict[str, str] = {}  # URL path prefix -> language, first match wins
+    politeness: Politeness = Politeness()
+    limits: Limits = Limits()
+    revisit: Revisit = Revisit()
+    alerts: Alerts = Alerts()
+    allow_hosts: tuple[str, ...] = ()
+    cleanup: Cleanup = Cleanup()
+    page_json: PageJson | None = None
+    parser: str | None = None  # module:Class of a per-site PageParser
+
+    @field_validator("parser")
+    @classmethod
+    def _importable(cls, spec: str | None) -> str | None:
+        if spec is not None:
+            load_parser(spec)
+        return spec
+
+
+@lru_cache
+def _entry_model(kind: type[SourceKind]) -> type[BaseModel]:
+    """The model of a source entry of one kind: the common keys and the kind's own."""
+    return create_model(
+        f"{kind.__name__}Source",
+        __base__=(SourceSettings, kind),
+        __doc__=kind.__doc__,
+        kind=(Literal[kind.name], ...),  # type: ignore[valid-type]
+    )
+
+
+def sources_file_model() -> type[BaseModel]:
+    """The model of the whole sources.yaml, for every kind registered now."""
+    return _file_model(tuple(kinds().values()))
+
+
+@lru_cache
+def _file_model(registered: tuple[type[SourceKind], ...]) -> type[BaseModel]:
+    entries = tuple(_entry_model(kind) for kind in registered)
+    entry = Annotated[Union[entries], Field(discriminator="kind")]  # noqa: UP007
+    return create_model(
+        "SourcesFile",
+        __base__=_Strict,
+        __doc__="newsflow's sources.yaml: defaults, and the sources to read.",
+        defaults=(Defaults, Defaults()),
+        sources=(list[entry], ...),  # type: ignore[valid-type]
+    )
+
+
+def sources_schema() -> dict[str, Any]:
+    """The JSON Schema of sources.yaml (`newsflow sources schema`), for editors."""
+    schema = sources_file_model().model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """A safe YAML loader that counts nodes as aliases expand them: a bomb fails fast."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        node = super().compose_node(parent, index)
+        if id(node) not in self._sizes:  # an alias is its anchor's node, already counted
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+            if isinstance(node, yaml.MappingNode):
+                children = [child for pair in node.value for child in pair]
+            size = 1 + sum(self._sizes.get(id(child), 1) for child in children)
+            if size > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"over {MAX_YAML_NODES} nodes once aliases expand", node.start_mark
+                )
+            self._sizes[id(node)] = size
+        return node
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's data, refusing files over MAX_FILE_BYTES and alias bombs."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES} bytes, not a sources file")
+    try:
+        loader = _BoundedLoader(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 text: {exc}") from exc
+    loader.name = path.name  # marks in YAML errors name the file
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise ConfigError(_capped(f"{path.name}: not valid YAML: {exc}")) from exc
+    finally:
+        loader.dispose()
+
+
+def check_sources(document: Any, path: Path) -> BaseModel:
+    """The file's data checked against the schema; ConfigError listing each problem."""
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path.name}: should be a mapping with a `sources:` list")
+    try:
+        return sources_file_model().model_validate(document)
+    except ValidationError as exc:
+        problems = [_problem(error, document) for error in exc.errors(include_url=False)]
+        more = len(problems) - MAX_ERRORS_SHOWN
+        lines = [f"{path.name}: {p}" for p in problems[:MAX_ERRORS_SHOWN]]
+        lines += [f"... and {more} more problems"] if more > 0 else []
+        raise ConfigError("\n".join(lines)) from None
+
+
+def _problem(error: Any, document: dict[str, Any]) -> str:
+    """One validation error as `source <id>: <field>: <what is wrong>`."""
+    loc, kind = tuple(error["loc"]), error["type"]
+    model: Any = sources_file_model()
+    where = ""
+    if loc[:1] == ("defaults",):
+        where, model, loc = "defaults: ", Defaults, loc[1:]
+    elif loc[:1] == ("sources",) and len(loc) > 1 and isinstance(loc[1], int):
+        entry = (document.get("sources") or [])[loc[1]]
+        known = isinstance(entry, dict) and entry.get("id")
+        where = f"source {entry['id'] if known else '#' + str(loc[1] + 1)}: "
+        loc = loc[2:]
+        if loc and isinstance(entry, dict) and loc[0] == entry.get("kind"):
+            model, loc = _entry_model(kind_class(str(loc[0]))), loc[1:]
+    name = ".".join(str(part) for part in loc)
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        hint = _guess(str(loc[-1]), _fields_at(model, loc[:-1]))
+        return _capped(f"{where}{name}: unknown field{f' (did you mean {hint}?)' if hint else ''}")
+    if kind == "missing":
+        return _capped(f"{where}{name}: required field missing")
+    if kind == "union_tag_invalid":
+        return _capped(
+            f"{where}kind: unknown kind {error['input'].get('kind')!r}; known: {', '.join(kinds())}"
+        )
+    if kind == "union_tag_not_found":
+        return _capped(f"{where}kind: required field missing; known kinds: {', '.join(kinds())}")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind in ("model_type", "dataclass_type", "dict_type", "model_attributes_type"):
+        message = "should be a mapping of settings"
+    got = repr(error.get("input"))
+    got = got if len(got) <= 60 else got[:57] + "..."
+    prefix = f"{name}: " if name else ""
+    return _capped(f"{where}{prefix}{message} (got {got})")
+
+
+def _guess(name: str, known: list[str]) -> str | None:
+    """The known field a misspelt or shortened name most likely meant."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    return close[0] if close else next((k for k in known if k.startswith(name)), None)
+
+
+def _fields_at(model: Any, path: tuple[Any, ...]) -> list[str]:
+    """The field names of the settings found at a path below a model (for did-you-mean)."""
+    for key in (*path, None):
+        while get_origin(model) in (Union, UnionType, Annotated, list, tuple, dict):
+            args = [a for a in get_args(model) if a is not type(None) and a is not Ellipsis]
+            model = args[-1] if get_origin(model) is dict else args[0]
+        known = getattr(model, "__pydantic_fields__", {})
+        if key is None:
+            return list(known)
+        if isinstance(key, int):
+            continue
+        if key not in known:
+            return []
+        model = known[key].annotation
+    return []
+
+
+def _capped(message: str) -> str:
+    """One problem, short enough to read (a value can be megabytes long)."""
+    return message if len(message) <= MAX_ERROR_LINE else message[: MAX_ERROR_LINE - 3] + "..."
+
+
 def load_sources(
     path: Path | None = None,
     base_url_override: str | None = None,
     politeness_overrides: Mapping[str, float] | None = None,
 ) -> list[Source]:
-    """Read sources.yaml; optionally point every source at <override>/<source id>.
+    """Read and check sources.yaml; optionally point every source at <override>/<source id>.
 
     The override (default: env NEWSFLOW_BASE_URL) is how the demo and the tests read the very
     same source entries from the bundled fixture site. Politeness overrides (default: env
     NEWSFLOW_POLITENESS) apply to every source.
     """
-    path = path or default_sources_path()
+    path = Path(path or default_sources_path())
     if base_url_override is None:
         base_url_override = os.environ.get("NEWSFLOW_BASE_URL") or None
     if politeness_overrides is None:
         politeness_overrides = parse_overrides(os.environ.get("NEWSFLOW_POLITENESS"))
-    try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read sources file {path}: {exc}") from exc
+    document = read_yaml(path)
+    check_sources(document, path)
     defaults = document.get("defaults") or {}
     sources = [
         _source(entry, defaults, base_url_override, politeness_overrides)
-        for entry in document.get("sources") or []
+        for entry in document["sources"]
     ]
     ids = [source.id for source in sources]
-    if duplicated := {i for i in ids if ids.count(i) > 1}:
-        raise ConfigError(f"duplicate source ids in {path}: {sorted(duplicated)}")
+    if duplicated := sorted({i for i in ids if ids.count(i) > 1}):
+        raise ConfigError(f"{path.name}: duplicate source ids: {', '.join(duplicated)}")
     return sources
+
+
+def _source(
+    entry: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    base_url_override: str | None,
+    politeness_overrides: Mapping[str, float],
+) -> Source:
+    """A checked entry as a Source: its settings laid over the defaults, key by key."""
+
+    def merged(name: str) -> dict[str, Any]:
+        return {**(defaults.get(name) or {}), **(entry.get(name) or {})}
+
+    source_id, kind = entry["id"], kind_class(entry["kind"])
+    base_url = entry["base_url"]
+    if base_url_override:
+        base_url = base_url_override.rstrip("/") + "/" + source_id
+    common = set(SourceSettings.model_fields) | {"kind"}
+    return Source(
+        id=source_id,
+        name=entry.get("name") or source_id,
+        kind=kind.name,
+        base_url=base_url,
+        language=entry.get("language"),
+        language_by_path=tuple((entry.get("language_by_path") or {}).items()),
+        politeness=Politeness(**{**merged("politeness"), **politeness_overrides}),
+        cleanup=Cleanup(**(entry.get("cleanup") or {})),
+        limits=Limits(**merged("limits")),
+        revisit=Revisit(**merged("revisit")),
+        alerts=Alerts(**merged("alerts")),
+        allow_hosts=(*(defaults.get("allow_hosts") or ()), *(entry.get("allow_hosts") or ())),
+        options=kind.model_validate({k: v for k, v in entry.items() if k not in common}),
+        page_json=PageJson(**entry["page_json"]) if entry.get("page_json") else None,
+        parser=load_parser(entry["parser"]) if entry.get("parser") else None,
+    )
 
 
 def select_sources(sources: list[Source], ids: list[str] | None) -> list[Source]:
@@ -183,60 +495,3 @@ def source_for_url(sources: list[Source], url: str) -> Source | None:
         return owners[0]
     host = urlsplit(url).hostname
     return next((s for s in sources if urlsplit(s.base_url).hostname == host), None)
-
-
-def _source(
-    entry: Mapping[str, Any],
-    defaults: Mapping[str, Any],
-    base_url_override: str | None,
-    politeness_overrides: Mapping[str, float],
-) -> Source:
-    try:
-        source_id, kind, base_url = entry["id"], entry["kind"], entry["base_url"]
-    except (KeyError, TypeError) as exc:
-        raise ConfigError(f"source entry {entry!r} lacks id, kind or base_url") from exc
-    if kind not in KINDS:
-        raise ConfigError(f"source {source_id}: unknown kind {kind!r}; known: {KINDS}")
-    if base_url_override:
-        base_url = base_url_override.rstrip("/") + "/" + source_id
-    politeness = Politeness(
-        **{**(defaults.get("politeness") or {}), **(entry.get("politeness") or {})}
-    )
-    politeness = replace(politeness, **politeness_overrides)
-    limits = Limits(**{**(defaults.get("limits") or {}), **(entry.get("limits") or {})})
-    allow_hosts = (*(defaults.get("allow_hosts") or ()), *(entry.get("allow_hosts") or ()))
-    revisit = {**(defaults.get("revisit") or {}), **(entry.get("revisit") or {})}
-    if "transient_backoff_hours" in revisit:
-        revisit["transient_backoff_hours"] = tuple(revisit["transient_backoff_hours"])
-    cleanup = entry.get("cleanup") or {}
-    reserved = {
-        "id",
-        "name",
-        "kind",
-        "base_url",
-        "language",
-        "language_by_path",
-        "politeness",
-        "revisit",
-        "limits",
-        "allow_hosts",
-        "alerts",
-    }
-    return Source(
-        id=source_id,
-        name=entry.get("name", source_id),
-        kind=kind,
-        base_url=base_url,
-        language=entry.get("language"),
-        language_by_path=tuple((entry.get("language_by_path") or {}).items()),
-        politeness=politeness,
-        cleanup=Cleanup(
-            drop_selectors=tuple(cleanup.get("drop_selectors") or ()),
-            drop_patterns=tuple(cleanup.get("drop_patterns") or ()),
-        ),
-        limits=limits,
-        allow_hosts=tuple(str(host) for host in allow_hosts),
-        revisit=Revisit(**revisit),
-        alerts=Alerts(**{**(defaults.get("alerts") or {}), **(entry.get("alerts") or {})}),
-        options={k: v for k, v in entry.items() if k not in reserved | {"cleanup"}},
-    )

@@ -1,22 +1,22 @@
-"""Link discovery: one small parser per source kind, chosen by `kind:` in sources.yaml."""
+"""Link discovery: the walk every source kind shares, and the listing parsers kinds use.
+
+The kinds themselves (feed, sitemap, ...) live in connectors/kinds/, one class each.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
-from zoneinfo import ZoneInfo
+from urllib.parse import urljoin
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from connectors.config import Source
+from connectors.config import ConfigError, Source
 from connectors.http import HttpClient, parse_html, without_xml_declaration
 from connectors.records import FetchAttempt, Link, Outcome, Validators
 
@@ -42,7 +42,7 @@ class Discovery:
 
 
 @dataclass(frozen=True)
-class _Walk:
+class Walk:
     """One discovery's inputs: where to stop going back in time, and what was seen before."""
 
     source: Source
@@ -64,10 +64,12 @@ async def discover(
     `stop_before`: a backfill's first day, or a daily run's cursor. Listings with validators
     from an earlier run are requested conditionally; an unchanged one yields no links.
     """
+    if source.options is None:
+        raise ConfigError(f"source {source.id}: no settings for kind {source.kind!r}")
     result = Discovery()
-    walk = _Walk(source, client, result, stop_before, validators or {})
+    walk = Walk(source, client, result, stop_before, validators or {})
     unique: dict[str, Link] = {}
-    for link in await DISCOVERERS[source.kind](walk):
+    for link in await source.options.discover(walk):
         unique.setdefault(link.url, link)  # the first mention wins, in listing order
     links = list(unique.values())
     cap = source.limits.max_urls_per_run
@@ -77,11 +79,11 @@ async def discover(
             f"{len(links)} links listed, the first {cap} taken (max_urls_per_run); "
             "the rest wait for a later run"
         )
-        _capped(walk, links[cap].url, error)
+        record_cap(walk, links[cap].url, error)
     return result
 
 
-def _capped(walk: _Walk, url: str, error: str) -> None:
+def record_cap(walk: Walk, url: str, error: str) -> None:
     """Record that a cap was hit, on the first URL it left out."""
     attempt = FetchAttempt(walk.source.id, url, Outcome.CAPPED, datetime.now(UTC), error=error)
     walk.result.attempts.append(replace(attempt, kind="listing"))
@@ -105,7 +107,7 @@ def link_in_window(link: Link, since: date | None, until: date | None) -> bool:
     return in_window(link.modified_at, since, None)
 
 
-async def _fetch_listing(walk: _Walk, url: str, parse: Callable[[str], Any]) -> Any | None:
+async def fetch_listing(walk: Walk, url: str, parse: Callable[[str], Any]) -> Any | None:
     """Fetch and parse one listing, recording the attempt as listed, malformed or unchanged.
 
     A parser that fails in a way of its own ends this listing as `crashed`, not the discovery.
@@ -249,57 +251,7 @@ def parse_sitemap(
     return children, pages
 
 
-async def _feed(walk: _Walk) -> list[Link]:
-    url = walk.source.url(walk.source.options["feed_url"])
-    return await _fetch_listing(walk, url, lambda text: parse_feed(text, walk.source.id)) or []
-
-
-async def _sitemap(walk: _Walk) -> list[Link]:
-    """Walk a sitemap index level by level (sub-sitemaps fetched together), skipping old ones.
-
-    At most max_sitemaps sub-sitemaps are followed, max_sitemap_depth levels down; a cap that
-    cuts the walk short is recorded as `capped`.
-    """
-    limits = walk.source.limits
-    links: list[Link] = []
-    level, visited = [walk.source.url(walk.source.options["sitemap_url"])], set()
-    followed, depth = 0, 0
-    while level:
-        visited.update(level)
-        parsed = await asyncio.gather(*(_fetch_listing(walk, u, parse_sitemap) for u in level))
-        level = []
-        for children, pages in filter(None, parsed):
-            level += [
-                loc
-                for loc, lastmod in children
-                if loc not in visited and not _older(lastmod, walk.stop_before)
-            ]
-            links += [
-                Link(walk.source.id, loc, published_at=published, modified_at=lastmod)
-                for loc, lastmod, published in pages
-            ]
-        level = list(dict.fromkeys(level))
-        depth += 1
-        if level and depth > limits.max_sitemap_depth:
-            error = (
-                f"{len(level)} sub-sitemaps {depth} levels down not followed "
-                f"(max_sitemap_depth {limits.max_sitemap_depth})"
-            )
-            _capped(walk, level[0], error)
-            break
-        room = limits.max_sitemaps - followed
-        if len(level) > room:
-            error = (
-                f"{followed + len(level)} sub-sitemaps listed, {limits.max_sitemaps} followed "
-                "(max_sitemaps)"
-            )
-            _capped(walk, level[room], error)
-            level = level[:room]
-        followed += len(level)
-    return links
-
-
-def _older(moment: datetime | None, limit: datetime | None) -> bool:
+def older(moment: datetime | None, limit: datetime | None) -> bool:
     """True when both are known and the moment lies before the limit."""
     if moment is None or limit is None:
         return False
@@ -313,70 +265,6 @@ def json_path(document: Any, path: str) -> Any:
     for key in filter(None, path.split(".")):
         document = document.get(key) if isinstance(document, dict) else None
     return document
-
-
-async def _json_api(walk: _Walk) -> list[Link]:
-    """Page back in time through a JSON list by cursor until the items get older than wanted."""
-    source, options = walk.source, walk.source.options
-    cursor = options.get("cursor") or {}
-    api_url, position = source.url(options["api_url"]), None
-    links: list[Link] = []
-    for _page in range(int(options.get("max_pages", 10))):
-        url = api_url
-        if position is not None:
-            url += ("&" if urlsplit(api_url).query else "?") + urlencode(
-                {cursor["param"]: position}
-            )
-        page = await _fetch_listing(walk, url, lambda text: _api_page(text, source))
-        if page is None:
-            break
-        links += page.links
-        position = page.position
-        if not page.has_more or position is None:
-            break
-        if _older(page.oldest, walk.stop_before):
-            break
-    return links
-
-
-@dataclass(frozen=True)
-class _ApiPage:
-    """One page of a JSON list: its links, and where the next page is."""
-
-    links: list[Link]
-    oldest: datetime | None
-    position: Any
-    has_more: bool
-
-
-def _api_page(text: str, source: Source) -> _ApiPage:
-    """The links of one JSON list page, read as the source's fields and cursor say."""
-    options = source.options
-    fields, cursor = options.get("fields") or {}, options.get("cursor") or {}
-    try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise MalformedListing(f"not JSON: {exc}") from exc
-    items = json_path(document, options.get("items_path", ""))
-    if not isinstance(items, list):
-        raise MalformedListing(f"no item list at {options.get('items_path')!r}")
-    links, oldest = [], None
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        published = parse_datetime(str(item.get(fields.get("time", ""), "") or ""))
-        oldest = published if oldest is None or (published and published < oldest) else oldest
-        url_value = item.get(fields.get("url", "")) or (
-            options.get("article_url", "").format(id=item.get(fields.get("id", "")))
-            if item.get(fields.get("id", ""))
-            else None
-        )
-        if url_value:
-            title = item.get(fields.get("title", ""))
-            links.append(Link(source.id, source.url(str(url_value)), title, published))
-    position = json_path(document, cursor.get("next", "")) if cursor else None
-    has_more = bool(json_path(document, cursor.get("has_more", ""))) if cursor else False
-    return _ApiPage(links, oldest, position, has_more and bool(items))
 
 
 _MONTHS = {
@@ -451,35 +339,3 @@ def parse_listing(
             links.append(Link("", url, title, published))
             break
     return links
-
-
-async def _html_listing(walk: _Walk) -> list[Link]:
-    """Page through an index or archive (?page=N) until items get older than wanted."""
-    source, options = walk.source, walk.source.options
-    tz = ZoneInfo(options.get("timezone", "UTC"))
-    links: list[Link] = []
-    first = int(options.get("first_page", 1))
-    for number in range(first, first + int(options.get("max_pages", 10))):
-        url = source.url(options["listing_url"].format(page=number))
-        page = await _fetch_listing(
-            walk,
-            url,
-            lambda text, url=url: parse_listing(
-                text, url, options["item_selector"], options["link_pattern"], tz
-            ),
-        )
-        known = {link.url for link in links}
-        fresh = [replace(link, source_id=source.id) for link in page or () if link.url not in known]
-        links += fresh
-        dates = [link.published_at for link in fresh if link.published_at]
-        if not fresh or (dates and _older(min(dates), walk.stop_before)):
-            break
-    return links
-
-
-DISCOVERERS: dict[str, Callable[[_Walk], Awaitable[list[Link]]]] = {
-    "feed": _feed,
-    "sitemap": _sitemap,
-    "html_listing": _html_listing,
-    "json_api": _json_api,
-}

@@ -4,52 +4,37 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
+from connectors.config import PageJson
 from connectors.discovery import json_path, parse_datetime
 from connectors.http import parse_html
 
 
-@dataclass(frozen=True)
-class PageJson:
-    """Where a shell page keeps its article (`page_json:` in sources.yaml): dotted JSON paths."""
+def unshell(page: str, spec: PageJson, url: str, language: str | None = None) -> str | None:
+    """The article rebuilt as a plain HTML page from the page's JSON; None if it has none.
 
-    script: str  # CSS selector of the <script> element holding the JSON
-    title: str
-    content: str  # HTML, or plain text with one paragraph per line
-    time: str | None = None  # epoch seconds or ISO 8601
-    author: str | None = None
-    urlencoded: bool = False  # the JSON is percent-encoded (Toutiao's RENDER_DATA)
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> PageJson | None:
-        spec = options.get("page_json")
-        return cls(**spec) if spec else None
-
-
-def unshell(page: str, spec: PageJson, url: str) -> str | None:
-    """The article rebuilt as a plain HTML page from the page's JSON blob; None if it has none.
-
-    The rebuilt page carries the title, date, author, language and canonical URL the way
-    ordinary article pages do, so extraction and cleanup treat it like any other page.
+    The JSON is the page's <script> blob, or the whole page when spec names no script (an
+    API answer). The rebuilt page carries the title, date, author, language (the page's own,
+    else `language`) and canonical URL the way ordinary article pages do, so extraction and
+    cleanup treat it like any other page.
     """
-    try:
-        tree = parse_html(page)
-    except (etree.ParserError, ValueError):
-        return None
-    scripts = CSSSelector(spec.script)(tree)
-    if not scripts or not (scripts[0].text or "").strip():
-        return None
-    raw = scripts[0].text.strip()
-    try:
-        document = json.loads(unquote(raw) if spec.urlencoded else raw)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
+    raw, lang = page.strip(), language
+    if spec.script:
+        try:
+            tree = parse_html(page)
+        except (etree.ParserError, ValueError):
+            return None
+        scripts = CSSSelector(spec.script)(tree)
+        if not scripts or not (scripts[0].text or "").strip():
+            return None
+        raw, lang = scripts[0].text.strip(), tree.get("lang") or language
+    document = _json(unquote(raw) if spec.urlencoded else raw)
+    if document is None:
         return None
     title, content = json_path(document, spec.title), json_path(document, spec.content)
     if not isinstance(content, str) or not content.strip():
@@ -70,8 +55,15 @@ def unshell(page: str, spec: PageJson, url: str) -> str | None:
         head.append(f'<meta property="article:published_time" content="{published.isoformat()}">')
     if author:
         head.append(f'<meta name="author" content="{html.escape(str(author))}">')
-    lang = html.escape(tree.get("lang") or "")
     return (
-        f'<!DOCTYPE html><html lang="{lang}"><head>{"".join(head)}</head>'
+        f'<!DOCTYPE html><html lang="{html.escape(lang or "")}"><head>{"".join(head)}</head>'
         f"<body><header><h1>{title_text}</h1></header><article>{content}</article></body></html>"
     )
+
+
+def _json(raw: str) -> Any:
+    """The JSON document in raw; None when it is not JSON (or nests deeper than Python can)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None

@@ -1,20 +1,14 @@
-"""Reading a page: extraction, then language detection with the declared language as a prior."""
+"""The article's language, decided after parsing in the pipeline's order."""
 
 from __future__ import annotations
 
-from connectors.config import Cleanup
-from processing.extract import extract
 from processing.language import detect_language
 from processing.records import Extracted
 
 
-def read_page(
-    html: str, url: str, cleanup: Cleanup | None = None, section_language: str | None = None
-) -> tuple[Extracted, str]:
-    """Extract a page and detect its language, as the pipeline does; raises ExtractionError.
+def article_language(extracted: Extracted, section_language: str | None = None) -> str:
+    """Detect a parsed page's language from its text.
 
     The declared language (the page's <html lang>, else the site section's) only breaks ties.
     """
-    extracted = extract(html, url, cleanup)
-    declared = extracted.declared_language or section_language
-    return extracted, detect_language(extracted.text, declared)
+    return detect_language(extracted.text, extracted.declared_language or section_language)

@@ -1,7 +1,8 @@
 """The one page -> article path, used alike by ingest, reprocess and `newsflow extract`.
 
-A fetched (or archived, or saved) page goes through the same steps everywhere: content-type
-check, JS-shell unshelling, extraction with the source's cleanup, language detection, and the
+A fetched (or archived, or saved) page goes through the same steps everywhere: the source's
+page parser (processing.parsers: trafilatura with the source's cleanup, the embedded-JSON one
+for JS shells, or a per-site class) and its content types, language detection, and the
 article's identity (a canonical URL trusted only on the page's own site). Pure: no I/O, so it
 runs in a process pool and on archived bodies without the network.
 """
@@ -15,14 +16,12 @@ from urllib.parse import urlsplit
 from tld import get_fld
 
 from connectors.config import Source
-from connectors.pages import PageJson, unshell
 from connectors.records import Outcome
-from processing.article import read_page
+from processing.article import article_language
 from processing.dedup import canonical_url, content_hash
 from processing.extract import ExtractionError
+from processing.parsers import parser_for
 from processing.records import Article, Extracted
-
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,13 @@ def process_page(
 
     url is the URL the page was asked for, final_url where redirects ended (the page's address).
     """
-    if content_type and content_type not in HTML_TYPES:
+    parser = parser_for(source)
+    if content_type and content_type not in parser.content_types:
         return PageResult(Outcome.NOT_HTML, error=f"content type {content_type}")
     address = final_url or url
     try:
-        page = body
-        if spec := PageJson.from_options(source.options):
-            page = unshell(page, spec, address) or page
-        extracted, language = read_page(
-            page, address, source.cleanup, source.declared_language(address)
-        )
+        extracted = parser.parse(body, address, source)
+        language = article_language(extracted, source.declared_language(address))
     except ExtractionError as exc:
         return PageResult(Outcome.NO_CONTENT, error=str(exc))
     except Exception as exc:  # one odd page must never cost its source the other pages

@@ -3,14 +3,13 @@
 import pytest
 
 from connectors.config import (
-    KINDS,
     ConfigError,
     load_sources,
     parse_overrides,
     select_sources,
     source_for_url,
 )
-from connectors.discovery import DISCOVERERS
+from connectors.kinds import kinds
 
 
 def test_real_sources_point_at_the_real_sites():
@@ -19,7 +18,7 @@ def test_real_sources_point_at_the_real_sites():
         sources["caucasian-knot"].url("/articles.rss") == "https://www.kavkaz-uzel.eu/articles.rss"
     )
     assert sources["toutiao"].base_url == "https://www.toutiao.com"
-    assert {s.kind for s in sources.values()} <= set(KINDS)
+    assert {s.kind for s in sources.values()} <= set(kinds())
 
 
 def test_base_url_override_keeps_every_path_under_the_source_id():
@@ -56,10 +55,6 @@ def test_source_for_url_matches_by_base_url_then_host():
     english = source_for_url(sources, "https://www.eng.kavkaz-uzel.eu/articles/71175/")
     assert english.id == "caucasian-knot-en"
     assert source_for_url(sources, "https://example.org/") is None
-
-
-def test_every_kind_has_a_discoverer():
-    assert set(DISCOVERERS) == set(KINDS)
 
 
 def test_malformed_sources_file_is_reported(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 
 from connectors.config import Cleanup, load_sources
-from connectors.pages import PageJson, unshell
+from connectors.pages import unshell
 from fixture_site import manifest
 from fixture_site.server import find_file
 from processing.extract import ExtractionError, extract
@@ -17,7 +17,7 @@ def _page(entry) -> tuple[str, str]:
     url = f"http://fixture/{entry['source_id']}{entry['path']}"
     html = find_file(f"/{entry['source_id']}{entry['path']}").read_text(encoding="utf-8")
     html = html.replace("{{base}}", f"http://fixture/{entry['source_id']}")
-    if spec := PageJson.from_options(SOURCES[entry["source_id"]].options):
+    if spec := SOURCES[entry["source_id"]].page_json:
         html = unshell(html, spec, url) or html
     return html, url
 

@@ -18,7 +18,7 @@ import pytest
 
 from connectors.config import load_sources
 from connectors.http import decode_body
-from connectors.pages import PageJson, unshell
+from connectors.pages import unshell
 from fixture_site import FixtureSite, bad_paths, legacy_encodings, manifest, source_ids
 from fixture_site.server import find_file
 
@@ -95,7 +95,7 @@ def test_manifest_is_exactly_what_the_sources_advertise(site: FixtureSite) -> No
 
 def test_every_manifest_article_is_served_with_its_title(site: FixtureSite) -> None:
     legacy = {"/" + path.removesuffix("index.html") for path in legacy_encodings()}
-    page_json = {s.id: PageJson.from_options(s.options) for s in load_sources()}
+    page_json = {s.id: s.page_json for s in load_sources()}
     for entry in manifest():
         url = site.url(entry["source_id"], entry["path"])
         response = httpx.get(url)

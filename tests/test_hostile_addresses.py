@@ -59,7 +59,7 @@ def site():
 
 
 def _source(site: HostileSite, kind: str = "feed", **settings) -> Source:
-    options = {"feed_url": "/feed.xml", "sitemap_url": "/sitemap.xml"}
+    options = {"feed": {"feed_url": "/feed.xml"}, "sitemap": {"sitemap_url": "/sitemap.xml"}}[kind]
     return Source(
         "hostile", "Hostile", kind, site.base_url, politeness=FAST, options=options, **settings
     )

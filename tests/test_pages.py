@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from connectors.config import load_sources, select_sources
-from connectors.pages import PageJson, unshell
+from connectors.pages import unshell
 from fixture_site import manifest
 from processing.extract import ExtractionError, extract
 from processing.page import process_page
@@ -25,7 +25,7 @@ def test_a_shell_page_becomes_the_article_its_json_holds(site, toutiao):
     shell = httpx.get(url).text
     with pytest.raises(ExtractionError):
         extract(shell, url, toutiao.cleanup)  # the HTML alone holds no article
-    page = unshell(shell, PageJson.from_options(toutiao.options), url)
+    page = unshell(shell, toutiao.page_json, url)
     article = process_page(toutiao, url, shell, "text/html", datetime.now(UTC)).article
     assert article is not None
     assert article.title == "阿塞拜疆学者：里海地区合作需要更多务实项目"
@@ -40,5 +40,4 @@ def test_a_shell_page_becomes_the_article_its_json_holds(site, toutiao):
 def test_ordinary_pages_are_left_alone(site, toutiao):
     entry = next(e for e in manifest() if e["source_id"] == "toutiao" and e["path"] != SHELL)
     page = httpx.get(toutiao.url(entry["path"])).text
-    assert unshell(page, PageJson.from_options(toutiao.options), toutiao.url(entry["path"])) is None
-    assert PageJson.from_options({}) is None
+    assert unshell(page, toutiao.page_json, toutiao.url(entry["path"])) is None

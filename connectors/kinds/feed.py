@@ -1,0 +1,19 @@
+"""`kind: feed`: an RSS 2.0 or Atom feed."""
+
+from __future__ import annotations
+
+from connectors.discovery import Walk, fetch_listing, parse_feed
+from connectors.kinds import SourceKind, register_kind
+from connectors.records import Link
+
+
+@register_kind("feed")
+class Feed(SourceKind):
+    """A site's RSS or Atom feed: each item is an article link, dated by the feed."""
+
+    feed_url: str  # path under base_url, or an absolute URL
+
+    async def discover(self, walk: Walk) -> list[Link]:
+        """The feed's items, in feed order."""
+        url = walk.source.url(self.feed_url)
+        return await fetch_listing(walk, url, lambda text: parse_feed(text, walk.source.id)) or []

@@ -1,0 +1,60 @@
+"""`kind: sitemap`: a sitemap, sitemap index (also gzipped) or Google News sitemap."""
+
+from __future__ import annotations
+
+import asyncio
+
+from connectors.discovery import Walk, fetch_listing, older, parse_sitemap, record_cap
+from connectors.kinds import SourceKind, register_kind
+from connectors.records import Link
+
+
+@register_kind("sitemap")
+class Sitemap(SourceKind):
+    """A sitemap or sitemap index; backfills skip sub-sitemaps last changed before the window."""
+
+    sitemap_url: str  # path under base_url, or an absolute URL
+
+    async def discover(self, walk: Walk) -> list[Link]:
+        """Walk the index level by level (sub-sitemaps fetched together), skipping old ones.
+
+        At most max_sitemaps sub-sitemaps are followed, max_sitemap_depth levels down; a cap
+        that cuts the walk short is recorded as `capped`.
+        """
+        limits = walk.source.limits
+        links: list[Link] = []
+        level, visited = [walk.source.url(self.sitemap_url)], set()
+        followed, depth = 0, 0
+        while level:
+            visited.update(level)
+            parsed = await asyncio.gather(*(fetch_listing(walk, u, parse_sitemap) for u in level))
+            level = []
+            for children, pages in filter(None, parsed):
+                level += [
+                    loc
+                    for loc, lastmod in children
+                    if loc not in visited and not older(lastmod, walk.stop_before)
+                ]
+                links += [
+                    Link(walk.source.id, loc, published_at=published, modified_at=lastmod)
+                    for loc, lastmod, published in pages
+                ]
+            level = list(dict.fromkeys(level))
+            depth += 1
+            if level and depth > limits.max_sitemap_depth:
+                error = (
+                    f"{len(level)} sub-sitemaps {depth} levels down not followed "
+                    f"(max_sitemap_depth {limits.max_sitemap_depth})"
+                )
+                record_cap(walk, level[0], error)
+                break
+            room = limits.max_sitemaps - followed
+            if len(level) > room:
+                error = (
+                    f"{followed + len(level)} sub-sitemaps listed, {limits.max_sitemaps} "
+                    "followed (max_sitemaps)"
+                )
+                record_cap(walk, level[room], error)
+                level = level[:room]
+            followed += len(level)
+        return links

@@ -63,9 +63,10 @@ def open_shell(path: Path | None = None, writable_dir: Path | None = None) -> in
     path = Path(path or store.db_path())
     with analysis_connection(path):
         pass
-    init = "\n".join(f"{s};" for s in lockdown_statements(writable_dir))
-    # safe mode last: it would lock the configuration before the SETs above otherwise
-    init += "\n.safe_mode on\n"
+    # `.safe_mode on` runs the lockdown's last two statements itself (external access off,
+    # configuration locked) and also refuses the dot commands that reach the host
+    settings = lockdown_statements(writable_dir)[:-2]
+    init = "".join(f"{statement};\n" for statement in settings) + ".safe_mode on\n"
     with tempfile.TemporaryDirectory(prefix="newsflow-sql-") as tmp:
         init_file = Path(tmp) / "init.sql"
         init_file.write_text(init)

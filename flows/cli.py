@@ -175,6 +175,19 @@ def _parser() -> argparse.ArgumentParser:
     reprocess.add_argument("--until", type=date.fromisoformat, help="last fetch day")
     reprocess.set_defaults(run=_reprocess)
 
+    sources = commands.add_parser("sources", help="check sources.yaml, or print its schema")
+    source_actions = sources.add_subparsers(required=True, metavar="ACTION")
+    source_actions.add_parser(
+        "schema", help="print the JSON Schema of sources.yaml (for editors)"
+    ).set_defaults(run=_sources_schema)
+    check = source_actions.add_parser(
+        "check", help="validate a sources file without fetching anything"
+    )
+    check.add_argument(
+        "file", nargs="?", type=Path, help="default: $NEWSFLOW_SOURCES, ./sources.yaml or shipped"
+    )
+    check.set_defaults(run=_sources_check)
+
     models = commands.add_parser("models", help="list or install translation models")
     model_actions = models.add_subparsers(required=True, metavar="ACTION")
     model_actions.add_parser(
@@ -409,6 +422,26 @@ def _read_capped(path: Path, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise TooLarge(f"larger than {max_bytes} bytes (see --max-bytes)")
     return data
+
+
+def _sources_schema(args: argparse.Namespace) -> int:
+    from connectors.config import sources_schema
+
+    print(json.dumps(sources_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _sources_check(args: argparse.Namespace) -> int:
+    """Load the file as a run would (parsers imported, overrides read), fetching nothing."""
+    from connectors.config import default_sources_path, load_sources
+
+    path = args.file or default_sources_path()
+    sources = load_sources(path, base_url_override="")
+    for source in sources:
+        parser = f"{source.parser.__module__}:{source.parser.__qualname__}" if source.parser else ""
+        print(f"{source.id:<24}{source.kind:<14}{source.base_url}  {parser}".rstrip())
+    print(f"{path}: {len(sources)} sources, no problems found")
+    return 0
 
 
 def _models_list(args: argparse.Namespace) -> int:

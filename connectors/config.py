@@ -154,6 +154,8 @@ class Source:
             except (KeyError, ValidationError) as exc:
                 raise ConfigError(f"source {self.id}: {exc}") from exc
             object.__setattr__(self, "options", options)
+        if self.page_json is None and self.options is not None:
+            object.__setattr__(self, "page_json", self.options.article_json)
 
     def url(self, path: str) -> str:
         """Absolute URL of a path on this source (paths in sources.yaml are under base_url)."""

@@ -16,6 +16,7 @@ LISTINGS = (
     "/caucasian-knot/articles.rss",
     "/caliber-az/sitemap.xml",
     "/toutiao/api/pc/list/user/feed",
+    "/toutiao-mobile/list/",
     "/caucasian-knot-en/rubric/1",
 )
 

@@ -1,15 +1,24 @@
 """sources.yaml: the same entries serve the real sites and the bundled fixture site."""
 
+import json
+import pickle
+import tracemalloc
+from dataclasses import FrozenInstanceError
+
 import pytest
+from pydantic import ValidationError
 
 from connectors.config import (
     ConfigError,
+    Politeness,
+    Source,
     load_sources,
     parse_overrides,
     select_sources,
     source_for_url,
 )
 from connectors.kinds import kinds
+from flows.cli import main
 
 
 def test_real_sources_point_at_the_real_sites():
@@ -62,3 +71,173 @@ def test_malformed_sources_file_is_reported(tmp_path):
     path.write_text("sources:\n  - id: x\n    kind: telepathy\n    base_url: https://x\n")
     with pytest.raises(ConfigError, match="unknown kind"):
         load_sources(path)
+
+
+def _load(tmp_path, text: str, name: str = "sources.yaml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return load_sources(path, base_url_override="", politeness_overrides={})
+
+
+def _problems(tmp_path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        _load(tmp_path, text)
+    return str(error.value).splitlines()
+
+
+FEED = "  - id: caucasian-knot\n    kind: feed\n    base_url: https://www.kavkaz-uzel.eu\n"
+
+
+def test_a_misspelt_key_names_the_file_the_source_and_the_field(tmp_path):
+    problems = _problems(tmp_path, "sources:\n" + FEED + "    feed_ur: /articles.rss\n")
+    assert problems == [
+        "sources.yaml: source caucasian-knot: feed_url: required field missing",
+        "sources.yaml: source caucasian-knot: feed_ur: unknown field (did you mean feed_url?)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "defaults:\n  politeness: {delay: 2}\nsources: []\n",
+            "sources.yaml: defaults: politeness.delay: unknown field (did you mean delay_seconds?)",
+        ),
+        (
+            "defaults: [1]\nsources: []\n",
+            "sources.yaml: defaults: should be a mapping of settings (got [1])",
+        ),
+        (
+            "sources:\n" + FEED + "    feed_url: /rss\n    politeness: {retries: many}\n",
+            "sources.yaml: source caucasian-knot: politeness.retries: Input should be a valid "
+            "integer, unable to parse string as an integer (got 'many')",
+        ),
+        (
+            "sources:\n" + FEED + "    feed_url: /rss\n    limits: {max_urls_per_run: 0}\n",
+            "sources.yaml: source caucasian-knot: limits.max_urls_per_run: Input should be "
+            "greater than or equal to 1 (got 0)",
+        ),
+        (
+            "sources:\n" + FEED + "    feed_url: /rss\n    cleanup: {drop_patterns: ['(']}\n",
+            "sources.yaml: source caucasian-knot: cleanup.drop_patterns: bad regular expression "
+            "'(': missing ), unterminated subpattern at position 0 (got ['('])",
+        ),
+        (
+            "sources:\n  - id: x\n    kind: telepathy\n    base_url: https://x.org\n",
+            "sources.yaml: source x: kind: unknown kind 'telepathy'; known: feed, html_listing",
+        ),
+        (
+            "sources:\n  - id: x\n    kind: json_api\n    base_url: https://x.org\n"
+            "    api_url: /api\n    cursor: {param: p, nxt: n, has_more: m}\n",
+            "sources.yaml: source x: cursor.nxt: unknown field (did you mean next?)",
+        ),
+        (
+            "sources:\n  - kind: feed\n    feed_url: /rss\n    base_url: ftp://x.org\n",
+            "sources.yaml: source #1: id: required field missing",
+        ),
+        ("sources: 7\n", "sources.yaml: sources: Input should be a valid list (got 7)"),
+        ("- 1\n- 2\n", "sources.yaml: should be a mapping with a `sources:` list"),
+        ("sources: [\n", "sources.yaml: not valid YAML: while parsing a flow node"),
+    ],
+)
+def test_bad_settings_are_one_clear_message_not_a_traceback(tmp_path, text, problem):
+    assert any(line.startswith(problem) for line in _problems(tmp_path, text))
+
+
+def test_error_messages_stay_short_whatever_the_file_holds(tmp_path):
+    huge = "x" * 2_000_000
+    entry = "  - id: s{0}\n    kind: feed\n    base_url: https://s{0}.org\n    feed_url: [{1}]\n"
+    entries = "".join(entry.format(i, huge[:50_000]) for i in range(15))
+    problems = _problems(tmp_path, "sources:\n" + entries)
+    assert len(problems) == 11 and problems[-1] == "... and 5 more problems"
+    assert all(len(line) <= 300 for line in problems)
+    with pytest.raises(ConfigError, match="larger than 1000000 bytes"):
+        _load(tmp_path, f"sources: []\n# {huge}\n")
+
+
+def test_a_billion_laughs_is_refused_quickly_in_little_memory(tmp_path):
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+    bomb = "\n".join(lines) + "\n"
+    assert len(bomb.encode()) <= 437  # the issue's was 437 bytes: 9**9 strings once expanded
+    tracemalloc.start()
+    try:
+        problems = _problems(tmp_path, bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert problems[0] == "sources.yaml: not valid YAML: over 100000 nodes once aliases expand"
+    assert peak < 50_000_000
+
+
+def test_aliases_within_bounds_are_fine(tmp_path):
+    text = (
+        "sources:\n"
+        "  - &knot\n    id: caucasian-knot\n    kind: feed\n    base_url: https://www.kavkaz-uzel.eu\n"
+        "    feed_url: /articles.rss\n    cleanup: &rules {drop_selectors: [.ad]}\n"
+        "  - <<: *knot\n    id: knot-mirror\n    base_url: https://m.kavkaz-uzel.eu\n"
+    )
+    knot, mirror = _load(tmp_path, text)
+    assert mirror.cleanup == knot.cleanup and mirror.options == knot.options
+
+
+def test_duplicate_ids_are_refused(tmp_path):
+    text = "sources:\n" + (FEED + "    feed_url: /rss\n") * 2
+    assert _problems(tmp_path, text) == ["sources.yaml: duplicate source ids: caucasian-knot"]
+
+
+def test_sources_are_typed_immutable_and_travel_to_worker_processes():
+    sources = load_sources(base_url_override="")
+    toutiao = select_sources(sources, ["toutiao"])[0]
+    assert isinstance(toutiao.options, kinds()["json_api"])
+    assert toutiao.options.cursor.param == "max_behot_time"
+    with pytest.raises(FrozenInstanceError):
+        toutiao.politeness.retries = 9
+    with pytest.raises(ValidationError):
+        toutiao.options.max_pages = 9
+    assert pickle.loads(pickle.dumps(sources)) == sources
+
+
+def test_settings_given_in_code_are_checked_too():
+    with pytest.raises(ConfigError, match="feed_ur"):
+        Source("x", "X", "feed", "https://x.org", options={"feed_ur": "/rss"})
+    with pytest.raises(ValidationError):
+        Politeness(delay=2)
+
+
+def test_environment_overrides_still_apply(monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_BASE_URL", "http://127.0.0.1:9000")
+    monkeypatch.setenv("NEWSFLOW_POLITENESS", "retries=0,delay_seconds=0.5")
+    [knot] = select_sources(load_sources(), ["caucasian-knot"])
+    assert knot.url("/articles.rss") == "http://127.0.0.1:9000/caucasian-knot/articles.rss"
+    assert (knot.politeness.retries, knot.politeness.delay_seconds) == (0, 0.5)
+    assert knot.politeness.timeout_seconds == 15  # the rest still from sources.yaml
+
+
+def test_sources_check_passes_on_the_shipped_file_and_fetches_nothing(capsys):
+    assert main(["sources", "check"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].endswith("sources, no problems found")
+    assert {line.split()[0] for line in out.splitlines()[:-1]} == {
+        s.id for s in load_sources(base_url_override="")
+    }
+
+
+def test_sources_check_reports_a_bad_file(tmp_path, capsys):
+    path = tmp_path / "mine.yaml"
+    path.write_text("sources:\n" + FEED + "    feed_ur: /rss\n", encoding="utf-8")
+    assert main(["sources", "check", str(path)]) == 1
+    assert "mine.yaml: source caucasian-knot: feed_ur: unknown field" in capsys.readouterr().err
+
+
+def test_sources_schema_describes_every_kind_for_editors(capsys):
+    assert main(["sources", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    entries = schema["properties"]["sources"]["items"]
+    assert set(entries["discriminator"]["mapping"]) == set(kinds())
+    feed = schema["$defs"]["FeedSource"]
+    assert feed["additionalProperties"] is False and "feed_url" in feed["required"]
+    assert schema["$defs"]["Politeness"]["properties"]["max_per_host"]["minimum"] == 1

@@ -17,8 +17,9 @@ def _page(entry) -> tuple[str, str]:
     url = f"http://fixture/{entry['source_id']}{entry['path']}"
     html = find_file(f"/{entry['source_id']}{entry['path']}").read_text(encoding="utf-8")
     html = html.replace("{{base}}", f"http://fixture/{entry['source_id']}")
-    if spec := SOURCES[entry["source_id"]].page_json:
-        html = unshell(html, spec, url) or html
+    source = SOURCES[entry["source_id"]]
+    if spec := source.page_json:
+        html = unshell(html, spec, url, source.declared_language(url)) or html
     return html, url
 
 
@@ -38,6 +39,7 @@ FURNITURE = {
     ],
     "caliber-az": ["Must read", "Stay Ahead", "Просмотров", "Views:", "Baxış sayı"],
     "toutiao": ["下载头条APP", "原文：", "声明：", "举报"],
+    "toutiao-mobile": ["原文：", "声明："],
 }
 
 

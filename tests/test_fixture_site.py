@@ -54,6 +54,12 @@ def _discovered(site: FixtureSite) -> set[str]:
     second = _api_page(site, first["next"]["max_behot_time"])
     for item in first["data"] + second["data"]:
         urls.add(site.url("toutiao", f"/article/{item['item_id']}/"))
+    mobile = httpx.get(site.source_base("toutiao-mobile") + "/list/").json()  # toutiao_info
+    older = f"/list/?max_behot_time={mobile['next']['max_behot_time']}"
+    for item in (
+        mobile["data"] + httpx.get(site.source_base("toutiao-mobile") + older).json()["data"]
+    ):
+        urls.add(site.url("toutiao-mobile", f"/i{item['item_id']}/info/"))
     for number in itertools.count(1):  # the rubric's pages, up to the first empty one
         page = httpx.get(site.source_base("caucasian-knot-en") + RUBRIC.format(number)).text
         items = re.findall(r'<li class="news-item">.*?<a [^>]*href="([^"]+)"', page, re.S)
@@ -95,7 +101,7 @@ def test_manifest_is_exactly_what_the_sources_advertise(site: FixtureSite) -> No
 
 def test_every_manifest_article_is_served_with_its_title(site: FixtureSite) -> None:
     legacy = {"/" + path.removesuffix("index.html") for path in legacy_encodings()}
-    page_json = {s.id: s.page_json for s in load_sources()}
+    sources = {s.id: s for s in load_sources()}
     for entry in manifest():
         url = site.url(entry["source_id"], entry["path"])
         response = httpx.get(url)
@@ -104,10 +110,13 @@ def test_every_manifest_article_is_served_with_its_title(site: FixtureSite) -> N
             assert response.headers["content-type"] == "text/html"  # only the page says
             page = decode_body(response.content, response.headers["content-type"])
         else:
-            assert response.headers["content-type"] == "text/html; charset=utf-8"
+            answer = entry["path"].endswith("/info/")  # Toutiao's info endpoint answers JSON
+            media_type = "application/json" if answer else "text/html"
+            assert response.headers["content-type"] == f"{media_type}; charset=utf-8"
             page = response.text
-        if spec := page_json[entry["source_id"]]:  # a JavaScript shell is read from its JSON
-            page = unshell(page, spec, url) or page
+        source = sources[entry["source_id"]]
+        if spec := source.page_json:  # a JavaScript shell or a JSON answer is read from its JSON
+            page = unshell(page, spec, url, source.declared_language(url)) or page
         h1 = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S)
         assert h1 and html.unescape(h1.group(1)) == entry["title"]
         og = re.search(r'<meta property="og:title" content="([^"]*)"', page)

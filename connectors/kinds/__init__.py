@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from connectors.config import PageJson
     from connectors.discovery import Walk
     from connectors.records import Link
 
@@ -28,6 +29,9 @@ class SourceKind(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: ClassVar[str] = ""
+    # Where the kind's article pages keep their text as JSON, for kinds whose pages are JSON
+    # answers or JavaScript shells; a source's own `page_json:` takes precedence.
+    article_json: ClassVar[PageJson | None] = None
 
     async def discover(self, walk: Walk) -> list[Link]:
         """The article links the source lists now; listing requests go through walk."""

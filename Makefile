@@ -24,9 +24,11 @@ PORT ?= 4200
 serve: setup
 	$(BIN)/newsflow serve --port $(PORT)
 
-# The UI check drives Debian's Chromium headless (no browser download).
+# The UI and digest checks drive Debian's Chromium headless (no browser download); the digest's
+# Chinese titles need a CJK font (Droid Sans Fallback, 7 MB) to show in its screenshot.
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=zh | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-droid-fallback >/dev/null; }
 
 test: setup browser
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urljoin
@@ -14,6 +15,7 @@ from lxml.etree import ParserError
 
 from connectors.config import Cleanup
 from connectors.http import parse_html
+from processing.boilerplate import clean_lines, clean_tree
 from processing.language import normalize_code
 from processing.records import Extracted
 
@@ -36,11 +38,16 @@ class ExtractionError(ValueError):
     """A page that holds no article text we can use."""
 
 
-def extract(html: str, url: str, cleanup: Cleanup | None = None) -> Extracted:
-    """Title, text (paragraphs joined by newlines), author, date, declared language, canonical.
+def extract(
+    html: str, url: str, cleanup: Cleanup | None = None, skip_rules: Collection[str] = ()
+) -> Extracted:
+    """Title, text (paragraphs joined by newlines), author, date, declared language, canonical,
+    and the attribution lines and disclaimer set apart from the text.
 
-    Reader comments are excluded; the source's drop_selectors are removed from the page before
-    trafilatura sees it and paragraphs matching its drop_patterns are dropped after.
+    The source's drop_selectors and the generic tree rules (processing.boilerplate) remove
+    elements before trafilatura sees the page; attribution and disclaimers are set apart and the
+    generic line rules applied after, then paragraphs matching the source's drop_patterns are
+    dropped. skip_rules names generic rules to leave out (to measure what each one does).
     """
     cleanup = cleanup or Cleanup()
     if not html or not html.strip():
@@ -52,6 +59,7 @@ def extract(html: str, url: str, cleanup: Cleanup | None = None) -> Extracted:
     declared = normalize_code(tree.get("lang") or _meta(tree, "og:locale", "language"))
     canonical = _canonical(tree, url)
     published = _published(tree)
+    found = clean_tree(tree, skip_rules)
     for selector in cleanup.drop_selectors:
         for element in _selector(selector)(tree):
             element.drop_tree()
@@ -64,12 +72,17 @@ def extract(html: str, url: str, cleanup: Cleanup | None = None) -> Extracted:
     )
     if document is None or not (document.text or "").strip():
         raise ExtractionError("no main text found")
+    cleaned = clean_lines(
+        [" ".join(line.split()) for line in document.text.splitlines() if line.strip()],
+        skip_rules,
+        found,
+    )
     patterns = _patterns(cleanup.drop_patterns)
     paragraphs = [
-        " ".join(line.split())
-        for line in document.text.splitlines()
-        if line.strip() and not any(pattern.search(line.strip()) for pattern in patterns)
+        line for line in cleaned.lines if not any(pattern.search(line) for pattern in patterns)
     ]
+    if paragraphs and paragraphs[0] == document.title:  # the headline is the title, not text
+        paragraphs = paragraphs[1:]
     if not paragraphs:
         raise ExtractionError("no text left after the source's cleanup rules")
     letters = sum(ch.isalpha() for paragraph in paragraphs for ch in paragraph)
@@ -82,6 +95,9 @@ def extract(html: str, url: str, cleanup: Cleanup | None = None) -> Extracted:
         published_at=published or _date_only(document.date),
         declared_language=declared,
         canonical_url=canonical,
+        attribution=cleaned.attribution,
+        attribution_url=cleaned.attribution_url,
+        disclaimer=cleaned.disclaimer,
     )
 
 

@@ -69,6 +69,9 @@ def process_page(
             content_hash=content_hash(extracted.text),
             author=extracted.author,
             published_at=extracted.published_at,
+            attribution=extracted.attribution,
+            attribution_url=extracted.attribution_url,
+            disclaimer=extracted.disclaimer,
             declared_canonical=untrusted,
         ),
     )

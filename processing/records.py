@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connectors.records import FetchAttempt, TranslationStatus
+from processing.boilerplate import Disclaimer
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,9 @@ class Extracted:
     published_at: datetime | None = None
     declared_language: str | None = None
     canonical_url: str | None = None
+    attribution: str | None = None  # provenance lines set apart from the text
+    attribution_url: str | None = None  # the origin URL they give
+    disclaimer: Disclaimer | None = None  # the kind of notice dropped from the text
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class Article:
     published_at: datetime | None = None
     translation: Translation | None = None
     declared_canonical: str | None = None  # the page's rel=canonical, when not trusted as url
+    attribution: str | None = None  # see Extracted
+    attribution_url: str | None = None
+    disclaimer: Disclaimer | None = None
 
 
 @dataclass(frozen=True)

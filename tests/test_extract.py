@@ -6,6 +6,7 @@ from connectors.config import Cleanup, load_sources
 from connectors.pages import unshell
 from fixture_site import manifest
 from fixture_site.server import find_file
+from processing.boilerplate import Disclaimer
 from processing.extract import ExtractionError, extract
 
 SOURCES = {s.id: s for s in load_sources(base_url_override="http://fixture")}
@@ -62,20 +63,41 @@ def test_the_declared_language_is_the_pages_own():
     assert declared == {"ru": "ru", "en": "en", "az": "az", "zh": "zh"}
 
 
+def test_per_source_rules_remove_what_generic_extraction_keeps():
+    entry = next(e for e in manifest() if e["source_id"] == "caucasian-knot-en")
+    html, url = _page(entry)
+    phrase = "Subscribe to the Caucasian Knot"
+    assert phrase in extract(html, url).text
+    assert phrase not in extract(html, url, SOURCES["caucasian-knot-en"].cleanup).text
+
+
 @pytest.mark.parametrize(
-    ("source_id", "phrase"),
+    ("source_id", "disclaimer", "attribution", "origin"),
     [
-        ("caliber-az", "Caliber.Az"),
-        ("caucasian-knot-en", "THIS MESSAGE (MATERIAL)"),
-        ("caucasian-knot-en", "Subscribe to the Caucasian Knot"),
-        ("caucasian-knot-en", "originally published on the Russian page"),
+        ("caucasian-knot", Disclaimer.FOREIGN_AGENT, "Автор: ", None),
+        (
+            "caucasian-knot-en",
+            Disclaimer.FOREIGN_AGENT,
+            "This article was originally published on the Russian page",
+            "http://fixture/caucasian-knot-en/russian/articles/",
+        ),
+        ("toutiao", Disclaimer.PUBLISHER_NOTICE, "原文：", "https://news.example.com/ru/"),
     ],
 )
-def test_per_source_rules_remove_what_trafilatura_alone_keeps(source_id, phrase):
+def test_provenance_is_set_apart_without_any_per_source_rule(
+    source_id, disclaimer, attribution, origin
+):
     entry = next(e for e in manifest() if e["source_id"] == source_id)
-    html, url = _page(entry)
-    assert phrase in extract(html, url).text
-    assert phrase not in extract(html, url, SOURCES[source_id].cleanup).text
+    result = extract(*_page(entry), Cleanup())
+    assert result.disclaimer == disclaimer
+    assert result.attribution.startswith(attribution)
+    assert attribution not in result.text
+    assert "ИНОСТРАННОГО АГЕНТА" not in result.text and "FOREIGN AGENT" not in result.text
+    assert "声明" not in result.text
+    if origin:
+        assert result.attribution_url.startswith(origin)
+    else:
+        assert result.attribution_url is None
 
 
 def test_reader_comments_are_excluded():

@@ -123,6 +123,8 @@ def replace_articles(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article
         updated = conn.execute(
             "UPDATE articles a SET title = f.title, text = f.text, language = f.language, "
             "author = f.author, published_at = f.published_at, content_hash = f.content_hash, "
+            "attribution = f.attribution, attribution_url = f.attribution_url, "
+            "disclaimer = f.disclaimer, "
             "title_en = f.title_en, text_en = f.text_en, "
             "translation_status = f.translation_status, "
             "translation_model = f.translation_model, translation_error = f.translation_error "
@@ -272,6 +274,9 @@ _ARTICLE_SCHEMA = pa.schema(
         ("raw_sha256", pa.string()),
         ("duplicate_of", pa.string()),
         ("declared_canonical", pa.string()),
+        ("attribution", pa.string()),
+        ("attribution_url", pa.string()),
+        ("disclaimer", pa.string()),
     ]
 )
 _LOG_SCHEMA = pa.schema(
@@ -345,4 +350,7 @@ def _article_row(
         "raw_sha256": raw_sha256,
         "duplicate_of": duplicate_of,
         "declared_canonical": article.declared_canonical,
+        "attribution": article.attribution,
+        "attribution_url": article.attribution_url,
+        "disclaimer": str(article.disclaimer) if article.disclaimer else None,
     }

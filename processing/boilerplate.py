@@ -1,0 +1,596 @@
+"""Generic boilerplate rules applied around trafilatura, for pages of any site and language.
+
+Users bring new sites, so nothing here knows a site: each rule describes a family of page
+furniture (link lists, teaser lists, counters, polls, share and login links, copyright lines,
+reader comments, markup leaked into text) in the languages of the sources (English, Russian,
+Azerbaijani, Chinese, Polish). Tree rules remove elements before trafilatura reads the page;
+line rules drop paragraphs after. Attribution lines and disclaimers are not thrown away:
+`clean_lines` returns them beside the text. Each rule is named so that it can be switched off
+(bench/extraction.py measures each one's effect on the English benchmark).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+import lxml.html
+
+
+class Disclaimer(StrEnum):
+    """A legal or publisher notice dropped from an article's text, kept as its kind."""
+
+    FOREIGN_AGENT = "foreign_agent"  # the Russian "foreign agent" label required by law
+    PUBLISHER_NOTICE = "publisher_notice"  # "声明：", "Disclaimer:": views are the author's
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """An article's paragraphs with its provenance lines and disclaimer set apart."""
+
+    lines: list[str]
+    attribution: str | None = None  # the attribution lines, joined by newlines
+    attribution_url: str | None = None  # the first origin URL those lines give
+    disclaimer: Disclaimer | None = None
+    furniture: frozenset[str] = frozenset()  # texts of the page's furniture blocks, see TreeRule
+
+
+# ---- shared vocabulary -------------------------------------------------------------------
+
+_MONTHS = (
+    r"январ[ья]|феврал[ья]|марта?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|августа?|сентябр[ья]|"
+    r"октябр[ья]|ноябр[ья]|декабр[ья]|yanvar|fevral|mart|aprel|may|iyun|iyul|avqust|sentyabr|"
+    r"oktyabr|noyabr|dekabr|january|february|march|april|june|july|august|september|october|"
+    r"november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|stycznia|lutego|"
+    r"kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia"
+)
+# A time or date as teaser lists print them: "12:30", "29 апреля 2024", "2024-05-01",
+# "01.05.2024", "5月1日", "3 часа назад".
+_TIMESTAMP = re.compile(
+    rf"\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b|\b(?:{_MONTHS})\.?\s+\d{{1,2}}\b|"
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|\d{1,2}月\d{1,2}日|"
+    r"\b\d+\s+(?:минут\w*|час\w*|дн\w*|dəqiqə|saat|gün|minutes?|hours?|days?)\s+"
+    r"(?:назад|əvvəl|ago)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?。！？…]['\"»”)]*$")
+_URL = re.compile(r"https?://[^\s<>\"'，。）)]+[^\s<>\"'，。）).,;:]")
+
+
+def _short(line: str, limit: int = 120) -> bool:
+    return len(line) <= limit
+
+
+def _label(*labels: str) -> re.Pattern[str]:
+    """A line that starts with one of the labels followed by a colon (any script's colon)."""
+    return re.compile(rf"^(?:{'|'.join(labels)})\s*[:：]", re.IGNORECASE)
+
+
+def _whole(*phrases: str) -> re.Pattern[str]:
+    """A line that is one of the phrases, give or take a count and punctuation."""
+    return re.compile(rf"^[\W\d_]*(?:{'|'.join(phrases)})[\s\W\d_]*$", re.IGNORECASE)
+
+
+def _only(*words: str) -> Callable[[str], bool]:
+    """A short line made of nothing but these words (share buttons, login links...)."""
+    pattern = re.compile(rf"(?:{'|'.join(words)})", re.IGNORECASE)
+
+    def matches(line: str) -> bool:
+        return _short(line, 100) and not re.sub(r"[\W\d_]+", "", pattern.sub("", line))
+
+    return matches
+
+
+# ---- line rules: each takes the paragraphs and returns those it keeps ----------------------
+
+LineRule = Callable[[list[str]], list[str]]
+
+
+def _dropping(matches: Callable[[str], bool]) -> LineRule:
+    return lambda lines: [line for line in lines if not matches(line)]
+
+
+_TEASER_HEADINGS = _whole(
+    r"читайте (?:также|еще|ещё)(?: по теме)?",
+    r"смотрите также",
+    r"по теме",
+    r"популярное",
+    r"самое (?:читаемое|популярное|обсуждаемое)",
+    r"(?:последние|главные|другие) новости",
+    r"новости по теме",
+    r"read (?:also|more)",
+    r"see also",
+    r"related(?: articles| stories| news)?",
+    r"(?:most )?popular",
+    r"most read",
+    r"(?:latest|more) (?:news|articles|stories)",
+    r"oxşar xəbərlər",
+    r"digər xəbərlər",
+    r"son xəbərlər",
+    r"ən çox oxunanlar",
+    r"mövzuya aid",
+    r"czytaj (?:także|też)",
+    r"zobacz (?:także|też)",
+    r"相关(?:阅读|新闻|文章|推荐)",
+    r"推荐阅读",
+    r"热门(?:文章|新闻|推荐)?",
+    r"延伸阅读",
+)
+_TEASER_PREFIX = _label(
+    r"читайте (?:также|еще|ещё)",
+    r"смотрите также",
+    r"read also",
+    r"see also",
+    r"also read",
+    r"həmçinin oxuyun",
+    r"czytaj (?:także|też)",
+    r"相关阅读",
+    r"延伸阅读",
+)
+
+
+def teaser_lists(lines: list[str]) -> list[str]:
+    """ "Popular" and "read also" lists: a heading and the short titles under it, a "read
+    also: <title>" line, and runs of three or more short lines that each carry a date or time.
+    """
+    kept: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _TEASER_PREFIX.match(line) and _short(line, 250):
+            i += 1
+            continue
+        if _TEASER_HEADINGS.match(line):
+            i += 1
+            while i < len(lines) and _short(lines[i], 160) and not _SENTENCE_END.search(lines[i]):
+                i += 1
+            continue
+        run = i
+        while run < len(lines) and _short(lines[run], 200) and _TIMESTAMP.search(lines[run]):
+            run += 1
+        if run - i >= 3:
+            i = run
+            continue
+        kept.append(line)
+        i += 1
+    return kept
+
+
+counters = _dropping(
+    lambda line: (
+        _short(line, 80)
+        and bool(
+            re.search(
+                r"(?:просмотр\w*|прочтени\w*|views?|baxış\w*|oxunub|阅读(?:量|数)?|浏览(?:量)?|"
+                r"wyświetle\w*|odsłon\w*)\s*[:：]?\s*\d|"
+                r"^\d[\d\s.,k]*\s*(?:просмотр\w*|views?|baxış\w*|阅读|wyświetle\w*)\W*$|"
+                r"на сайте\s*(?:сейчас\s*)?\d+|\d+\s*(?:человек|посетител\w*|гост\w*)\s+на сайте|"
+                r"\d+\s*(?:people|users|visitors)\s+(?:are\s+)?(?:on|online on)\s+(?:the\s+)?site|"
+                r"saytda\s+\d+\s+nəfər|\d+\s*人在线|^(?:онлайн|online)\s*[:：]?\s*\d+$",
+                line,
+                re.IGNORECASE,
+            )
+        )
+    )
+)
+"""View counters and "N people on the site"."""
+
+_POLL = re.compile(
+    r"^(?:оцените (?:статью|материал|новость|публикацию)|рейтинг(?: статьи)?\s*[:：]|"
+    r"голос(?:ов|а|овать)?\s*[:：]?\s*\d|проголосовал\w*|понравилась (?:статья|новость)\??|"
+    r"rate this (?:article|story|post)|rating\s*[:：]|votes?\s*[:：]\s*\d|"
+    r"was this (?:article|story) helpful|məqaləni qiymətləndirin|xəbəri qiymətləndirin|"
+    r"oceń (?:artykuł|tekst)|评分\s*[:：]?|给文章打分)",
+    re.IGNORECASE,
+)
+polls = _dropping(lambda line: _short(line, 100) and bool(_POLL.match(line)))
+"""Article-rating polls and their vote counts."""
+
+share_print = _dropping(
+    _only(
+        r"версия для печати",
+        r"распечатать",
+        r"печать",
+        r"поделиться",
+        r"поделитесь",
+        r"отправить другу",
+        r"копировать ссылку",
+        r"share(?: this)?(?: article| on)?",
+        r"print(?: this)?(?: article)?",
+        r"tweet",
+        r"e-?mail",
+        r"copy link",
+        r"paylaş",
+        r"çap et",
+        r"udostępnij",
+        r"drukuj",
+        r"分享(?:到)?",
+        r"打印",
+        r"微信",
+        r"微博",
+        r"朋友圈",
+        r"qq空间",
+        r"вконтакте",
+        r"vk",
+        r"одноклассники",
+        r"ok",
+        r"telegram",
+        r"whatsapp",
+        r"viber",
+        r"facebook",
+        r"twitter",
+        r"x",
+        r"linkedin",
+        r"reddit",
+        r"pinterest",
+        r"мой мир",
+    )
+)
+"""Share and print links, on a line of their own."""
+
+login_links = _dropping(
+    _only(
+        r"сделать (?:стартовой|домашней)(?: страницей)?",
+        r"войти",
+        r"вход",
+        r"выйти",
+        r"регистрация",
+        r"зарегистрироваться",
+        r"личный кабинет",
+        r"make (?:this|it) your homepage",
+        r"set as (?:your )?homepage",
+        r"log ?in",
+        r"log ?out",
+        r"sign (?:in|up|out)",
+        r"register",
+        r"my account",
+        r"subscribe",
+        r"подписаться",
+        r"daxil ol",
+        r"qeydiyyat",
+        r"çıxış",
+        r"zaloguj(?: się)?",
+        r"zarejestruj(?: się)?",
+        r"登录",
+        r"注册",
+        r"退出",
+        r"设为首页",
+    )
+)
+"""Login, sign-up and "make this your homepage" links, on a line of their own."""
+
+_COPYRIGHT = re.compile(
+    r"^(?:©|\(c\)\s|copyright\b)|все права (?:защищены|сохранены)|all rights reserved|"
+    r"版权所有|bütün hüquqlar qorunur|wszelkie prawa zastrzeżone|"
+    r"(?:перепечатка|копирование|использование) (?:материалов )?.{0,60}(?:запрещен|разрешен|"
+    r"только с|допускается)|при (?:использовании|цитировании|перепечатке) материалов",
+    re.IGNORECASE,
+)
+copyright_lines = _dropping(lambda line: _short(line, 300) and bool(_COPYRIGHT.search(line)))
+"""Copyright and reprint-permission lines."""
+
+_KEYWORDS = _label(
+    r"теги",
+    r"тэги",
+    r"метки",
+    r"ключевые слова",
+    r"рубрик[аи]",
+    r"tags?",
+    r"keywords",
+    r"topics",
+    r"teql?ər",
+    r"açar sözlər",
+    r"tagi",
+    r"słowa kluczowe",
+    r"标签",
+    r"关键词",
+)
+keyword_lists = _dropping(lambda line: _short(line, 300) and bool(_KEYWORDS.match(line)))
+""""Tags: ..." keyword link lists."""
+
+_MENU_SEPARATORS = re.compile(r"\s*[|•·/›»]\s*")
+
+
+def section_menus(lines: list[str]) -> list[str]:
+    """Section menus flattened into text: "Politics | Economy | Sport | ..." on one line."""
+    kept = []
+    for line in lines:
+        parts = [p for p in _MENU_SEPARATORS.split(line) if p]
+        menu = len(parts) >= 4 and all(len(p.split()) <= 3 for p in parts)
+        if not (menu and _short(line, 200)):
+            kept.append(line)
+    return kept
+
+
+_COMMENTS_HEADING = _whole(
+    r"комментари[ий]\w*",
+    r"отзывы",
+    r"обсуждение",
+    r"добавить комментарий",
+    r"оставить комментарий",
+    r"оставьте комментарий",
+    r"(?:reader )?comments?",
+    r"leave a (?:comment|reply)",
+    r"add a comment",
+    r"şərhlər",
+    r"şərh yaz",
+    r"komentarze?",
+    r"dodaj komentarz",
+    r"skomentuj",
+    r"评论(?:区)?",
+    r"网友评论",
+    r"发表评论",
+)
+
+
+def comment_sections(lines: list[str]) -> list[str]:
+    """Reader comments: everything from a comments heading on ("Комментарии (3)", "Komentarze").
+
+    Comments come after the article, so a heading that names them ends the text.
+    """
+    for i, line in enumerate(lines):
+        if i and _COMMENTS_HEADING.match(line):
+            return lines[:i]
+    return lines
+
+
+_MARKUP = re.compile(
+    r"</?(?:div|span|p|a|img|iframe|script|style|br|strong|b|i|em|font|table|tr|td|ul|li|"
+    r"section|figure|figcaption|noscript)\b[^<>]*>",
+    re.IGNORECASE,
+)
+
+
+def leaked_markup(lines: list[str]) -> list[str]:
+    """Literal markup strings in text, such as `<div style="...">` left by a broken CMS."""
+    cleaned = (" ".join(_MARKUP.sub(" ", line).split()) for line in lines)
+    return [line for line in cleaned if line]
+
+
+LINE_RULES: dict[str, LineRule] = {
+    "comment_sections": comment_sections,
+    "teaser_lists": teaser_lists,
+    "counters": counters,
+    "polls": polls,
+    "share_print": share_print,
+    "login_links": login_links,
+    "copyright_lines": copyright_lines,
+    "keyword_lists": keyword_lists,
+    "section_menus": section_menus,
+    "leaked_markup": leaked_markup,
+}
+
+
+# ---- tree rules: each finds furniture blocks on the parsed page -----------------------------
+
+
+class Blocks:
+    """Letters and link letters of every element of a page, counted once, bottom-up.
+
+    Tree rules and the provenance scan read these counts instead of each element's
+    text_content(), which would cost quadratic time on deeply nested pages.
+    """
+
+    def __init__(self, tree: lxml.html.HtmlElement) -> None:
+        self.elements = [el for el in tree.iter() if isinstance(el.tag, str)]
+        self.letters: dict[lxml.html.HtmlElement, int] = {}
+        self.linked: dict[lxml.html.HtmlElement, int] = {}
+        self.links: dict[lxml.html.HtmlElement, int] = {}
+        for el in reversed(self.elements):  # children before their parents
+            letters, linked, links = _letters(el.text), 0, 0
+            for child in el:
+                letters += self.letters.get(child, 0) + _letters(child.tail)
+                linked += self.linked.get(child, 0)
+                links += self.links.get(child, 0)
+            self.letters[el] = letters
+            if el.tag == "a":
+                linked, links = letters, 1
+            self.linked[el], self.links[el] = linked, links
+
+
+TreeRule = Callable[[Blocks], list[lxml.html.HtmlElement]]
+"""Finds a page's furniture blocks. They are not removed before trafilatura, whose own
+heuristics read the whole page better (removing menus first cost 0.03 F1 on the English
+benchmark): the lines they hold are dropped from its output instead."""
+
+_COMMENT_CONTAINER = re.compile(
+    r"(?:^|\s)(?:comments?|commentlist|komment\w*|komentarz\w*|disqus\w*|pinglun|"
+    r"respond|otzyv\w*)(?:$|[-_\s])",
+    re.IGNORECASE,
+)
+_STRUCTURAL = {"html", "body", "main", "article", "head"}
+
+
+def comment_containers(blocks: Blocks) -> list[lxml.html.HtmlElement]:
+    """Elements whose class or id names them as comments (any language's transliteration)."""
+    return [
+        el
+        for el in blocks.elements
+        if el.tag not in _STRUCTURAL
+        and _COMMENT_CONTAINER.search(f"{el.get('class', '')} {el.get('id', '')}")
+    ]
+
+
+_LIST_TAGS = {"ul", "ol", "nav", "div", "section", "aside", "table", "p", "span", "td"}
+
+
+def link_lists(blocks: Blocks) -> list[lxml.html.HtmlElement]:
+    """Blocks that are mostly links: menus, keyword link lists, teaser lists.
+
+    A block with at least four links whose link text is over 60% of its text (75% for a
+    paragraph, where prose may cite several sources) is navigation, not article.
+    """
+    found = []
+    for el in blocks.elements:
+        letters = blocks.letters[el]
+        if el.tag not in _LIST_TAGS or blocks.links[el] < 4 or not letters:
+            continue
+        if blocks.linked[el] / letters >= (0.75 if el.tag == "p" else 0.6):
+            found.append(el)
+    return found
+
+
+def _letters(value: str | None) -> int:
+    return len(value) - value.count(" ") if value else 0
+
+
+def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
+    """The elements that are not inside another one of them."""
+    chosen = set(elements)
+    return [el for el in elements if not any(a in chosen for a in el.iterancestors())]
+
+
+TREE_RULES: dict[str, TreeRule] = {
+    "comment_containers": comment_containers,
+    "link_lists": link_lists,
+}
+
+RULES: tuple[str, ...] = (*TREE_RULES, "attribution", "disclaimers", *LINE_RULES)
+
+
+# ---- provenance: attribution lines and disclaimers ----------------------------------------
+
+_ATTRIBUTION = re.compile(
+    r"^(?:translated automatically|machine[- ]translated|automatically translated|"
+    r"(?:this (?:article|story|material) (?:was|is) )?originally published|"
+    r"автоматический перевод|переведено автоматически|"
+    r"(?:原文(?:链接|地址)?|来源|文章来源|出处|转自|转载自|作者|本文作者|责任编辑|编辑)\s*[:：]|"
+    r"(?:источник|первоисточник|автор(?:ы)?|оригинал|source|sources|author|authors|"
+    r"original|via|mənbə|müəllif|źródło|autor)\s*[:：])",
+    re.IGNORECASE,
+)
+_FOREIGN_AGENT = re.compile(
+    r"(?=.*ИНОСТРАН\w* АГЕНТ|.*FOREIGN AGENT)(?=.*(?:СООБЩЕНИЕ|МАТЕРИАЛ|MESSAGE|MATERIAL))"
+)
+_NOTICE = re.compile(
+    r"^(?:声明|免责声明|特别声明|disclaimer|statement|отказ от ответственности|"
+    r"мнение (?:автора|редакции)|imtina)\s*[:：]",
+    re.IGNORECASE,
+)
+
+
+def disclaimer_of(line: str) -> Disclaimer | None:
+    """The kind of disclaimer a line is, if it is one."""
+    if _FOREIGN_AGENT.match(line) and sum(c.isupper() for c in line) > sum(
+        c.islower() for c in line
+    ):
+        return Disclaimer.FOREIGN_AGENT
+    if _NOTICE.match(line) and _short(line, 400):
+        return Disclaimer.PUBLISHER_NOTICE
+    return None
+
+
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "li",
+    "td",
+    "dd",
+    "dt",
+    "a",
+    "span",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "nav",
+    "section",
+    "aside",
+    "table",
+    "tr",
+    "blockquote",
+}
+_PROVENANCE_TAGS = {
+    "p",
+    "div",
+    "span",
+    "section",
+    "aside",
+    "footer",
+    "li",
+    "em",
+    "i",
+    "small",
+    "strong",
+    "b",
+    "h4",
+    "h5",
+    "h6",
+    "address",
+    "blockquote",
+}
+
+
+def clean_tree(tree: lxml.html.HtmlElement, skip: Collection[str] = ()) -> Cleaned:
+    """Set apart attribution and disclaimer blocks, then find furniture with the tree rules not
+    in `skip` (its texts go into the result's `furniture`, for clean_lines to drop).
+
+    Provenance is read from the page before trafilatura, which drops most bylines and notices:
+    a block whose whole text is an attribution or disclaimer line is removed and returned, with
+    the origin URL from its text or else its first link ("...originally published here").
+    """
+    blocks = Blocks(tree)
+    credits: list[str] = []
+    urls: list[str] = []
+    disclaimer: Disclaimer | None = None
+    provenance = []
+    for el in blocks.elements:
+        if el.tag not in _PROVENANCE_TAGS or not 0 < blocks.letters[el] <= 400:
+            continue
+        line = " ".join(el.text_content().split())
+        if "attribution" not in skip and _short(line, 300) and _ATTRIBUTION.match(line):
+            credits.append(line)
+            link = _URL.search(line)
+            hrefs = (h for h in el.xpath(".//a/@href") if h.startswith(("http://", "https://")))
+            if origin := link.group() if link else next(hrefs, None):
+                urls.append(origin)
+            provenance.append(el)
+        elif "disclaimers" not in skip and (kind := disclaimer_of(line)):
+            disclaimer = disclaimer or kind
+            provenance.append(el)
+    furniture = [el for name, rule in TREE_RULES.items() if name not in skip for el in rule(blocks)]
+    texts = {
+        " ".join(block.text_content().split())
+        for found in _outermost(furniture)
+        for block in found.iter(*_BLOCK_TAGS)
+    }
+    for el in _outermost(provenance):
+        if el.getparent() is not None:
+            el.drop_tree()
+    return Cleaned(
+        [], "\n".join(credits) or None, urls[0] if urls else None, disclaimer, frozenset(texts)
+    )
+
+
+def clean_lines(
+    lines: list[str], skip: Collection[str] = (), found: Cleaned | None = None
+) -> Cleaned:
+    """Set attribution lines and disclaimers apart, apply the line rules not in `skip`, then
+    drop the lines of the furniture blocks the tree rules found.
+
+    found: what clean_tree set apart and found on the same page, merged into the result.
+    """
+    credits: list[str] = found.attribution.split("\n") if found and found.attribution else []
+    disclaimer = found.disclaimer if found else None
+    kept: list[str] = []
+    for line in lines:
+        if "attribution" not in skip and _short(line, 300) and _ATTRIBUTION.match(line):
+            credits.append(line)
+        elif "disclaimers" not in skip and (kind := disclaimer_of(line)):
+            disclaimer = disclaimer or kind
+        else:
+            kept.append(line)
+    for name, rule in LINE_RULES.items():
+        if name not in skip:
+            kept = rule(kept)
+    if found and found.furniture:
+        kept = [line for line in kept if line not in found.furniture]
+    url = found.attribution_url if found else None
+    url = url or next((m.group() for c in credits if (m := _URL.search(c))), None)
+    return Cleaned(kept, "\n".join(credits) or None, url, disclaimer)

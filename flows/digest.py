@@ -76,6 +76,7 @@ def write_digest(day: date | None = None, out_dir: Path | None = None) -> Digest
     with analysis_connection() as conn:
         day_digest = digest(conn, day)
         readings = [reading(conn, m.url) for s in day_digest.stories for m in s.members]
+    out_dir.mkdir(parents=True, exist_ok=True)
     readers = [write_reader(r, out_dir) for r in readings]
     page = out_dir / f"{day.isoformat()}.html"
     page.write_text(digest_html(day_digest), encoding="utf-8")
@@ -187,6 +188,8 @@ def _legend(names: Sequence[str]) -> str:
 
 def stacked_bars(points: Sequence[SeriesPoint], width: int, height: int, title: str = "") -> str:
     """An SVG of daily bars stacked by series, with the series' median as a line if it has one."""
+    if not points:
+        return '<p class="meta">No articles in these days.</p>'
     names = _names(points)
     days = sorted({p.day for p in points})
     totals = {day: sum(p.articles for p in points if p.day == day) for day in days}

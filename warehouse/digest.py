@@ -256,7 +256,8 @@ def reading(conn: duckdb.DuckDBPyConnection, url: str) -> Reading:
     paragraphs, with no English beside them unless the original is English.
     """
     found = conn.execute(
-        "SELECT article_url FROM article_urls WHERE url = $url OR article_url = $url LIMIT 1",
+        "SELECT url FROM articles WHERE url = $url "
+        "UNION ALL SELECT article_url FROM article_urls WHERE url = $url LIMIT 1",
         {"url": url},
     ).fetchone()
     if found is None:

@@ -18,6 +18,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
     LogFilter,
     LogFilterFlowRunId,
 )
@@ -72,8 +73,11 @@ def test_a_dead_source_is_a_named_partial_failure_and_the_rest_loads(with_a_dead
     assert "/gone-daily/rss.xml (http_error:" in dead
     assert not [m for level, m in logs if level >= logging.ERROR]  # no TypeError traceback
     with get_client(sync_client=True) as client:
-        [artifact] = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[runs[0][3]]))
+        [artifact] = client.read_artifacts(  # the run summary (a daily run also has its digest)
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[runs[0][3]]),
+                key=ArtifactFilterKey(any_=["ingest-summary"]),
+            )
         )
     assert artifact.task_run_id is None
     assert "- **gone-daily**: http_error 1" in artifact.data

@@ -1,0 +1,243 @@
+"""Generic boilerplate rules: what each one removes, what it keeps, and what it sets apart.
+
+The pages in tests/pages are written for these tests in the shape of real Russian, Chinese and
+Azerbaijani news sites (furniture inside the article's own container, where trafilatura alone
+keeps it); their .txt files hold the article text a reader expects, paragraph by paragraph.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from connectors.config import Source
+from connectors.http import parse_html
+from processing import boilerplate
+from processing.boilerplate import RULES, Disclaimer, clean_lines, clean_tree
+from processing.extract import extract
+from processing.page import process_page
+
+PAGES = Path(__file__).parent / "pages"
+
+# Furniture per page: every phrase is on the page, in the article's container, and must not
+# reach the text.
+FURNITURE = {
+    "ru_regional": [
+        "ДАННОЕ СООБЩЕНИЕ",  # foreign-agent disclaimer
+        "<div style",  # markup leaked into text
+        "Просмотров",  # view counter
+        "Оцените статью",  # rating poll
+        "Голосов",
+        "Версия для печати",  # print and share links
+        "Поделиться",
+        "Теги:",  # keyword link list
+        "Читайте также",  # teaser list with times
+        "В Дербенте закрыли на ремонт мост",
+        "Комментарии (2)",  # reader comments
+        "пять лет ждали",
+        "Все права защищены",  # copyright
+        "Источник:",  # attribution, set apart
+    ],
+    "zh_repost": [
+        "<span style",
+        "相关阅读",
+        "哈萨克斯坦扩建阿克套港",
+        "原文：",
+        "声明：",
+        "分享到",
+        "标签：",
+        "网友评论",
+        "希望航线稳定下去",
+        "版权所有",
+        "人在线",
+    ],
+    "az_news": [
+        "Baxış sayı",
+        "Məqaləni qiymətləndirin",
+        "Paylaş",
+        "Mənbə:",
+        "Müəllif:",
+        "Teqlər",
+        "Oxşar xəbərlər",
+        "Xəzərdə bərə reyslərinin",
+        "Şərhlər",
+        "nəhayət limanda",
+        "Bütün hüquqlar qorunur",
+        "Daxil ol",
+    ],
+}
+PROVENANCE = {
+    "ru_regional": ("Источник: пресс-служба администрации Махачкалы", None, "foreign_agent"),
+    "zh_repost": (
+        "来源：新华社 2025-10-09 08:30 阅读 12345\n"
+        "原文：https://news.example.az/ru/2025/10/08/caspian-freight/",
+        "https://news.example.az/ru/2025/10/08/caspian-freight/",
+        "publisher_notice",
+    ),
+    "az_news": ("Mənbə: APA\nMüəllif: Leyla Məmmədova", None, None),
+}
+URL = "https://news.example/2025/10/08/article"
+
+
+def _page(name: str) -> str:
+    return (PAGES / f"{name}.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", FURNITURE)
+def test_pages_in_each_language_keep_the_article_and_lose_the_furniture(name):
+    result = extract(_page(name), URL)
+    expected = (PAGES / f"{name}.txt").read_text(encoding="utf-8").strip()
+    assert result.text == expected
+    for phrase in FURNITURE[name]:
+        assert phrase not in result.text, phrase
+
+
+@pytest.mark.parametrize("name", FURNITURE)
+def test_without_the_generic_rules_the_furniture_leaks(name):
+    """The pages are a real test: trafilatura alone keeps half or more of their furniture."""
+    text = extract(_page(name), URL, skip_rules=RULES).text
+    leaked = [phrase for phrase in FURNITURE[name] if phrase in text]
+    assert len(leaked) >= len(FURNITURE[name]) // 2, leaked
+
+
+@pytest.mark.parametrize("name", FURNITURE)
+def test_attribution_and_disclaimer_reach_the_article(name):
+    source = Source(id="pages", name=name, kind="file", base_url=URL)
+    article = process_page(source, URL, _page(name), "text/html", None).article
+    attribution, origin, disclaimer = PROVENANCE[name]
+    assert (article.attribution, article.attribution_url, article.disclaimer) == (
+        attribution,
+        origin,
+        disclaimer,
+    )
+    assert article.language == name[:2]
+
+
+def test_machine_translation_credit_becomes_attribution_with_its_origin():
+    """The Caucasian Knot English tail, as seeds/002 carries it."""
+    cleaned = clean_lines(
+        [
+            "He told the Caucasian Knot that the conflict would not be significant.",
+            "Translated automatically via Google translate from "
+            "https://www.kavkaz-uzel.eu/articles/416184",
+            "Author: Faik Majid, Alexander Stepanov",
+            "Source: CK correspondents",
+        ]
+    )
+    assert cleaned.lines == [
+        "He told the Caucasian Knot that the conflict would not be significant."
+    ]
+    assert cleaned.attribution.splitlines()[1:] == [
+        "Author: Faik Majid, Alexander Stepanov",
+        "Source: CK correspondents",
+    ]
+    assert cleaned.attribution_url == "https://www.kavkaz-uzel.eu/articles/416184"
+
+
+def test_an_origin_given_only_as_a_link_is_taken_from_the_link():
+    tree = parse_html(
+        "<html><body><p>Body text of the article, long enough to be prose.</p>"
+        "<p>This article was originally published in Russian. To read it, "
+        '<a href="https://www.kavkaz-uzel.eu/articles/415937/">click here</a>.</p>'
+        "</body></html>"
+    )
+    found = clean_tree(tree)
+    assert found.attribution_url == "https://www.kavkaz-uzel.eu/articles/415937/"
+    assert "originally published" not in tree.text_content()
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        (
+            "ДАННОЕ СООБЩЕНИЕ (МАТЕРИАЛ) СОЗДАНО И (ИЛИ) РАСПРОСТРАНЕНО ИНОСТРАННЫМ СРЕДСТВОМ "
+            "МАССОВОЙ ИНФОРМАЦИИ, ВЫПОЛНЯЮЩИМ ФУНКЦИИ ИНОСТРАННОГО АГЕНТА",
+            Disclaimer.FOREIGN_AGENT,
+        ),
+        (
+            "THIS MESSAGE (MATERIAL) HAS BEEN CREATED AND (OR) DISTRIBUTED BY A FOREIGN MASS "
+            "MEDIA OUTLET PERFORMING THE FUNCTIONS OF A FOREIGN AGENT",
+            Disclaimer.FOREIGN_AGENT,
+        ),
+        ("声明：本文仅代表作者观点，不代表本平台立场。", Disclaimer.PUBLISHER_NOTICE),
+        (
+            "Statement: This article represents the views of the author and is welcome to "
+            "express your opinion by clicking the buttons below [Upvote/Downvote].",
+            Disclaimer.PUBLISHER_NOTICE,
+        ),
+        # reporting about the law is article text, not the notice
+        ("Минюст внес издание в реестр иностранных агентов в пятницу.", None),
+        ("The outlet was labelled a foreign agent in 2021, its editor said.", None),
+    ],
+)
+def test_disclaimers_are_told_from_text_about_them(line, kind):
+    cleaned = clean_lines([line, "Основной текст статьи."])
+    assert cleaned.disclaimer == kind
+    assert (line in cleaned.lines) == (kind is None)
+
+
+ARTICLE = "Жители села третью неделю остаются без газа, сообщили в администрации района."
+
+
+@pytest.mark.parametrize(
+    ("rule", "furniture"),
+    [
+        ("counters", ["Просмотров: 1523", "Сейчас на сайте 37 человек", "阅读 12345"]),
+        ("counters", ["Baxış sayı: 2741", "Views: 980", "12 people are on the site"]),
+        ("polls", ["Оцените статью: 1 2 3 4 5", "Голосов: 12", "Rate this article"]),
+        ("share_print", ["Версия для печати", "Поделиться: ВКонтакте Telegram", "分享到：微信 微博"]),
+        ("login_links", ["Войти | Регистрация", "Сделать стартовой", "Make this your homepage"]),
+        ("copyright_lines", ["© 2025 Новости. Все права защищены.", "版权所有 © 2025 今日资讯"]),
+        ("keyword_lists", ["Теги: Дагестан, газ", "Tags: energy, Caspian", "标签：里海 航运"]),
+        ("section_menus", ["Политика | Экономика | Общество | Спорт | Культура"]),
+        ("teaser_lists", ["Читайте также: Жители Каспийска пожаловались на перебои с водой"]),
+    ],
+)
+def test_each_rule_drops_its_family_and_keeps_the_article(rule, furniture):
+    lines = [ARTICLE, *furniture, ARTICLE]
+    assert boilerplate.LINE_RULES[rule](lines) == [ARTICLE, ARTICLE]
+    assert clean_lines(lines, skip={rule}).lines == lines  # nothing else takes them
+
+
+def test_teaser_lists_go_with_their_heading_and_dated_runs_go_alone():
+    lines = [
+        ARTICLE,
+        "Популярное",
+        "В Дербенте закрыли на ремонт мост через Рубас",
+        "В Буйнакске достроили школу на 800 мест",
+        ARTICLE,
+        "14:05, 7 октября 2025 В Дербенте закрыли мост",
+        "12:40, 7 октября 2025 В Буйнакске достроили школу",
+        "10月6日 伊朗计划增加里海渡轮班次",
+    ]
+    assert boilerplate.teaser_lists(lines) == [ARTICLE, ARTICLE]
+    # two dated lines in a row are a chronology in the article, not a teaser list
+    chronology = [ARTICLE, "9 октября: встреча в Душанбе.", "10 октября: заявление МИД.", ARTICLE]
+    assert boilerplate.teaser_lists(chronology) == chronology
+
+
+@pytest.mark.parametrize("heading", ["Комментарии (3)", "Komentarze", "Şərhlər (2)", "网友评论"])
+def test_reader_comments_end_the_text(heading):
+    lines = [ARTICLE, ARTICLE, heading, "Гость: а у нас газа нет.", "Anonim: zgadzam się."]
+    assert boilerplate.comment_sections(lines) == [ARTICLE, ARTICLE]
+
+
+def test_leaked_markup_is_stripped_and_the_sentence_kept():
+    lines = ['<div style="text-align: justify;">Глава района пообещал подключить поселки.']
+    assert boilerplate.leaked_markup(lines) == ["Глава района пообещал подключить поселки."]
+    assert boilerplate.leaked_markup(["Use x < y and y > z in the formula."]) == [
+        "Use x < y and y > z in the formula."
+    ]
+
+
+def test_link_lists_and_comment_containers_are_found_on_the_page():
+    tree = parse_html(
+        "<html><body><article><p>"
+        + ARTICLE
+        + ' Об этом сообщил <a href="/a">глава района</a>.</p>'
+        '<ul class="menu"><li><a href="/1">Политика</a></li><li><a href="/2">Экономика</a></li>'
+        '<li><a href="/3">Общество</a></li><li><a href="/4">Спорт</a></li></ul>'
+        '<div id="comments"><p>Гость: а у нас газа нет.</p></div></article></body></html>'
+    )
+    furniture = clean_tree(tree).furniture
+    assert {"Политика", "Спорт", "Гость: а у нас газа нет."} <= furniture
+    assert not any(ARTICLE in text for text in furniture)

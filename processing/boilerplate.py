@@ -163,8 +163,8 @@ counters = _dropping(
         _short(line, 80)
         and bool(
             re.search(
-                r"(?:просмотр\w*|прочтени\w*|views?|baxış\w*(?: sayı)?|oxunub|阅读(?:量|数)?|浏览(?:量)?|"
-                r"wyświetle\w*|odsłon\w*)\s*[:：]?\s*\d|"
+                r"(?:просмотр\w*|прочтени\w*|views?|baxış\w*(?: sayı)?|oxunub|阅读(?:量|数)?|"
+                r"浏览(?:量)?|wyświetle\w*|odsłon\w*)\s*[:：]?\s*\d|"
                 r"^\d[\d\s.,k]*\s*(?:просмотр\w*|views?|baxış\w*|阅读|wyświetle\w*)\W*$|"
                 r"на сайте\s*(?:сейчас\s*)?\d+|\d+\s*(?:человек|посетител\w*|гост\w*)\s+на сайте|"
                 r"\d+\s*(?:people|users|visitors)\s+(?:are\s+)?(?:on|online on)\s+(?:the\s+)?site|"
@@ -391,9 +391,9 @@ class Blocks:
 
 
 TreeRule = Callable[[Blocks], list[lxml.html.HtmlElement]]
-"""Finds a page's furniture blocks (each one's whole text is furniture). They are not removed before trafilatura, whose own
-heuristics read the whole page better (removing menus first cost 0.03 F1 on the English
-benchmark): the lines they hold are dropped from its output instead."""
+"""Finds a page's furniture blocks (each one's whole text is furniture). They are not
+removed before trafilatura, whose own heuristics read the whole page better (removing menus
+first cost 0.03 F1 on the English benchmark): their lines are dropped from its output."""
 
 _COMMENT_CONTAINER = re.compile(
     r"(?:^|\s)(?:comments?|commentlist|komment\w*|komentarz\w*|disqus\w*|pinglun|"

@@ -196,8 +196,10 @@ def parse_overrides(spec: str | None) -> dict[str, float]:
             raise ConfigError(f"bad politeness override {item!r}; known keys: {sorted(known)}")
         try:
             result[key] = known[key](float(value))
-        except ValueError as exc:
-            raise ConfigError(f"bad politeness override {item!r}: {exc}") from exc
+            Politeness(**{key: result[key]})
+        except ValueError as exc:  # pydantic's ValidationError is one
+            problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc
+            raise ConfigError(f"bad politeness override {item!r}: {problem}") from exc
     return result
 
 
@@ -237,9 +239,9 @@ class SourceSettings(_Strict):
     """The keys every source entry takes, whatever its kind; per-source settings override
     `defaults:` key by key."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    id: str
     name: str | None = None
-    base_url: str = Field(pattern=r"^https?://[^/?#\s]+(/\S*)?$")
+    base_url: str
     language: str | None = None
     language_by_path: dict[str, str] = {}  # URL path prefix -> language, first match wins
     politeness: Politeness = Politeness()
@@ -250,6 +252,20 @@ class SourceSettings(_Strict):
     cleanup: Cleanup = Cleanup()
     page_json: PageJson | None = None
     parser: str | None = None  # module:Class of a per-site PageParser
+
+    @field_validator("id")
+    @classmethod
+    def _plain_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ValueError("use letters, digits, '-', '_' and '.' (it goes into URLs and SQL)")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^/?#\s]+(/\S*)?", value):
+            raise ValueError("should be an http:// or https:// URL")
+        return value
 
     @field_validator("parser")
     @classmethod
@@ -381,7 +397,7 @@ def _problem(error: Any, document: dict[str, Any]) -> str:
         return _capped(f"{where}kind: required field missing; known kinds: {', '.join(kinds())}")
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind in ("model_type", "dataclass_type", "dict_type", "model_attributes_type"):
-        message = "should be a mapping of settings"
+        message = "should be a mapping"
     got = repr(error.get("input"))
     got = got if len(got) <= 60 else got[:57] + "..."
     prefix = f"{name}: " if name else ""

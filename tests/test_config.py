@@ -44,6 +44,10 @@ def test_politeness_overrides_apply_to_every_source_with_their_types():
         assert source.politeness.retries == 1 and isinstance(source.politeness.retries, int)
     with pytest.raises(ConfigError, match="bad politeness override"):
         parse_overrides("speed=fast")
+    with pytest.raises(
+        ConfigError, match="'max_per_host=0': Input should be greater than or equal"
+    ):
+        parse_overrides("max_per_host=0")
 
 
 def test_declared_language_follows_the_site_section():
@@ -105,7 +109,7 @@ def test_a_misspelt_key_names_the_file_the_source_and_the_field(tmp_path):
         ),
         (
             "defaults: [1]\nsources: []\n",
-            "sources.yaml: defaults: should be a mapping of settings (got [1])",
+            "sources.yaml: defaults: should be a mapping (got [1])",
         ),
         (
             "sources:\n" + FEED + "    feed_url: /rss\n    politeness: {retries: many}\n",
@@ -134,6 +138,15 @@ def test_a_misspelt_key_names_the_file_the_source_and_the_field(tmp_path):
         (
             "sources:\n  - kind: feed\n    feed_url: /rss\n    base_url: ftp://x.org\n",
             "sources.yaml: source #1: id: required field missing",
+        ),
+        (
+            "sources:\n  - id: y\n    kind: html_listing\n    base_url: https://y.org\n"
+            "    listing_url: /l\n    item_selector: li\n    link_pattern: '(['\n",
+            "sources.yaml: source y: link_pattern: bad regular expression '(['",
+        ),
+        (
+            "sources:\n  - id: z\n    kind: feed\n    feed_url: /rss\n    base_url: www.z.org\n",
+            "sources.yaml: source z: base_url: should be an http:// or https:// URL",
         ),
         ("sources: 7\n", "sources.yaml: sources: Input should be a valid list (got 7)"),
         ("- 1\n- 2\n", "sources.yaml: should be a mapping with a `sources:` list"),

@@ -27,7 +27,10 @@ class HtmlListing(SourceKind):
     @field_validator("link_pattern")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
-        re.compile(pattern)  # re.error is a ValueError: reported on this field
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
         return pattern
 
     @field_validator("timezone")

@@ -231,10 +231,10 @@ def stacked_bars(points: Sequence[SeriesPoint], width: int, height: int, title: 
             f'<polyline class="median" points="{" ".join(line)}" fill="none" '
             'stroke="#d62728" stroke-width="1.5" stroke-dasharray="4 2"/>'
         )
-    for i in (0, len(days) - 1):
+    for x, anchor, day in ((left, "start", days[0]), (width - 6, "end", days[-1])):
         parts.append(
-            f'<text x="{left + (i + 0.5) * step:.1f}" y="{height - 6}" font-size="10" '
-            f'text-anchor="middle">{days[i]:%m-%d}</text>'
+            f'<text x="{x}" y="{height - 6}" font-size="10" text-anchor="{anchor}">'
+            f"{day:%m-%d}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -151,6 +152,19 @@ def test_the_shell_is_read_only_and_reaches_no_file_command_or_setting(
     assert not leak.exists()
     with store.connect(warehouse, read_only=True) as conn:
         assert conn.execute("select count(*) from articles").fetchone() == (3,)
+
+
+def test_the_shell_writes_files_inside_output_dir_only(warehouse, tmp_path) -> None:
+    allowed, outside = tmp_path / "exports", tmp_path / "outside.csv"
+    script = (
+        f"copy (select url from articles) to '{allowed / 'urls.csv'}';\n"
+        f"copy (select url from articles) to '{outside}';\n"
+    )
+    env = {**os.environ, "NEWSFLOW_DB": str(warehouse), "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "flows.cli", "sql", "--output-dir", str(allowed)]
+    done = subprocess.run(command, input=script, capture_output=True, text=True, env=env, cwd=ROOT)
+    assert len((allowed / "urls.csv").read_text().splitlines()) == 4  # a header and 3 URLs
+    assert "Permission Error" in done.stderr + done.stdout and not outside.exists()
 
 
 QUERY = "select source_id, title from articles order by url"

@@ -34,7 +34,7 @@ MAX_YAML_NODES = 100_000  # nodes after expanding aliases: a "billion laughs" st
 MAX_ERRORS_SHOWN = 10
 MAX_ERROR_LINE = 300  # characters of one problem; the whole message stays a few KB
 
-_STRICT = ConfigDict(extra="forbid")
+_STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)  # docstrings: schema help
 
 
 class ConfigError(ValueError):
@@ -48,19 +48,26 @@ class Politeness:
     timeout_seconds: float = Field(15.0, gt=0)
     retries: int = Field(2, ge=0)
     backoff_seconds: float = Field(1.0, ge=0)
-    delay_seconds: float = Field(1.0, ge=0)  # at least this long between two requests to a host
-    max_per_host: int = Field(2, ge=1)  # requests in flight to one host at once
-    max_bytes: int = Field(5_000_000, gt=0)  # after decompression
-    deadline_seconds: float = Field(30.0, gt=0)  # network time of one URL: redirects, retries, body
+    delay_seconds: float = Field(1.0, ge=0)
+    """Seconds at least between the starts of two requests to one host."""
+    max_per_host: int = Field(2, ge=1)
+    """Requests in flight to one host at once."""
+    max_bytes: int = Field(5_000_000, gt=0)
+    """Largest response body, after decompression."""
+    deadline_seconds: float = Field(30.0, gt=0)
+    """Network time of one URL in all: redirects, retries and body."""
 
 
 @settings(frozen=True, config=_STRICT)
 class Limits:
     """How much one run may ask of a source's listings: hitting a cap is recorded as `capped`."""
 
-    max_urls_per_run: int = Field(1000, ge=1)  # article links taken from the listings per run
-    max_sitemaps: int = Field(50, ge=0)  # sub-sitemaps followed from one sitemap index walk
-    max_sitemap_depth: int = Field(3, ge=0)  # index -> sub-index -> ... below the configured one
+    max_urls_per_run: int = Field(1000, ge=1)
+    """Article links taken from a source's listings per run."""
+    max_sitemaps: int = Field(50, ge=0)
+    """Sub-sitemaps followed from one sitemap index walk."""
+    max_sitemap_depth: int = Field(3, ge=0)
+    """Levels of nested sitemap indexes followed below the configured one."""
 
 
 @settings(frozen=True, config=_STRICT)
@@ -100,9 +107,10 @@ class Revisit:
 class Alerts:
     """When a source's volume counts as collapsed (an alert goes to the operator's webhook)."""
 
-    silent_runs: int = Field(3, ge=1)  # this many daily runs in a row with no new article
-    min_share_of_median: float = Field(0.25, ge=0)  # fewer new articles than this share of the
-    # 14-day median
+    silent_runs: int = Field(3, ge=1)
+    """Alert after this many daily runs in a row with no new article."""
+    min_share_of_median: float = Field(0.25, ge=0)
+    """Alert when new articles fall under this share of the 14-day median."""
 
 
 @settings(frozen=True, config=_STRICT)
@@ -114,11 +122,15 @@ class PageJson:
     """
 
     title: str
-    content: str  # HTML, or plain text with one paragraph per line
-    script: str | None = None  # CSS selector of the <script> element holding the JSON
-    time: str | None = None  # epoch seconds or ISO 8601
+    content: str
+    """HTML, or plain text with one paragraph per line."""
+    script: str | None = None
+    """CSS selector of the <script> element holding the JSON."""
+    time: str | None = None
+    """Epoch seconds or ISO 8601."""
     author: str | None = None
-    urlencoded: bool = False  # the JSON is percent-encoded (Toutiao's RENDER_DATA)
+    urlencoded: bool = False
+    """The JSON is percent-encoded (Toutiao's RENDER_DATA)."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +163,11 @@ class Source:
         if isinstance(self.options, Mapping):
             try:
                 options = kind_class(self.kind).model_validate(dict(self.options))
-            except (KeyError, ValidationError) as exc:
-                raise ConfigError(f"source {self.id}: {exc}") from exc
+            except KeyError as exc:
+                raise ConfigError(f"source {self.id}: {exc.args[0]}") from exc
+            except ValidationError as exc:
+                problems = (f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ConfigError(f"source {self.id}: {'; '.join(problems)}") from exc
             object.__setattr__(self, "options", options)
         if self.page_json is None and self.options is not None:
             object.__setattr__(self, "page_json", self.options.article_json)
@@ -243,7 +258,8 @@ class SourceSettings(_Strict):
     name: str | None = None
     base_url: str
     language: str | None = None
-    language_by_path: dict[str, str] = {}  # URL path prefix -> language, first match wins
+    language_by_path: dict[str, str] = {}
+    """URL path prefix -> language, first match wins."""
     politeness: Politeness = Politeness()
     limits: Limits = Limits()
     revisit: Revisit = Revisit()
@@ -251,7 +267,8 @@ class SourceSettings(_Strict):
     allow_hosts: tuple[str, ...] = ()
     cleanup: Cleanup = Cleanup()
     page_json: PageJson | None = None
-    parser: str | None = None  # module:Class of a per-site PageParser
+    parser: str | None = None
+    """module:Class of a per-site PageParser, imported when the file is loaded."""
 
     @field_validator("id")
     @classmethod

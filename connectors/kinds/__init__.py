@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from functools import cache
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -27,7 +28,7 @@ _REGISTRY: dict[str, type[SourceKind]] = {}
 class SourceKind(BaseModel):
     """Base of every kind: immutable settings that reject unknown keys, and discovery."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     name: ClassVar[str] = ""
     # Where the kind's article pages keep their text as JSON, for kinds whose pages are JSON
     # answers or JavaScript shells; a source's own `page_json:` takes precedence.
@@ -55,9 +56,15 @@ def register_kind(name: str) -> Callable[[type[SourceKind]], type[SourceKind]]:
 
 def kinds() -> dict[str, type[SourceKind]]:
     """Every registered kind by name, the built-in ones (this package's modules) included."""
+    _import_built_in_kinds()
+    return dict(sorted(_REGISTRY.items()))
+
+
+@cache
+def _import_built_in_kinds() -> None:
+    """Import each module of this package once: importing a kind's module registers it."""
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
-    return dict(sorted(_REGISTRY.items()))
 
 
 def kind_class(name: str) -> type[SourceKind]:

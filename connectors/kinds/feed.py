@@ -11,7 +11,8 @@ from connectors.records import Link
 class Feed(SourceKind):
     """A site's RSS or Atom feed: each item is an article link, dated by the feed."""
 
-    feed_url: str  # path under base_url, or an absolute URL
+    feed_url: str
+    """Path under base_url, or an absolute URL."""
 
     async def discover(self, walk: Walk) -> list[Link]:
         """The feed's items, in feed order."""

@@ -17,10 +17,14 @@ from connectors.records import Link
 class HtmlListing(SourceKind):
     """Numbered listing pages, newest first; each item is dated by <time>, its URL or its text."""
 
-    listing_url: str  # with a {page} placeholder, e.g. /rubric/1?page={page}
-    item_selector: str  # CSS selector of one item of the list
-    link_pattern: str  # regular expression the article link of an item matches
-    timezone: str = "UTC"  # of the dates the pages print
+    listing_url: str
+    """Listing page URL with a {page} number, e.g. /rubric/1?page={page}."""
+    item_selector: str
+    """CSS selector of one item of the list."""
+    link_pattern: str
+    """Regular expression the article link of an item matches."""
+    timezone: str = "UTC"
+    """Time zone of the dates the pages print (IANA name, e.g. Europe/Moscow)."""
     first_page: int = 1
     max_pages: int = Field(10, ge=1)
 

@@ -26,18 +26,19 @@ from connectors.records import Link
 class ItemFields(BaseModel):
     """Which keys of a list item hold its URL (or its id, for article_url), title and time."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     url: str | None = None
     id: str | None = None
     title: str | None = None
-    time: str | None = None  # epoch seconds or ISO 8601
+    time: str | None = None
+    """Epoch seconds or ISO 8601."""
 
 
 class Cursor(BaseModel):
     """How to ask for the next page: the query parameter, and where its value and the
     "more to come" flag are in the answer (dotted paths)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     param: str
     next: str
     has_more: str
@@ -57,11 +58,15 @@ class ApiPage:
 class JsonApi(SourceKind):
     """A JSON list of articles (a publisher feed, a search API), newest first."""
 
-    api_url: str  # path under base_url, or an absolute URL
-    items_path: str = ""  # dotted path of the item list in the answer; "" for the whole answer
+    api_url: str
+    """Path under base_url, or an absolute URL."""
+    items_path: str = ""
+    """Dotted path of the item list in the answer; "" for the whole answer."""
     fields: ItemFields = ItemFields()
-    article_url: str | None = None  # an item's URL from its id, e.g. /article/{id}/
-    cursor: Cursor | None = None  # None: one page only
+    article_url: str | None = None
+    """An item's URL from its id, e.g. /article/{id}/."""
+    cursor: Cursor | None = None
+    """How to ask for the next page; none: the list has one page."""
     max_pages: int = Field(10, ge=1)
 
     async def discover(self, walk: Walk) -> list[Link]:

@@ -13,7 +13,8 @@ from connectors.records import Link
 class Sitemap(SourceKind):
     """A sitemap or sitemap index; backfills skip sub-sitemaps last changed before the window."""
 
-    sitemap_url: str  # path under base_url, or an absolute URL
+    sitemap_url: str
+    """Path under base_url, or an absolute URL."""
 
     async def discover(self, walk: Walk) -> list[Link]:
         """Walk the index level by level (sub-sitemaps fetched together), skipping old ones.

@@ -70,11 +70,16 @@ async def test_adding_a_kind_is_one_class(tmp_path):
         load_sources(path)
 
 
-def test_a_kind_name_is_taken_once_and_only_by_a_kind():
+def test_a_kind_name_is_taken_once_and_only_by_a_kind_that_discovers():
     with pytest.raises(ValueError, match="already registered"):
         register_kind("feed")(SeedList)
     with pytest.raises(TypeError, match="is not a SourceKind"):
         register_kind("thing")(dict)
+    with pytest.raises(TypeError, match="kind 'mute': Mute has no discover method"):
+
+        @register_kind("mute")
+        class Mute(SourceKind):
+            url: str
 
 
 @pytest.mark.anyio

@@ -9,7 +9,9 @@ module here is imported the first time a kind is looked up.
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+from abc import abstractmethod
 from functools import cache
 from typing import TYPE_CHECKING, ClassVar
 
@@ -34,9 +36,9 @@ class SourceKind(BaseModel):
     # answers or JavaScript shells; a source's own `page_json:` takes precedence.
     article_json: ClassVar[PageJson | None] = None
 
+    @abstractmethod
     async def discover(self, walk: Walk) -> list[Link]:
         """The article links the source lists now; listing requests go through walk."""
-        raise NotImplementedError
 
 
 def register_kind(name: str) -> Callable[[type[SourceKind]], type[SourceKind]]:
@@ -45,6 +47,8 @@ def register_kind(name: str) -> Callable[[type[SourceKind]], type[SourceKind]]:
     def register(cls: type[SourceKind]) -> type[SourceKind]:
         if not (isinstance(cls, type) and issubclass(cls, SourceKind)):
             raise TypeError(f"{cls!r} is not a SourceKind")
+        if inspect.isabstract(cls):
+            raise TypeError(f"kind {name!r}: {cls.__name__} has no discover method")
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise ValueError(f"kind {name!r} is already registered by {_REGISTRY[name]!r}")
         cls.name = name

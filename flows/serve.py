@@ -233,6 +233,7 @@ def prefect_api() -> Iterator[str]:
     PREFECT_API_URL when set; else a running `newsflow serve` on the default port; else a
     server-only stack started here (in Prefect's home) that cannot outlive this process.
     """
+    from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
     if configured := PREFECT_API_URL.value():
@@ -248,7 +249,12 @@ def prefect_api() -> Iterator[str]:
         LocalStack(home=home, port=free_port(), deployments=False) as stack,
         temporary_settings({PREFECT_API_URL: stack.api_url}),
     ):
-        yield stack.api_url
+        try:
+            yield stack.api_url
+        finally:
+            # The run's last log lines are still queued for the API: send them before the
+            # server goes, or they are lost with an "Error logging to API".
+            APILogWorker.drain_all(timeout=10)
 
 
 def free_port() -> int:

@@ -284,6 +284,13 @@ class SourceSettings(_Strict):
             raise ValueError("should be an http:// or https:// URL")
         return value
 
+    @field_validator("language_by_path")
+    @classmethod
+    def _paths(cls, sections: dict[str, str]) -> dict[str, str]:
+        if wrong := [prefix for prefix in sections if not prefix.startswith("/")]:
+            raise ValueError(f"path prefixes start with '/': {', '.join(wrong)}")
+        return sections
+
     @field_validator("parser")
     @classmethod
     def _importable(cls, spec: str | None) -> str | None:
@@ -372,12 +379,12 @@ def read_yaml(path: Path) -> Any:
         loader.dispose()
 
 
-def check_sources(document: Any, path: Path) -> BaseModel:
-    """The file's data checked against the schema; ConfigError listing each problem."""
+def check_sources(document: Any, path: Path) -> None:
+    """Check the file's data against the schema; ConfigError listing each problem."""
     if not isinstance(document, dict):
         raise ConfigError(f"{path.name}: should be a mapping with a `sources:` list")
     try:
-        return sources_file_model().model_validate(document)
+        sources_file_model().model_validate(document)
     except ValidationError as exc:
         problems = [_problem(error, document) for error in exc.errors(include_url=False)]
         more = len(problems) - MAX_ERRORS_SHOWN

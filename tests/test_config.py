@@ -148,6 +148,11 @@ def test_a_misspelt_key_names_the_file_the_source_and_the_field(tmp_path):
             "sources:\n  - id: z\n    kind: feed\n    feed_url: /rss\n    base_url: www.z.org\n",
             "sources.yaml: source z: base_url: should be an http:// or https:// URL",
         ),
+        (
+            "sources:\n  - id: c\n    kind: sitemap\n    base_url: https://c.az\n"
+            "    sitemap_url: /s.xml\n    language_by_path: {en/: en}\n",
+            "sources.yaml: source c: language_by_path: path prefixes start with '/': en/",
+        ),
         ("sources: 7\n", "sources.yaml: sources: Input should be a valid list (got 7)"),
         ("- 1\n- 2\n", "sources.yaml: should be a mapping with a `sources:` list"),
         ("sources: [\n", "sources.yaml: not valid YAML: while parsing a flow node"),

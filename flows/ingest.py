@@ -69,7 +69,7 @@ def ingest(
         until: Last publication day to load, inclusive. Empty: up to today.
         refetch: Fetch again what the revisit policy holds back: "failed" or "all".
         failure_threshold: Share of a source's URLs that may fail before the run is failed.
-        chunk_size: URLs fetched, processed and committed together; a crash loses at most two.
+        chunk_size: URLs fetched, processed and committed together; a crash loses at most three.
     """
     if since and until and since > until:
         raise ValueError(f"since {since} is after until {until}: nothing to load")

@@ -3,7 +3,7 @@
 Plain async functions, no Prefect: flows/ingest.py wraps them as tasks. A source's listings go
 to the frontier first; then due URLs are leased in chunks, and each chunk is fetched,
 processed (in a process pool), translated and committed before the next results pile up.
-Memory is bounded by two chunks (one fetching, one finishing); a crash loses at most those.
+Memory is bounded by three chunks (fetching, processing, committing); a crash loses at most those.
 """
 
 from __future__ import annotations
@@ -91,16 +91,33 @@ async def stream_chunks(
     pages: PageProcessor,
     clock: Clock = utc_now,
 ) -> int:
-    """Lease, fetch and commit due URLs until none is left; returns the chunks committed.
+    """Lease, fetch, process and commit due URLs until none is left; returns chunks committed.
 
-    The next chunk is fetched while the previous one is processed and committed, so the
-    network and the CPU work at the same time. Leases not committed are given back on exit.
+    Three chunks move at once, each in its own stage: one is fetched (network) while the one
+    before is processed and translated (worker processes) and the one before that committed
+    (the warehouse), in order. Leases not committed are given back on exit.
     """
     owner = lease_owner(f"{params.run.run_id}#{params.run.attempt}/{source.id}")
     started = clock()
     window = (params.since, params.until)
-    finishing: asyncio.Task[None] | None = None
+    processing: asyncio.Task[list[UrlResult]] | None = None
+    committing: asyncio.Task[None] | None = None
     count = 0
+
+    async def commit(results: list[UrlResult]) -> None:
+        policy = lambda _: source.revisit  # noqa: E731
+        await asyncio.to_thread(warehouse.commit_chunk, params.run, results, policy, clock())
+
+    async def hand_over() -> None:
+        """The processed chunk goes to commit once the previous commit is done (in order)."""
+        nonlocal committing, count
+        if processing is not None:
+            results = await processing
+            if committing is not None:
+                await committing
+            committing = asyncio.create_task(commit(results))
+            count += 1
+
     try:
         while claimed := await asyncio.to_thread(
             warehouse.claim,
@@ -113,17 +130,18 @@ async def stream_chunks(
             params.refetch,
         ):
             fetched = await fetch_chunk(source, claimed, client)
-            if finishing is not None:
-                await finishing
-            finishing = asyncio.create_task(
-                finish_chunk(source, params, fetched, warehouse, pages, clock)
+            await hand_over()
+            processing = asyncio.create_task(
+                finish_chunk(source, params, fetched, warehouse, pages)
             )
-            count += 1
-        if finishing is not None:
-            await finishing
+        await hand_over()
+        processing = None
+        if committing is not None:
+            await committing
     finally:
-        if finishing is not None and not finishing.done():
-            finishing.cancel()
+        for stage in (processing, committing):
+            if stage is not None and not stage.done():
+                stage.cancel()
         await asyncio.to_thread(warehouse.release, owner)
     return count
 
@@ -142,14 +160,10 @@ async def finish_chunk(
     fetched: list[tuple[Claimed, FetchAttempt]],
     warehouse: Warehouse,
     pages: PageProcessor,
-    clock: Clock = utc_now,
-) -> None:
-    """Process, translate and commit one fetched chunk."""
+) -> list[UrlResult]:
+    """Process and translate one fetched chunk: what its commit will write."""
     results = await process_chunk(source, params, fetched, pages)
-    results = await asyncio.to_thread(translate_results, results, warehouse)
-    await asyncio.to_thread(
-        warehouse.commit_chunk, params.run, results, lambda _: source.revisit, clock()
-    )
+    return await asyncio.to_thread(translate_results, results, warehouse)
 
 
 async def process_chunk(

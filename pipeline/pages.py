@@ -18,6 +18,7 @@ from connectors.config import Source
 from processing.page import PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
+BATCH_PAGES = 8  # pages sent to a worker process at a time
 WORKERS_ENV = "NEWSFLOW_WORKERS"  # processes for page work; 0 or 1: none, all in-process
 
 PageInput = tuple[str, str, str | None, datetime, str | None]  # url, body, type, time, final
@@ -38,12 +39,13 @@ class PageProcessor:
         self._pool: ProcessPoolExecutor | None = None
 
     async def process(self, source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
-        """Results for the pages in their order; the pool splits big batches over its workers."""
+        """Results for the pages in their order; big batches are spread over the workers."""
         if self.workers <= 1 or len(pages) < INLINE_PAGES:
             return await asyncio.to_thread(process_pages, source, pages)
         loop = asyncio.get_running_loop()
         pool = self._start()
-        size = -(-len(pages) // self.workers)
+        # Small batches, so one slow page does not leave the other workers idle.
+        size = BATCH_PAGES
         parts = [pages[i : i + size] for i in range(0, len(pages), size)]
         done = await asyncio.gather(
             *(loop.run_in_executor(pool, process_pages, source, part) for part in parts)

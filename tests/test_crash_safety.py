@@ -110,8 +110,8 @@ def test_a_kill_9_midway_loses_at_most_the_chunks_in_flight(corpus):
 
     requests = _article_requests(site)
     again = [path for path, count in requests.items() if count > 1]
-    # one chunk being fetched and one being finished when the kill came, at most
-    assert len(again) <= 2 * CHUNK
+    # the chunks in flight when the kill came, at most: fetching, processing, committing
+    assert len(again) <= 3 * CHUNK
     assert set(requests) == {f"/news/{n}" for n in range(ARTICLES)}
     assert 0 < len(first) < ARTICLES
     stored = _stored()

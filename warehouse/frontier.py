@@ -61,26 +61,24 @@ def record_listed(conn: duckdb.DuckDBPyConnection, links: Sequence[Link], now: d
 
     A listing's dates fill in what a known row lacks, so backfill windows can use them.
     """
-    rows = pa.Table.from_pylist(
+    unique = list({link.url: link for link in links}.values())
+    rows = pa.table(
         [
-            {
-                "url": link.url,
-                "source_id": link.source_id,
-                "listed_title": link.title,
-                "listed_published_at": link.published_at,
-                "listed_modified_at": link.modified_at,
-            }
-            for link in {link.url: link for link in links}.values()
+            pa.array([link.url for link in unique], pa.string()),
+            pa.array([link.source_id for link in unique], pa.string()),
+            pa.array([link.title for link in unique], pa.string()),
+            pa.array([link.published_at for link in unique], pa.timestamp("us", tz="UTC")),
+            pa.array([link.modified_at for link in unique], pa.timestamp("us", tz="UTC")),
         ],
-        _LINK_SCHEMA,
+        schema=_LINK_SCHEMA,
     )
     with registered(conn, listed=rows):
         new = conn.execute(
             "INSERT INTO frontier (url, source_id, state, listed_title, listed_published_at, "
             "listed_modified_at, first_seen, next_due) "
             "SELECT url, source_id, 'discovered', listed_title, listed_published_at, "
-            "listed_modified_at, $now, $now FROM listed "
-            "WHERE url NOT IN (SELECT url FROM frontier) RETURNING url",
+            "listed_modified_at, $now, $now FROM listed ANTI JOIN frontier USING (url) "
+            "RETURNING url",
             {"now": now},
         ).fetchall()
         conn.execute(

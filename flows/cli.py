@@ -17,6 +17,15 @@ EXAMPLE_SQL = (
     "select source_id, language, count(*) as articles, max(published_at) as latest "
     "from articles group by all order by all"
 )
+DEMO_LANGUAGES = ("ru", "zh", "az")  # the fixture sites' languages that Argos translates
+PENDING_SQL = (
+    "select language, count(*) from articles where translation_status = 'pending_model' "
+    "group by all order by all"
+)
+SIDE_BY_SIDE_SQL = (
+    "select language, left(title, 40) as original, left(title_en, 50) as english "
+    "from articles where title_en is not null and language <> 'en' order by all"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="URLs fetched and committed together (default 200); a crash loses at most two",
+        help="URLs fetched and committed together (default 200); a crash loses at most three",
     )
     ingest.add_argument(
         "--refetch",
@@ -298,10 +307,75 @@ def _demo(args: argparse.Namespace) -> int:
 
     print("\nArticles in the warehouse by source and language:")
     print_query(EXAMPLE_SQL)
+    _demo_translation()
     print(f'\nTry it yourself:\n  newsflow sql "{EXAMPLE_SQL}"')
+    print(f'  newsflow sql "{SIDE_BY_SIDE_SQL}"')
     print("  newsflow sql             # the interactive shell")
     print("  newsflow digest          # today's digest page (HTML), with a reader page per article")
     return status
+
+
+def _demo_translation() -> bool:
+    """Translate the demo's articles: install their models where the Argos index answers.
+
+    Offline, say how many articles wait for which language and the two ways to get models.
+    Returns whether the demo's languages have models now (and their articles were translated).
+    """
+    from processing.models import ModelInstallError, installed_models
+
+    missing = [code for code in DEMO_LANGUAGES if code not in installed_models()]
+    try:
+        if missing:
+            _install_with_progress(missing)
+    except ModelInstallError as exc:
+        waiting = _pending_by_language()
+        listed = ", ".join(f"{count} in {lang}" for lang, count in waiting.items())
+        print(f"\nNo translation to English yet: {exc}")
+        print(f"{sum(waiting.values())} articles wait for a translation model: {listed or 'none'}.")
+        print(
+            "Two ways to get the models:\n"
+            f"  newsflow models install {' '.join(missing)}"
+            "        # on a machine with internet\n"
+            "  newsflow models install --file PATH.argosmodel"
+            "  # files copied from such a machine\n"
+            "then `newsflow translate` translates the articles waiting for them."
+        )
+        return False
+    from flows.shell import print_query
+
+    print()
+    _translate(argparse.Namespace(batch_size=200))
+    print("\nOriginal and English side by side:")
+    print_query(SIDE_BY_SIDE_SQL)
+    return True
+
+
+def _install_with_progress(codes: Sequence[str]) -> None:
+    """Download and install X->en models from the Argos index, with a progress bar."""
+    from rich.progress import Progress
+
+    from processing.models import install_from_index
+
+    with Progress() as bar:
+        task = bar.add_task("translation models", total=len(codes))
+        started: list[str] = []
+
+        def step(message: str) -> None:
+            bar.update(task, description=message, completed=len(started))
+            started.append(message)
+
+        installed = install_from_index(codes, progress=step)
+        bar.update(task, description="translation models", completed=len(codes))
+    for model in installed:
+        print(f"installed {model.name} {model.version}")
+
+
+def _pending_by_language() -> dict[str, int]:
+    """Articles stored untranslated for want of a model, per language."""
+    from warehouse.sandbox import analysis_connection
+
+    with analysis_connection() as conn:
+        return dict(conn.sql(PENDING_SQL).fetchall())
 
 
 def _serve(args: argparse.Namespace) -> int:

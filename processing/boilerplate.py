@@ -132,8 +132,8 @@ _TEASER_PREFIX = _label(
 
 
 def teaser_lists(lines: list[str]) -> list[str]:
-    """ "Popular" and "read also" lists: a heading and the short titles under it, a "read
-    also: <title>" line, and runs of three or more short lines that each carry a date or time.
+    """Teaser lists ("popular", "read also"): a heading and the short titles under it, and a
+    "read also: <title>" line. Dated teaser lists are found on the page: see dated_teasers.
     """
     kept: list[str] = []
     i = 0
@@ -146,12 +146,6 @@ def teaser_lists(lines: list[str]) -> list[str]:
             i += 1
             while i < len(lines) and _short(lines[i], 160) and not _SENTENCE_END.search(lines[i]):
                 i += 1
-            continue
-        run = i
-        while run < len(lines) and _short(lines[run], 200) and _TIMESTAMP.search(lines[run]):
-            run += 1
-        if run - i >= 3:
-            i = run
             continue
         kept.append(line)
         i += 1
@@ -450,9 +444,36 @@ def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElem
     return [el for el in elements if not any(a in chosen for a in el.iterancestors())]
 
 
+def dated_teasers(blocks: Blocks) -> list[lxml.html.HtmlElement]:
+    """Runs of three or more sibling blocks that are each a link and a date or time: "most read"
+    and "latest" lists. A schedule or timeline in the article has dates but no links.
+    """
+    found: list[lxml.html.HtmlElement] = []
+    for parent in blocks.elements:
+        run: list[lxml.html.HtmlElement] = []
+        for child in (*parent, None):
+            if child is not None and _dated_teaser(blocks, child):
+                run.append(child)
+                continue
+            if len(run) >= 3:
+                found += run
+            run = []
+    return found
+
+
+def _dated_teaser(blocks: Blocks, el: lxml.html.HtmlElement) -> bool:
+    letters = blocks.letters.get(el, 0)
+    return (
+        0 < letters <= 200
+        and blocks.linked[el] * 2 >= letters
+        and bool(_TIMESTAMP.search(el.text_content()))
+    )
+
+
 TREE_RULES: dict[str, TreeRule] = {
     "comment_containers": comment_containers,
     "link_lists": link_lists,
+    "dated_teasers": dated_teasers,
 }
 
 RULES: tuple[str, ...] = (*TREE_RULES, "attribution", "disclaimers", *LINE_RULES)

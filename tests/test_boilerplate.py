@@ -198,21 +198,40 @@ def test_each_rule_drops_its_family_and_keeps_the_article(rule, furniture):
     assert clean_lines(lines, skip={rule}).lines == lines  # nothing else takes them
 
 
-def test_teaser_lists_go_with_their_heading_and_dated_runs_go_alone():
+def test_teaser_lists_go_with_their_heading():
     lines = [
         ARTICLE,
         "Популярное",
         "В Дербенте закрыли на ремонт мост через Рубас",
         "В Буйнакске достроили школу на 800 мест",
         ARTICLE,
-        "14:05, 7 октября 2025 В Дербенте закрыли мост",
-        "12:40, 7 октября 2025 В Буйнакске достроили школу",
-        "10月6日 伊朗计划增加里海渡轮班次",
     ]
     assert boilerplate.teaser_lists(lines) == [ARTICLE, ARTICLE]
-    # two dated lines in a row are a chronology in the article, not a teaser list
-    chronology = [ARTICLE, "9 октября: встреча в Душанбе.", "10 октября: заявление МИД.", ARTICLE]
-    assert boilerplate.teaser_lists(chronology) == chronology
+
+
+def test_dated_link_lists_are_teasers_and_dated_schedules_are_text():
+    teasers = "".join(
+        f'<li>{when} <a href="/n/{i}">{title}</a></li>'
+        for i, (when, title) in enumerate(
+            [
+                ("14:05, 7 октября 2025", "В Дербенте закрыли на ремонт мост через Рубас"),
+                ("12:40, 7 октября 2025", "В Буйнакске достроили школу на 800 мест"),
+                ("10月6日", "伊朗计划增加里海渡轮班次"),
+            ]
+        )
+    )
+    schedule = "".join(
+        f"<li>{when} – {place}</li>"
+        for when, place in [
+            ("June 9", "West Palm Beach, FL"),
+            ("June 10", "Tampa, FL"),
+            ("June 14", "Alpharetta, GA"),
+        ]
+    )
+    tree = parse_html(f"<html><body><ul>{schedule}</ul><ul>{teasers}</ul></body></html>")
+    furniture = clean_tree(tree).furniture
+    assert "10月6日 伊朗计划增加里海渡轮班次" in furniture
+    assert not any("Tampa" in text for text in furniture)
 
 
 @pytest.mark.parametrize("heading", ["Комментарии (3)", "Komentarze", "Şərhlər (2)", "网友评论"])

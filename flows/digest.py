@@ -151,7 +151,8 @@ def _story_html(story: Story) -> str:
     badges = []
     if story.title_kind is TitleKind.MACHINE:
         badges.append(
-            f'<span class="badge machine">machine translation · {story.title_model}</span>'
+            f'<span class="badge machine">machine translation · {escape(story.title_model or "")}'
+            "</span>"
         )
     elif story.title_kind is TitleKind.ORIGINAL:
         badges.append('<span class="badge original">not translated yet</span>')

@@ -8,6 +8,7 @@ and a source that published four articles a day for two weeks and nothing today.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "INSERT INTO articles (url, source_id, title, text, language, fetched_at, "
                 "content_hash, title_en, text_en, translation_status, translation_model, "
                 "duplicate_of) VALUES ($url, $source, $title, $title || '\n' || $title, $lang, "
-                "$fetched, $url, $title_en, $title_en, $status, $model, $dup)",
+                "$fetched, $url, $title_en, $title_en || '\n' || $title_en, $status, $model, $dup)",
                 dict(url=url, source=source, title=title, lang=lang, fetched=fetched,
                      title_en=title_en, status=status, model=model, dup=dup),
             )  # fmt: skip
@@ -152,3 +153,21 @@ def test_saved_reposts_name_what_each_one_repeats(warehouse, monkeypatch, capsys
         ("https://zh.example/floods", "same story", "https://en.example/floods"),
         ("https://ru.example/talks", "same story", "https://zh.example/talks"),
     }
+
+
+def test_the_reader_names_the_model_and_the_attribution(warehouse, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("NEWSFLOW_DB", str(warehouse))
+    with store.connect(warehouse) as conn:
+        conn.execute(
+            "UPDATE articles SET attribution = 'Источник: Кавказский узел', "
+            "attribution_url = 'https://www.kavkaz-uzel.eu/articles/1/' "
+            "WHERE url = 'https://ru.example/talks'"
+        )
+    assert main(["show", "https://ru.example/talks", "--out", str(tmp_path)]) == 0
+    shown = capsys.readouterr().out
+    assert f"English by machine translation: {MODEL}" in shown
+    assert "attribution: Источник: Кавказский узел" in shown
+    assert "attribution url: https://www.kavkaz-uzel.eu/articles/1/" in shown
+    assert re.search(r"^Переговоры в Баку +│ Talks in Baku$", shown, re.MULTILINE)  # abreast
+    page = next((tmp_path / "articles").glob("*.html")).read_text(encoding="utf-8")
+    assert "Источник: Кавказский узел" in page and MODEL in page

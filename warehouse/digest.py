@@ -17,6 +17,8 @@ import duckdb
 from warehouse.reports import FAILURES
 
 CHART_DAYS = 30
+# where an article came from, as processing/boilerplate.py sets it apart from the text
+PROVENANCE = ("attribution", "attribution_url", "disclaimer")
 MEDIAN_DAYS = 14
 
 
@@ -110,7 +112,7 @@ class Reading:
     fetched_at: datetime
     translation_status: str
     translation_model: str | None
-    attribution: dict[str, str]  # attribution columns that are set, where the schema has them
+    attribution: dict[str, str]  # the PROVENANCE columns that are set
     paragraphs: list[Paragraph]
 
 
@@ -252,8 +254,8 @@ def _failures(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, dict[str,
 def reading(conn: duckdb.DuckDBPyConnection, url: str) -> Reading:
     """One article, found by its URL or any URL that led to it, paragraph by paragraph.
 
-    Translated articles read from `paragraphs`; the others are their text split into its
-    paragraphs, with no English beside them unless the original is English.
+    Translated articles read from `paragraphs`; the others (English ones, those waiting for a
+    model, or translated before `paragraphs` existed) pair the lines of text and text_en.
     """
     found = conn.execute(
         "SELECT url FROM articles WHERE url = $url "
@@ -268,16 +270,16 @@ def reading(conn: duckdb.DuckDBPyConnection, url: str) -> Reading:
         f"""
         SELECT a.url, a.source_id, coalesce(s.name, a.source_id), a.language, a.title,
                a.title_en, a.published_at, a.fetched_at, a.translation_status,
-               a.translation_model, a.text{extra}
+               a.translation_model, a.text, a.text_en{extra}
         FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.url = $url
         """,
         {"url": found[0]},
     ).fetchone()
     assert row is not None  # article_urls only lists stored articles
-    text = row[10]
+    text, text_en = row[10], row[11]
     credits = {
         column: str(value)
-        for column, value in zip(attribution, row[11:], strict=True)
+        for column, value in zip(attribution, row[12:], strict=True)
         if value not in (None, "")
     }
     paragraphs = [
@@ -289,21 +291,23 @@ def reading(conn: duckdb.DuckDBPyConnection, url: str) -> Reading:
         ).fetchall()
     ]
     if not paragraphs:
-        english = row[3] == "en"
+        lines = text.split("\n")
+        english = (text_en or (text if row[3] == "en" else "")).split("\n")
+        paired = len(english) == len(lines)
         paragraphs = [
-            Paragraph(i, line, line if english else None, row[3], None)
-            for i, line in enumerate(text.split("\n"))
+            Paragraph(i, line, (english[i] or None) if paired else None, row[3], None)
+            for i, line in enumerate(lines)
             if line.strip()
         ]
     return Reading(*row[:10], attribution=credits, paragraphs=paragraphs)
 
 
 def _attribution_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """The articles table's attribution columns (added by a later migration), if any."""
-    return [
+    """The articles table's provenance columns (migration 0009), those the file has."""
+    present = {
         name
         for (name,) in conn.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'articles' "
-            "AND column_name LIKE 'attribution%' ORDER BY column_index"
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'articles'"
         ).fetchall()
-    ]
+    }
+    return [column for column in PROVENANCE if column in present]

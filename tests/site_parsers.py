@@ -42,4 +42,3 @@ class CaliberParser(PageParser):
             declared_language=tree.get("lang"),
             canonical_url=url,
         )
-

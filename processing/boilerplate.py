@@ -284,11 +284,13 @@ _KEYWORDS = _label(
 keyword_lists = _dropping(lambda line: _short(line, 300) and bool(_KEYWORDS.match(line)))
 """"Tags: ..." keyword link lists."""
 
-_MENU_SEPARATORS = re.compile(r"\s*[|•·/›»]\s*")
+# Not "|": trafilatura joins a table row's cells with it, and a table of short cells is text
+# (with it, this rule cost 0.003 F1 on the English benchmark). Linked "|" menus are link_lists.
+_MENU_SEPARATORS = re.compile(r"\s*[•·/›»]\s*")
 
 
 def section_menus(lines: list[str]) -> list[str]:
-    """Section menus flattened into text: "Politics | Economy | Sport | ..." on one line."""
+    """Section menus flattened into text: "Politics • Economy • Sport • ..." on one line."""
     kept = []
     for line in lines:
         parts = [p for p in _MENU_SEPARATORS.split(line) if p]

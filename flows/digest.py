@@ -27,6 +27,7 @@ from warehouse.digest import (
     TitleKind,
     digest,
     reading,
+    readings,
 )
 from warehouse.sandbox import analysis_connection
 
@@ -75,9 +76,9 @@ def write_digest(day: date | None = None, out_dir: Path | None = None) -> Digest
     out_dir = out_dir or default_dir()
     with analysis_connection() as conn:
         day_digest = digest(conn, day)
-        readings = [reading(conn, m.url) for s in day_digest.stories for m in s.members]
+        articles = readings(conn, [m.url for s in day_digest.stories for m in s.members])
     out_dir.mkdir(parents=True, exist_ok=True)
-    readers = [write_reader(r, out_dir) for r in readings]
+    readers = [write_reader(article, out_dir) for article in articles]
     page = out_dir / f"{day.isoformat()}.html"
     page.write_text(digest_html(day_digest), encoding="utf-8")
     return DigestFiles(page, readers, day_digest)

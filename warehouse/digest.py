@@ -252,11 +252,7 @@ def _failures(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, dict[str,
 
 
 def reading(conn: duckdb.DuckDBPyConnection, url: str) -> Reading:
-    """One article, found by its URL or any URL that led to it, paragraph by paragraph.
-
-    Translated articles read from `paragraphs`; the others (English ones, those waiting for a
-    model, or translated before `paragraphs` existed) pair the lines of text and text_en.
-    """
+    """One article, found by its URL or any URL that led to it (a redirect, an alias)."""
     found = conn.execute(
         "SELECT url FROM articles WHERE url = $url "
         "UNION ALL SELECT article_url FROM article_urls WHERE url = $url LIMIT 1",
@@ -264,42 +260,56 @@ def reading(conn: duckdb.DuckDBPyConnection, url: str) -> Reading:
     ).fetchone()
     if found is None:
         raise LookupError(f"no article in the warehouse for {url}")
-    attribution = _attribution_columns(conn)
-    extra = "".join(f", a.{column}" for column in attribution)
-    row = conn.execute(
+    return readings(conn, [found[0]])[0]
+
+
+def readings(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[Reading]:
+    """Stored articles paragraph by paragraph, in two queries whatever their number.
+
+    Translated articles read from `paragraphs`; the others (English ones, those waiting for a
+    model, or translated before `paragraphs` existed) pair the lines of text and text_en.
+    """
+    provenance = _attribution_columns(conn)
+    extra = "".join(f", a.{column}" for column in provenance)
+    rows = conn.execute(
         f"""
         SELECT a.url, a.source_id, coalesce(s.name, a.source_id), a.language, a.title,
                a.title_en, a.published_at, a.fetched_at, a.translation_status,
                a.translation_model, a.text, a.text_en{extra}
-        FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.url = $url
+        FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+        WHERE a.url IN (SELECT unnest($urls))
         """,
-        {"url": found[0]},
-    ).fetchone()
-    assert row is not None  # article_urls only lists stored articles
-    text, text_en = row[10], row[11]
-    credits = {
-        column: str(value)
-        for column, value in zip(attribution, row[12:], strict=True)
-        if value not in (None, "")
-    }
-    paragraphs = [
-        Paragraph(*p)
-        for p in conn.execute(
-            "SELECT position, text, text_en, language, model FROM paragraphs "
-            "WHERE url = $url ORDER BY position",
-            {"url": row[0]},
-        ).fetchall()
+        {"urls": list(urls)},
+    ).fetchall()
+    stored: dict[str, list[Paragraph]] = {}
+    for url, *paragraph in conn.execute(
+        "SELECT url, position, text, text_en, language, model FROM paragraphs "
+        "WHERE url IN (SELECT unnest($urls)) ORDER BY url, position",
+        {"urls": list(urls)},
+    ).fetchall():
+        stored.setdefault(url, []).append(Paragraph(*paragraph))
+    by_url = {}
+    for row in rows:
+        credits = {
+            column: str(value)
+            for column, value in zip(provenance, row[12:], strict=True)
+            if value not in (None, "")
+        }
+        paragraphs = stored.get(row[0]) or _paired(row[10], row[11], row[3])
+        by_url[row[0]] = Reading(*row[:10], attribution=credits, paragraphs=paragraphs)
+    return [by_url[url] for url in urls if url in by_url]
+
+
+def _paired(text: str, text_en: str | None, language: str) -> list[Paragraph]:
+    """Paragraphs from the article's own columns: text_en has the same lines as text."""
+    lines = text.split("\n")
+    english = (text_en or (text if language == "en" else "")).split("\n")
+    paired = len(english) == len(lines)
+    return [
+        Paragraph(i, line, (english[i] or None) if paired else None, language, None)
+        for i, line in enumerate(lines)
+        if line.strip()
     ]
-    if not paragraphs:
-        lines = text.split("\n")
-        english = (text_en or (text if row[3] == "en" else "")).split("\n")
-        paired = len(english) == len(lines)
-        paragraphs = [
-            Paragraph(i, line, (english[i] or None) if paired else None, row[3], None)
-            for i, line in enumerate(lines)
-            if line.strip()
-        ]
-    return Reading(*row[:10], attribution=credits, paragraphs=paragraphs)
 
 
 def _attribution_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:

@@ -1,13 +1,17 @@
 """`newsflow demo`: the bundled sites ingested, then their translation shown, or explained.
 
-Each test runs the real demo (fixture site on 127.0.0.1, ingest flow on a Prefect API server,
-a DuckDB file) with its own empty Argos package folder. Offline, the index is 127.0.0.1:9 as
-everywhere in the tests; the install path is served a local index of tiny test packages.
+The test runs the real demo as its own process (fixture site on 127.0.0.1, ingest flow on a
+Prefect API server, a DuckDB file) with its own empty Argos package folder. Offline, the index
+is 127.0.0.1:9 as everywhere in the tests; the install path is served a local index of tiny
+test packages.
 """
 
 import functools
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,30 +21,42 @@ import pytest
 from argos_package import build_argos_package
 from conftest import FAST_POLITENESS
 
-from flows.cli import DEMO_LANGUAGES, SIDE_BY_SIDE_SQL, main
-from processing.models import forget_loaded_models, installed_models
+from flows.cli import DEMO_LANGUAGES, SIDE_BY_SIDE_SQL
 
 
 @pytest.fixture
-def demo(prefect_api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh warehouse and an empty model folder; returns the warehouse file."""
-    from argostranslate import settings
+def demo(prefect_api, tmp_path: Path) -> dict[str, str]:
+    """The demo's environment: a fresh warehouse, an empty Argos folder, the test API server.
 
-    packages = tmp_path / "packages"
-    packages.mkdir()
-    monkeypatch.setattr(settings, "package_data_dir", packages)
-    monkeypatch.setattr(settings, "package_dirs", [packages])
-    db = tmp_path / "newsflow.duckdb"
-    monkeypatch.setenv("NEWSFLOW_DB", str(db))
-    monkeypatch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
-    monkeypatch.setenv("NEWSFLOW_BASE_URL", "")  # the demo sets it; restored afterwards
-    forget_loaded_models()
-    yield db
-    forget_loaded_models()
+    The demo runs as its own process, as a user starts it (and so Prefect's log handlers never
+    hold this test's captured output).
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(os.environ)
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        env[var] = str(tmp_path / var.lower())
+    env["ARGOS_PACKAGES_DIR"] = str(tmp_path / "packages")
+    env["NEWSFLOW_DB"] = str(tmp_path / "newsflow.duckdb")
+    env["NEWSFLOW_POLITENESS"] = FAST_POLITENESS
+    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    return env
 
 
-def _by_status(db: Path) -> dict[tuple[str, str], int]:
-    with duckdb.connect(str(db), read_only=True) as conn:
+def _run_demo(env: dict[str, str], port: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "demo", "--port", port],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _by_status(env: dict[str, str]) -> dict[tuple[str, str], int]:
+    with duckdb.connect(env["NEWSFLOW_DB"], read_only=True) as conn:
         rows = conn.sql(
             "select language, translation_status, count(*) from articles group by all"
         ).fetchall()
@@ -48,15 +64,11 @@ def _by_status(db: Path) -> dict[tuple[str, str], int]:
 
 
 def test_the_demo_explains_the_missing_models_offline_then_installs_them_and_translates(
-    demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    demo, tmp_path: Path
 ):
-    """A newcomer's two runs: first offline (the index is 127.0.0.1:9), then with an index.
-
-    One test, because Prefect's log handlers keep the first captured stdout of a session.
-    """
+    """A newcomer's two runs: first offline (the index is 127.0.0.1:9), then with an index."""
     port = _free_port()  # both runs at one address, as a user's `newsflow demo` twice
-    assert main(["demo", "--port", port]) == 0
-    out = capsys.readouterr().out
+    out = _run_demo(demo, port)
     waiting = {
         lang: n for (lang, status), n in _by_status(demo).items() if status == "pending_model"
     }
@@ -68,8 +80,6 @@ def test_the_demo_explains_the_missing_models_offline_then_installs_them_and_tra
     assert "newsflow models install ru zh az" in out
     assert "newsflow models install --file PATH.argosmodel" in out
     assert f'newsflow sql "{SIDE_BY_SIDE_SQL}"' in out
-
-    from argostranslate import settings
 
     served = tmp_path / "index"
     served.mkdir()
@@ -88,11 +98,10 @@ def test_the_demo_explains_the_missing_models_offline_then_installs_them_and_tra
             for code in DEMO_LANGUAGES
         ]
         (served / "index.json").write_text(json.dumps(index))
-        monkeypatch.setattr(settings, "remote_package_index", base + "index.json")
-        assert main(["demo", "--port", port]) == 0
+        out = _run_demo({**demo, "ARGOS_PACKAGE_INDEX": base}, port)
         server.shutdown()
-    out = capsys.readouterr().out
-    assert set(installed_models()) == set(DEMO_LANGUAGES)
+    installed = {path.name for path in (tmp_path / "packages").iterdir()}
+    assert installed == {f"translate-{code}_en-0_1" for code in DEMO_LANGUAGES}
     for code in DEMO_LANGUAGES:
         assert f"installed {code}-en 0.1" in out
     statuses = _by_status(demo)

@@ -307,7 +307,10 @@ def _demo(args: argparse.Namespace) -> int:
 
     print("\nArticles in the warehouse by source and language:")
     print_query(EXAMPLE_SQL)
-    _demo_translation()
+    if _demo_translation():
+        from flows.digest import write_digest
+
+        write_digest()  # the daily run wrote it before the translations: write it again
     print(f'\nTry it yourself:\n  newsflow sql "{EXAMPLE_SQL}"')
     print(f'  newsflow sql "{SIDE_BY_SIDE_SQL}"')
     print("  newsflow sql             # the interactive shell")

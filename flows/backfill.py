@@ -17,24 +17,11 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from connectors.config import load_sources
-from flows.ingest import ingest
+from flows.ingest import check_window, ingest
 from flows.summary import DEFAULT_FAILURE_THRESHOLD
 
 # The configured source ids, as an enum whose JSON schema lists them for the Run form.
 SourceId = Enum("SourceId", {s.id: s.id for s in load_sources()}, type=str)  # type: ignore[misc]
-
-
-class WindowError(ValueError):
-    """A backfill window whose first day is after its last."""
-
-
-def check_window(since: date | None, until: date | None) -> None:
-    """Refuse a window that ends before it starts, before any work is done."""
-    if since and until and since > until:
-        raise WindowError(
-            f"since ({since.isoformat()}) is after until ({until.isoformat()}): "
-            "the window would be empty"
-        )
 
 
 def window_name(since: object, until: object, sources: Sequence[object] | None) -> str:

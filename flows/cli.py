@@ -277,7 +277,7 @@ def _run_ingest(**parameters: object) -> int:
     """
     # the warehouse's wait messages (a plain logger) also go to the run's log; read at import
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsflow")
-    from flows.backfill import check_window
+    from flows.ingest import check_window
 
     check_window(parameters.get("since"), parameters.get("until"))  # type: ignore[arg-type]
     from flows.ingest import ingest

@@ -48,6 +48,19 @@ async def fetch_source(source: Source, params: IngestRun, pages: PageProcessor) 
         return await ingest_source(source, params, DuckDBWarehouse(), client, pages)
 
 
+class WindowError(ValueError):
+    """A backfill window whose first day is after its last."""
+
+
+def check_window(since: date | None, until: date | None) -> None:
+    """Refuse a window that ends before it starts, before any work is done."""
+    if since and until and since > until:
+        raise WindowError(
+            f"since ({since.isoformat()}) is after until ({until.isoformat()}): "
+            "the window would be empty"
+        )
+
+
 @flow(name="ingest", log_prints=True)
 def ingest(
     sources: list[str] | None = None,
@@ -71,8 +84,7 @@ def ingest(
         failure_threshold: Share of a source's URLs that may fail before the run is failed.
         chunk_size: URLs fetched, processed and committed together; a crash loses at most three.
     """
-    if since and until and since > until:
-        raise ValueError(f"since {since} is after until {until}: nothing to load")
+    check_window(since, until)
     selected = select_sources(load_sources(), sources)
     warehouse = DuckDBWarehouse()
     warehouse.register_sources(selected)

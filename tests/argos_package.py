@@ -12,8 +12,12 @@ import io
 import json
 import random
 import tempfile
+import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +72,30 @@ def build_argos_package(
     path = Path(dest_dir) / f"{_top_folder(from_code, to_code, version)}.argosmodel"
     path.write_bytes(data)
     return path
+
+
+@contextmanager
+def served_index(directory: Path, packages: list[dict]) -> Iterator[str]:
+    """A local Argos package index: index.json listing `packages` and the files beside it.
+
+    Yields the base URL on 127.0.0.1; each package's `links` are file names in `directory`,
+    written to the index as URLs under that base.
+    """
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}/"
+        index = [{**p, "links": [base + name for name in p.get("links", [])]} for p in packages]
+        (directory / "index.json").write_text(json.dumps(index))
+        try:
+            yield base
+        finally:
+            server.shutdown()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 def build_corrupt_package(dest_dir: Path) -> Path:

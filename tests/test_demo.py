@@ -6,19 +6,15 @@ is 127.0.0.1:9 as everywhere in the tests; the install path is served a local in
 test packages.
 """
 
-import functools
-import json
 import os
 import socket
 import subprocess
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
 import pytest
-from argos_package import build_argos_package
+from argos_package import build_argos_package, served_index
 from conftest import FAST_POLITENESS
 
 from flows.cli import DEMO_LANGUAGES, SIDE_BY_SIDE_SQL
@@ -83,23 +79,18 @@ def test_the_demo_explains_the_missing_models_offline_then_installs_them_and_tra
 
     served = tmp_path / "index"
     served.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(served))
-    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}/"
-        index = [
-            {
-                "type": "translate",
-                "from_code": code,
-                "to_code": "en",
-                "package_version": "0.1",
-                "links": [base + build_argos_package(served, code).name],
-            }
-            for code in DEMO_LANGUAGES
-        ]
-        (served / "index.json").write_text(json.dumps(index))
+    packages = [
+        {
+            "type": "translate",
+            "from_code": code,
+            "to_code": "en",
+            "package_version": "0.1",
+            "links": [build_argos_package(served, code).name],
+        }
+        for code in DEMO_LANGUAGES
+    ]
+    with served_index(served, packages) as base:
         out = _run_demo({**demo, "ARGOS_PACKAGE_INDEX": base}, port)
-        server.shutdown()
     installed = {path.name for path in (tmp_path / "packages").iterdir()}
     assert installed == {f"translate-{code}_en-0_1" for code in DEMO_LANGUAGES}
     for code in DEMO_LANGUAGES:
@@ -118,8 +109,3 @@ def _free_port() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return str(probe.getsockname()[1])
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass

@@ -6,17 +6,13 @@ an index serves it from a local HTTP server.
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from argos_package import build_argos_package, build_corrupt_package
+from argos_package import build_argos_package, build_corrupt_package, served_index
 
 from flows.cli import main
 from processing.models import ModelInfo, installed_models
@@ -68,27 +64,22 @@ def test_install_by_language_through_a_package_index(
     served = tmp_path / "index"
     served.mkdir()
     build_argos_package(served, "tg", version="1.2")
-    handler = functools.partial(_QuietHandler, directory=str(served))
-    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}/"
-        index = [
-            {
-                "type": "translate",
-                "from_code": "tg",
-                "to_code": "en",
-                "package_version": "1.2",
-                "links": [base + "missing.argosmodel", base + "translate-tg_en-1_2.argosmodel"],
-            },
-            {"type": "translate", "from_code": "en", "to_code": "tg", "links": []},
-        ]
-        (served / "index.json").write_text(json.dumps(index))
+    packages = [
+        {
+            "type": "translate",
+            "from_code": "tg",
+            "to_code": "en",
+            "package_version": "1.2",
+            "links": ["missing.argosmodel", "translate-tg_en-1_2.argosmodel"],
+        },
+        {"type": "translate", "from_code": "en", "to_code": "tg", "links": []},
+    ]
+    with served_index(served, packages) as base:
         monkeypatch.setattr(settings, "remote_package_index", base + "index.json")
         assert main(["models", "install", "tg"]) == 0
         assert "installed tg-en 1.2" in capsys.readouterr().out
         assert main(["models", "install", "tg", "xx"]) == 1
         assert "no model to English for: xx" in capsys.readouterr().err
-        server.shutdown()
     assert installed_models()["tg"].version == "1.2"
 
 
@@ -103,8 +94,3 @@ def test_models_list_does_not_load_the_translation_stack(ru_model: ModelInfo) ->
     )
     assert "ru-en" in done.stdout
     assert done.stdout.splitlines()[-1] == "False False"
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass

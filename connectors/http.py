@@ -17,6 +17,7 @@ import re
 import time
 import zlib
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,9 +31,10 @@ import lxml.html
 import zstandard
 from protego import Protego
 
+from connectors import walls
 from connectors.addresses import AddressPolicy, AddressRefused, Resolver, Target
 from connectors.config import Politeness, Source
-from connectors.records import FetchAttempt, Outcome, Validators
+from connectors.records import Charset, CharsetSource, FetchAttempt, Outcome, Validators
 
 USER_AGENT = "newsflow/0.1 (multilingual news research crawler; honours robots.txt)"
 ROBOTS_AGENT = "newsflow"  # the token robots.txt groups are matched against
@@ -48,6 +50,8 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 _MARKUP = re.compile(r"<(!doctype|html|head|body|article|main|div|p|h[1-6]|title)\b", re.I)
 _SNIFF_CHARS = 8192
+# Charsets read as their superset, as browsers do: a GB2312 or GBK label is really GB18030.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
 _ZSTD_STEP = 64  # compressed bytes per zstd call: bounds one call's output to a few MB
 
 
@@ -105,6 +109,7 @@ class _Host:
     slots: asyncio.Semaphore
     next_start: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wall: walls.Wall | None = None  # a bot wall it answered with: asked no more this run
 
 
 @dataclass
@@ -139,6 +144,7 @@ class _Reply:
     location: str | None = None
     retry_after: float | None = None
     retry: bool = True  # False when asking again in this run cannot change the answer
+    wall: walls.Wall | None = None  # the bot wall that answered, if one did
 
 
 # The address the policy checked for the request being sent, read by the network backend.
@@ -281,8 +287,11 @@ class HttpClient:
                 return _Reply(replace(attempt, http_status=status), retry=False)
             host = self._host(target, politeness)
             async with host.slots:
+                if host.wall is not None:  # never hammer a wall: it lifts in a later run, or not
+                    return _Reply(self._walled(source, url, host.wall.vendor), retry=False)
                 await self._wait_turn(host, politeness.delay_seconds)
                 reply = await self._get(current, target, source, politeness, validators, budget)
+            host.wall = host.wall or reply.wall
             if reply.attempt is not None:
                 final = current if current != url else None
                 return replace(reply, attempt=replace(reply.attempt, url=url, final_url=final))
@@ -369,8 +378,9 @@ class HttpClient:
         connection: object | None = None
         reading_body = False
 
-        def failed(outcome: Outcome, error: str) -> _Reply:
-            return _Reply(FetchAttempt(source.id, url, outcome, now, status, error=error))
+        def failed(outcome: Outcome, error: str, wall: walls.Wall | None = None) -> _Reply:
+            attempt = FetchAttempt(source.id, url, outcome, now, status, error=error)
+            return _Reply(attempt, retry=wall is None, wall=wall)
 
         try:
             async with self._client.stream(
@@ -390,12 +400,15 @@ class HttpClient:
                         )
                     )
                 if status >= 400:
+                    if wall := await _error_wall(response):
+                        return failed(Outcome.BLOCKED, wall.error, wall)
                     reply = failed(Outcome.HTTP_ERROR, f"HTTP {status} {response.reason_phrase}")
                     retry_after = _retry_after_seconds(response.headers.get("retry-after"), now)
                     return replace(reply, retry_after=retry_after)
                 connection, reading_body = _h11_connection(response), True
                 body = await _read_body(response, politeness.max_bytes)
                 content_type = response.headers.get("content-type", "")
+                answer_headers = response.headers
         except BodyError as exc:
             if isinstance(connection, httpcore.AsyncConnectionInterface):
                 await connection.aclose()  # what is left of it must never be read as a reply
@@ -415,11 +428,13 @@ class HttpClient:
                 body = gunzip(body, politeness.max_bytes)
             if not body.strip():
                 return failed(Outcome.EMPTY, "empty response body")
-            text = decode_body(body, content_type)
+            text, charset = decode(body, content_type)
         except BodyError as exc:
             return failed(exc.outcome, str(exc))
         except Exception as exc:  # a codec that fails in its own way: this page only
             return failed(Outcome.UNDECODABLE, f"cannot decode body: {type(exc).__name__}: {exc}")
+        if wall := walls.detect(status, answer_headers, text):  # a 2xx interstitial
+            return failed(Outcome.BLOCKED, wall.error, wall)
         return _Reply(
             FetchAttempt(
                 source.id,
@@ -430,11 +445,29 @@ class HttpClient:
                 content_type=media_type or None,
                 text=text,
                 validators=validators,
+                charset=charset,
             )
         )
 
     def _failed(self, source: Source, url: str, outcome: Outcome, error: str) -> FetchAttempt:
         return FetchAttempt(source.id, url, outcome, self._clock.now(), error=error)
+
+    def _walled(self, source: Source, url: str, vendor: walls.Vendor) -> FetchAttempt:
+        """A URL not requested because its host answered this run with a bot wall."""
+        wall = walls.Wall(vendor, "not requested, the host answered with a challenge this run")
+        return self._failed(source, url, Outcome.BLOCKED, wall.error)
+
+
+async def _error_wall(response: httpx.Response) -> walls.Wall | None:
+    """The bot wall an error answer is: its headers, then its body read up to a small cap."""
+    if response.status_code not in walls.CHALLENGE_STATUSES:
+        return None
+    content_type = response.headers.get("content-type", "")
+    try:
+        text = decode_body(await _read_body(response, walls.MAX_CHALLENGE_BYTES), content_type)
+    except Exception:  # an error body that cannot be read is no clue; the headers still are
+        text = ""
+    return walls.detect(response.status_code, response.headers, text)
 
 
 async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
@@ -569,32 +602,50 @@ def _is_gzip_file(head: bytes, media_type: str, url: str) -> bool:
     return head == b"\x1f\x8b" and (media_type in _GZIP_TYPES or gz_name)
 
 
-def decode_body(body: bytes, content_type: str = "") -> str:
-    """Decode in the order browsers use: header charset, BOM, <meta> charset, then detection.
+def decode(body: bytes, content_type: str = "") -> tuple[str, Charset]:
+    """The body's text and the charset that won: BOM, header, <meta> (or XML declaration), else
+    detection from the bytes, the order browsers use.
 
     A declared charset is used only where the body agrees with it: it must decode without
     errors and keep the page's markup readable (an "utf-16" header over a windows-1251 page
     does neither), else the next clue is tried. Text that is valid UTF-8 beyond ASCII is UTF-8
     whatever a header or meta tag claims (a legacy charset's text is practically never valid
-    UTF-8, and misconfigured servers often send UTF-8 pages as windows-1251). Names that are
-    not text encodings (rot13, base64, hex) are ignored.
+    UTF-8, and misconfigured servers often send UTF-8 pages as windows-1251). GB2312 and GBK
+    are read as their superset GB18030, so names with rarer characters (镕, 堃) come out right.
+    Names that are not text encodings (rot13, base64, hex) are ignored.
     """
+    if bom := _bom_charset(body):
+        with suppress(UnicodeDecodeError):
+            text = body.decode(bom).lstrip("\ufeff")
+            return text, Charset(_codec(bom).removesuffix("-sig"), CharsetSource.BOM)
+    clues = (
+        (_header_charset(content_type), CharsetSource.HEADER),
+        (_meta_charset(body) or _xml_encoding(body), CharsetSource.META),
+    )
     if not body.isascii() and _is_utf8(body):
-        return body.decode("utf-8").lstrip("\ufeff")
-    clues = (_header_charset(content_type), _bom_charset(body), _meta_charset(body))
-    for candidate in (*clues, _xml_encoding(body)):
-        if candidate and _is_text_codec(candidate):
+        said = next((how for name, how in clues if name and _codec(name) == "utf-8"), None)
+        return body.decode("utf-8"), Charset("utf-8", said or CharsetSource.DETECTED)
+    for name, how in clues:
+        if name and _is_text_codec(name):
+            codec = _SUPERSETS.get(_codec(name), _codec(name))
             try:
-                text = body.decode(candidate)
+                text = body.decode(codec)
             except UnicodeDecodeError:
                 continue
             if b"<" not in body or "<" in text:
-                return text.lstrip("\ufeff")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        guess = charset_normalizer.from_bytes(body).best()
-        return str(guess) if guess is not None else body.decode("utf-8", errors="replace")
+                return text, Charset(codec, how)
+    if _is_utf8(body):
+        return body.decode("utf-8"), Charset("utf-8", CharsetSource.DETECTED)
+    guess = charset_normalizer.from_bytes(body).best()
+    if guess is None:
+        return body.decode("utf-8", errors="replace"), Charset("utf-8", CharsetSource.DETECTED)
+    codec = _SUPERSETS.get(_codec(guess.encoding), _codec(guess.encoding))
+    return body.decode(codec, errors="replace"), Charset(codec, CharsetSource.DETECTED)
+
+
+def decode_body(body: bytes, content_type: str = "") -> str:
+    """The body's text, decoded as `decode` decides."""
+    return decode(body, content_type)[0]
 
 
 def html_text(body: bytes, content_type: str = "") -> str:
@@ -657,6 +708,14 @@ def _meta_charset(body: bytes) -> str | None:
 def _xml_encoding(body: bytes) -> str | None:
     match = _XML_ENCODING.match(body[:1024])
     return match.group(1).decode("ascii") if match else None
+
+
+def _codec(name: str) -> str:
+    """Python's own name of a codec (cp1251 for windows-1251, utf-8 for UTF8), else the name."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name.lower()
 
 
 def _is_text_codec(name: str) -> bool:

@@ -12,7 +12,12 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class Outcome(StrEnum):
-    """What became of one URL. The one place that says which failures pass with time."""
+    """What became of one URL. The one place that says which failures pass with time.
+
+    BLOCKED is transient: a bot wall (connectors.walls) often lifts within days, so the URL is
+    tried again in later runs on the transient back-off; never within the run that met the wall
+    (no retries, and the host's other URLs are not requested once it showed one).
+    """
 
     OK = "ok"  # fetched and decoded; later stages turn it into one of the last six
     NOT_MODIFIED = "not_modified"  # a conditional GET answered 304
@@ -27,6 +32,7 @@ class Outcome(StrEnum):
     UNDECODABLE = "undecodable"  # a charset or Content-Encoding that cannot be decoded
     REDIRECT_LOOP = "redirect_loop"
     REFUSED = "refused"  # the address policy forbids the URL or a redirect hop
+    BLOCKED = "blocked"  # a bot wall's challenge page answered; error: "blocked by <vendor>: ..."
     CAPPED = "capped"  # a listing cap was hit; what lies beyond waits for a later run
     CRASHED = "crashed"  # handling the URL raised, even after retries
     LISTED = "listed"
@@ -51,7 +57,14 @@ class Outcome(StrEnum):
 
 
 _TRANSIENT = frozenset(
-    {Outcome.TIMEOUT, Outcome.NETWORK_ERROR, Outcome.TRUNCATED, Outcome.CRASHED, Outcome.CAPPED}
+    {
+        Outcome.TIMEOUT,
+        Outcome.NETWORK_ERROR,
+        Outcome.TRUNCATED,
+        Outcome.CRASHED,
+        Outcome.CAPPED,
+        Outcome.BLOCKED,
+    }
 )
 _SUCCESSES = frozenset(
     {
@@ -82,6 +95,35 @@ class TranslationStatus(StrEnum):
     DONE = "done"
     PENDING_MODEL = "pending_model"  # no model installed for its language yet
     FAILED = "failed"
+
+
+class PublishedSource(StrEnum):
+    """Where an article's publication time came from, most trusted first."""
+
+    PAGE_METADATA = "page_metadata"  # the page's meta tags or <time> elements
+    JSON_LD = "json_ld"  # the page's schema.org datePublished
+    FEED = "feed"  # the feed item that listed it
+    SITEMAP = "sitemap"  # a Google News sitemap's publication_date
+    LISTING = "listing"  # the listing page or JSON list that linked to it
+    URL = "url"  # a /2025/10/04/ date in its address: a day, no time
+    NONE = "none"  # no clue at all; never replaced by the fetch time
+
+
+class CharsetSource(StrEnum):
+    """Why a page was decoded with the charset it was."""
+
+    HEADER = "header"  # the Content-Type header's charset
+    BOM = "bom"  # a byte-order mark, which outranks the header as in browsers
+    META = "meta"  # the page's <meta charset> (or an XML declaration)
+    DETECTED = "detected"  # none declared (or the declared one did not fit): read from the bytes
+
+
+@dataclass(frozen=True)
+class Charset:
+    """The charset a body was decoded with, and why that one."""
+
+    name: str  # Python's codec name: utf-8, cp1251, gb18030, koi8-r
+    source: CharsetSource
 
 
 @dataclass(frozen=True)
@@ -126,6 +168,7 @@ class FetchAttempt:
     validators: Validators = Validators()
     kind: Kind = Kind.ARTICLE
     final_url: str | None = None
+    charset: Charset | None = None  # how text was decoded, when there is text
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outcome", Outcome(self.outcome))

@@ -1,10 +1,14 @@
 """Alerts to the operator's webhook, sent by Prefect automations on the server.
 
-Two automations post to one webhook (a CustomWebhookNotificationBlock named `newsflow-alerts`):
+Four automations post to one webhook (a CustomWebhookNotificationBlock named `newsflow-alerts`):
 - a flow run that ends Failed (including "Partial failure") or Crashed;
 - a source whose volume collapsed: the ingest flow emits a `newsflow.source.volume-collapsed`
   event when a source had no new article for `silent_runs` daily runs in a row, or fewer than
-  `min_share_of_median` of its 14-day median (both per source in sources.yaml's `alerts`).
+  `min_share_of_median` of its 14-day median (both per source in sources.yaml's `alerts`);
+- a source behind a bot wall: every ingest run emits `newsflow.source.blocked`, naming the
+  vendors, for each source a challenge page answered;
+- a source whose layout changed: the maintenance flow's canary emits
+  `newsflow.source.layout-changed` when its latest good article no longer extracts as it did.
 
 `newsflow serve` sets them up when NEWSFLOW_ALERT_WEBHOOK is set; `configure_alerts` does it on
 any Prefect API.
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +31,7 @@ from prefect.events.schemas.automations import EventTrigger, Posture
 
 from connectors.config import Alerts, Source
 from warehouse.interface import Warehouse
+from warehouse.reports import SourceReport
 
 WEBHOOK_ENV = "NEWSFLOW_ALERT_WEBHOOK"
 WEBHOOK_BLOCK = "newsflow-alerts"
@@ -35,6 +40,10 @@ VOLUME_DAYS = 14
 RUN_ALERT = "newsflow: a run failed"
 RUN_ENDED = "{{ flow.name }} run {{ flow_run.name }} ended {{ flow_run.state.name }}"
 VOLUME_ALERT = "newsflow: a source's volume collapsed"
+BLOCKED_EVENT = "newsflow.source.blocked"
+BLOCKED_ALERT = "newsflow: a source is behind a bot wall"
+CANARY_EVENT = "newsflow.source.layout-changed"
+CANARY_ALERT = "newsflow: a source's layout changed"
 
 
 @dataclass(frozen=True)
@@ -83,15 +92,51 @@ def check_volume(
     ]
     for alert in alerts:
         logger.warning("%s: volume collapsed: %s", alert.source_id, alert.reason)
-        emit_event(
-            event=VOLUME_EVENT,
-            resource={
-                "prefect.resource.id": f"newsflow.source.{alert.source_id}",
-                "prefect.resource.name": alert.source_id,
-            },
-            payload={"source_id": alert.source_id, "new": alert.new, "reason": alert.reason},
-        )
+        source_event(VOLUME_EVENT, alert.source_id, alert.reason, new=alert.new)
     return alerts
+
+
+@dataclass(frozen=True)
+class WallAlert:
+    """A source a bot wall answered this run: URLs blocked per vendor."""
+
+    source_id: str
+    walls: Mapping[str, int]
+    reason: str
+
+
+def check_walls(
+    reports: Sequence[SourceReport], logger: logging.Logger | logging.LoggerAdapter
+) -> list[WallAlert]:
+    """After a run is recorded: log and emit an event for each source behind a bot wall.
+
+    Walls alert even under the failure threshold: they rarely stay small, and a wall that
+    blocks the listing hides every article behind it.
+    """
+    alerts = []
+    for report in reports:
+        if not report.walls:
+            continue
+        counts = ", ".join(f"{vendor} {count}" for vendor, count in report.walls.items())
+        scope = "every listing blocked" if report.walled_out else f"{report.failed} failed in all"
+        reason = f"blocked by {counts} URLs this run ({scope}); tried again in a later run"
+        alerts.append(WallAlert(report.source_id, report.walls, reason))
+    for alert in alerts:
+        logger.warning("%s: behind a bot wall: %s", alert.source_id, alert.reason)
+        source_event(BLOCKED_EVENT, alert.source_id, alert.reason, vendors=dict(alert.walls))
+    return alerts
+
+
+def source_event(event: str, source_id: str, reason: str, **payload: object) -> None:
+    """Emit a source's alert event; the automation of that event posts it to the webhook."""
+    emit_event(
+        event=event,
+        resource={
+            "prefect.resource.id": f"newsflow.source.{source_id}",
+            "prefect.resource.name": source_id,
+        },
+        payload={"source_id": source_id, "reason": reason, **payload},
+    )
 
 
 def configure_alerts(webhook_url: str) -> None:
@@ -131,11 +176,26 @@ def _automations(block_id: object) -> list[Automation]:
             )
         ],
     )
-    volume = Automation(
-        name=VOLUME_ALERT,
-        description="A source brought no or far fewer new articles than usual.",
+    sources = [
+        (VOLUME_ALERT, VOLUME_EVENT, "volume collapsed", "A source brought far fewer articles."),
+        (BLOCKED_ALERT, BLOCKED_EVENT, "blocked by a bot wall", "A challenge page answered."),
+        (CANARY_ALERT, CANARY_EVENT, "layout changed", "Its canary no longer extracts."),
+    ]
+    return [run_failed] + [
+        _source_automation(block_id, name, event, problem, description)
+        for name, event, problem, description in sources
+    ]
+
+
+def _source_automation(
+    block_id: object, name: str, event: str, problem: str, description: str
+) -> Automation:
+    """An automation that posts one kind of source event to the webhook, with its reason."""
+    return Automation(
+        name=name,
+        description=description,
         trigger=EventTrigger(
-            expect={VOLUME_EVENT},
+            expect={event},
             match={"prefect.resource.id": "newsflow.source.*"},
             posture=Posture.Reactive,
             threshold=1,
@@ -143,9 +203,8 @@ def _automations(block_id: object) -> list[Automation]:
         actions=[
             SendNotification(
                 block_document_id=block_id,
-                subject="newsflow: {{ event.payload.source_id }} volume collapsed",
+                subject=f"newsflow: {{{{ event.payload.source_id }}}} {problem}",
                 body="{{ event.payload.source_id }}: {{ event.payload.reason }}",
             )
         ],
     )
-    return [run_failed, volume]

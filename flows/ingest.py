@@ -131,6 +131,7 @@ def close_run(
     warehouse.record_run(record, reports, state.name)
     logger = get_run_logger()
     summary.warn_failures(reports, logger)
+    alerts.check_walls(reports, logger)
     logger.info("outcomes per source: %s", warehouse.run_outcomes(run))
     summary.publish(reports, summary.title(record.flow, record.parameters, run.attempt))
     return state

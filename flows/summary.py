@@ -3,6 +3,7 @@
 A run ends Completed when every source was read and each source's failed share is at most the
 run's failure threshold. Otherwise it ends in a FAILED-type state named "Partial failure"
 whose message names the sources and why; the other sources' articles are loaded either way.
+Sources behind a bot wall are named with the wall's vendor wherever they appear.
 """
 
 from __future__ import annotations
@@ -31,9 +32,8 @@ def markdown(reports: Sequence[SourceReport], title: str) -> str:
         "|---|" + "---:|" * len(COLUMNS),
     ]
     for r in reports:
-        note = " (no listing could be read)" if r.source_failed else ""
         lines.append(
-            f"| {r.source_id}{note} | {r.fetched} | {r.new} | {r.duplicate} | {r.failed} "
+            f"| {r.source_id}{_note(r)} | {r.fetched} | {r.new} | {r.duplicate} | {r.failed} "
             f"| {r.translated} | {r.seconds:.1f} s |"
         )
     totals = [sum(getattr(r, c) for r in reports) for c in COLUMNS[:-1]]
@@ -44,6 +44,10 @@ def markdown(reports: Sequence[SourceReport], title: str) -> str:
     for r in failing:
         lines.append(f"- **{r.source_id}**: {_counts(r)}")
         lines += [f"  - {e.outcome}: <{e.url}> ({e.reason})" for e in r.examples]
+    walled = [r for r in reports if r.walls]
+    if walled:
+        lines += ["", "#### Bot walls (tried again in a later run)", ""]
+    lines += [f"- **{r.source_id}**: {_walls(r)}" for r in walled]
     return "\n".join(lines) + "\n"
 
 
@@ -68,10 +72,12 @@ def warn_failures(
             continue
         examples = "; ".join(f"{e.url} ({e.outcome}: {e.reason})" for e in r.examples)
         listing = " no listing could be read;" if r.source_failed else ""
+        walls = f" {_walls(r)};" if r.walls else ""
         logger.warning(
-            "%s:%s %d of %d failed (%s); e.g. %s",
+            "%s:%s%s %d of %d failed (%s); e.g. %s",
             r.source_id,
             listing,
+            walls,
             r.failed,
             r.attempted,
             _counts(r),
@@ -93,14 +99,29 @@ def final_state(reports: Sequence[SourceReport], failure_threshold: float) -> St
 
 
 def _failure_reason(report: SourceReport, failure_threshold: float) -> str | None:
+    walls = f" ({_walls(report)})" if report.walls else ""
+    if report.walled_out:
+        return f"{report.source_id} is behind a bot wall, no listing could be read{walls}"
     if report.source_failed:
         return f"no listing could be read from {report.source_id}"
     if report.failed and report.failed_share > failure_threshold:
         return (
             f"{report.failed} of {report.attempted} URLs of {report.source_id} failed "
-            f"({report.failed_share:.0%} > {failure_threshold:.0%})"
+            f"({report.failed_share:.0%} > {failure_threshold:.0%}){walls}"
         )
     return None
+
+
+def _note(report: SourceReport) -> str:
+    """What the summary says beside a source none of whose listings could be read."""
+    if report.walled_out:
+        return f" (blocked by {', '.join(report.walls)}: no listing could be read)"
+    return " (no listing could be read)" if report.source_failed else ""
+
+
+def _walls(report: SourceReport) -> str:
+    """Which bot walls blocked how many of a source's URLs: "blocked by cloudflare 12"."""
+    return "blocked by " + ", ".join(f"{v} {n}" for v, n in report.walls.items())
 
 
 def _figures(report: SourceReport) -> dict[str, int]:

@@ -23,6 +23,11 @@ FAILURES = (
     "truncated",
     "undecodable",
     "refused",
+    "blocked",
+)
+# The vendor of a blocked URL, read back from its error ("blocked by <vendor>: <evidence>").
+WALL_VENDOR_SQL = (
+    r"coalesce(nullif(regexp_extract(error, 'blocked by ([a-z-]+)', 1), ''), 'unknown')"
 )
 
 
@@ -53,6 +58,13 @@ class SourceReport:
     seconds: float  # first to last request to this source
     failures: Mapping[str, int] = field(default_factory=dict)  # failure outcome -> URLs
     examples: tuple[FailureExample, ...] = ()  # a few failed URLs with their reasons
+    walls: Mapping[str, int] = field(default_factory=dict)  # bot wall vendor -> URLs blocked
+    listings_blocked: int = 0  # listings a bot wall answered
+
+    @property
+    def walled_out(self) -> bool:
+        """No listing could be read, and a bot wall is why (or part of why)."""
+        return self.source_failed and self.listings_blocked > 0
 
     @property
     def attempted(self) -> int:
@@ -94,14 +106,39 @@ def run_report(
         {"run_id": run_id, "attempt": attempt, "failures": list(FAILURES)},
     ).fetchall()
     failures, examples = _failures(conn, run_id, attempt)
+    walls = _walls(conn, run_id, attempt)
     return [
         replace(
             SourceReport(*row),
             failures=failures.get(row[0], {}),
             examples=tuple(examples.get(row[0], [])[:EXAMPLES_PER_SOURCE]),
+            walls=walls.get(row[0], ({}, 0))[0],
+            listings_blocked=walls.get(row[0], ({}, 0))[1],
         )
         for row in rows
     ]
+
+
+def _walls(
+    conn: duckdb.DuckDBPyConnection, run_id: str, attempt: int
+) -> dict[str, tuple[dict[str, int], int]]:
+    """Per source: URLs blocked per bot wall vendor (most first), and listings among them."""
+    rows = conn.execute(
+        f"""
+        SELECT source_id, {WALL_VENDOR_SQL} AS vendor, count(*),
+               count(*) FILTER (kind = 'listing')
+        FROM fetch_log
+        WHERE run_id = $run_id AND attempt = $attempt AND outcome = 'blocked'
+        GROUP BY ALL ORDER BY source_id, count(*) DESC, vendor
+        """,
+        {"run_id": run_id, "attempt": attempt},
+    ).fetchall()
+    walls: dict[str, tuple[dict[str, int], int]] = {}
+    for source_id, vendor, count, listings in rows:
+        vendors, blocked_listings = walls.get(source_id, ({}, 0))
+        vendors[vendor] = count
+        walls[source_id] = (vendors, blocked_listings + listings)
+    return walls
 
 
 def _failures(

@@ -18,11 +18,13 @@ from pathlib import Path
 from types import UnionType
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic.dataclasses import dataclass as settings
 
+from connectors.dates import DateOrder, DateReading
 from connectors.kinds import SourceKind, kind_class, kinds
 
 if TYPE_CHECKING:
@@ -92,7 +94,9 @@ class Cleanup:
 class Revisit:
     """When a URL that was tried is requested again (the frontier's policy).
 
-    Stored articles, aliases and duplicates are not fetched again. Permanent failures (404,
+    Aliases and duplicates are not fetched again, nor are stored articles once their
+    publication is more than recheck_days old: until then they are re-checked with a
+    conditional GET, so their edits are kept (article_revisions). Permanent failures (404,
     robots, not an article...) are retried after permanent_days, at most permanent_attempts
     times in all; transient ones (5xx, 429, timeouts, truncated bodies) after each of
     transient_backoff_hours in turn, then given up.
@@ -101,6 +105,10 @@ class Revisit:
     permanent_days: float = Field(30.0, ge=0)
     permanent_attempts: int = Field(2, ge=0)
     transient_backoff_hours: tuple[float, ...] = (2.0, 8.0, 24.0, 72.0)
+    recheck_days: float = Field(2.0, ge=0)
+    """Stored articles published this many days ago or less are re-checked for edits; 0: never."""
+    recheck_every_hours: float = Field(12.0, ge=0)
+    """Hours at least between two re-checks of one article (a daily run re-checks once)."""
 
 
 @settings(frozen=True, config=_STRICT)
@@ -140,6 +148,7 @@ class Source:
     options holds the kind's typed settings (a mapping given here is checked against the
     kind's model); None for a source that is only read, never discovered (`newsflow extract`).
     parser is a per-site page parser class; None means the default one (see processing.parsers).
+    dates: the time zone, numeric date order and languages its feeds, listings and pages use.
     """
 
     id: str
@@ -158,6 +167,7 @@ class Source:
     options: SourceKind | None = None
     page_json: PageJson | None = None
     parser: type[PageParser] | None = None
+    dates: DateReading = DateReading()
 
     def __post_init__(self) -> None:
         if isinstance(self.options, Mapping):
@@ -269,6 +279,12 @@ class SourceSettings(_Strict):
     page_json: PageJson | None = None
     parser: str | None = None
     """module:Class of a per-site PageParser, imported when the file is loaded."""
+    timezone: str = "UTC"
+    """IANA time zone (Europe/Moscow) of dates the site prints without one."""
+    date_order: DateOrder | None = None
+    """Order of numeric dates (DMY: 04.10.2025 is 4 October); default: the language's custom."""
+    languages: tuple[str, ...] = ()
+    """Languages of printed dates (ru, az, zh...); default: language, language_by_path and en."""
 
     @field_validator("id")
     @classmethod
@@ -290,6 +306,15 @@ class SourceSettings(_Strict):
         if wrong := [prefix for prefix in sections if not prefix.startswith("/")]:
             raise ValueError(f"path prefixes start with '/': {', '.join(wrong)}")
         return sections
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
 
     @field_validator("parser")
     @classmethod
@@ -517,6 +542,17 @@ def _source(
         options=kind.model_validate({k: v for k, v in entry.items() if k not in common}),
         page_json=PageJson(**entry["page_json"]) if entry.get("page_json") else None,
         parser=load_parser(entry["parser"]) if entry.get("parser") else None,
+        dates=_date_reading(entry),
+    )
+
+
+def _date_reading(entry: Mapping[str, Any]) -> DateReading:
+    """How a source's dates read; its languages default to those it declares, and English."""
+    declared = [entry.get("language"), *(entry.get("language_by_path") or {}).values(), "en"]
+    languages = entry.get("languages") or dict.fromkeys(filter(None, declared))
+    order = entry.get("date_order")
+    return DateReading(
+        entry.get("timezone", "UTC"), DateOrder(order) if order else None, tuple(languages)
     )
 
 

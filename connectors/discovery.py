@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, tzinfo
-from email.utils import parsedate_to_datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -17,8 +17,11 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from connectors.config import ConfigError, Source
+from connectors.dates import DateReading, absolute_date, parse_listing_date, parse_timestamp
 from connectors.http import HttpClient, parse_html, without_xml_declaration
 from connectors.records import FetchAttempt, Link, Outcome, Validators
+
+_SHORT_TEXT = 40  # characters: a printed date is shorter; a headline or teaser is longer
 
 
 class MalformedListing(ValueError):
@@ -160,25 +163,8 @@ def _child_text(element: etree._Element, *names: str) -> str | None:
     return None
 
 
-def parse_datetime(value: str | None) -> datetime | None:
-    """RFC 822 (RSS), ISO 8601 / W3C (Atom, sitemaps) or epoch seconds; None when unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        if value.isdigit():
-            return datetime.fromtimestamp(int(value), UTC)
-        return datetime.fromisoformat(value)
-    except (ValueError, OverflowError, OSError):  # a year 99999 is no date either
-        pass
-    try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def parse_feed(text: str, source_id: str) -> list[Link]:
-    """Links of an RSS 2.0 or Atom feed."""
+def parse_feed(text: str, source_id: str, reading: DateReading | None = None) -> list[Link]:
+    """Links of an RSS 2.0 or Atom feed, dated as the source prints dates (see connectors.dates)."""
     root, error = _xml(text)
     if _local(root) == "feed":
         entries = list(_children(root, "entry"))
@@ -205,8 +191,8 @@ def parse_feed(text: str, source_id: str) -> list[Link]:
                     source_id,
                     url.strip(),
                     title=_child_text(entry, "title"),
-                    published_at=parse_datetime(
-                        _child_text(entry, "pubDate", "published", "updated", "date")
+                    published_at=parse_timestamp(
+                        _child_text(entry, "pubDate", "published", "updated", "date"), reading
                     ),
                 )
             )
@@ -216,7 +202,7 @@ def parse_feed(text: str, source_id: str) -> list[Link]:
 
 
 def parse_sitemap(
-    text: str,
+    text: str, reading: DateReading | None = None
 ) -> tuple[list[tuple[str, datetime | None]], list[tuple[str, datetime | None, datetime | None]]]:
     """(sub-sitemaps with lastmod, pages with lastmod and news publication date) of a sitemap.
 
@@ -233,7 +219,8 @@ def parse_sitemap(
     pages: list[tuple[str, datetime | None, datetime | None]] = []
     if kind == "sitemapindex":
         children = [
-            (str(_child_text(e, "loc")), parse_datetime(_child_text(e, "lastmod"))) for e in entries
+            (str(_child_text(e, "loc")), parse_timestamp(_child_text(e, "lastmod"), reading))
+            for e in entries
         ]
         entries = []
     for entry in entries:
@@ -242,8 +229,8 @@ def parse_sitemap(
         pages.append(
             (
                 str(_child_text(entry, "loc")),
-                parse_datetime(_child_text(entry, "lastmod")),
-                parse_datetime(published),
+                parse_timestamp(_child_text(entry, "lastmod"), reading),
+                parse_timestamp(published, reading),
             )
         )
     if error:
@@ -267,60 +254,24 @@ def json_path(document: Any, path: str) -> Any:
     return document
 
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("jan", "янв"),
-            ("feb", "фев"),
-            ("mar", "мар"),
-            ("apr", "апр"),
-            ("may", "мая", "май"),
-            ("jun", "июн"),
-            ("jul", "июл"),
-            ("aug", "авг"),
-            ("sep", "сен"),
-            ("oct", "окт"),
-            ("nov", "ноя"),
-            ("dec", "дек"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})\s+([^\W\d_]{3,})\.?\s+(\d{4})")  # 4 May 2025, 29 апреля
-_MONTH_DAY_YEAR = re.compile(r"([^\W\d_]{3,})\.?\s+(\d{1,2}),\s+(\d{4})")  # March 18, 2019
-_CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})\b")
-_URL_DATE = re.compile(r"/(20\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=/|$)")
-
-
-def parse_listing_date(text: str, tz: tzinfo = UTC) -> datetime | None:
-    """A date as listing pages print it: "13:39, 4 May 2025", "March 18, 2019 12:57",
-    "09:10, 29 апреля 2024", or a /2025/10/04/ path; in the site's time zone."""
-    if match := _URL_DATE.search(text):
-        year, month, day = (int(g) for g in match.groups())
-    elif match := _DAY_MONTH_YEAR.search(text):
-        day, month, year = int(match[1]), _MONTHS.get(match[2][:3].lower(), 0), int(match[3])
-    elif match := _MONTH_DAY_YEAR.search(text):
-        day, month, year = int(match[2]), _MONTHS.get(match[1][:3].lower(), 0), int(match[3])
-    else:
-        return None
-    clock = _CLOCK.search(text)
-    hour, minute = (int(clock[1]), int(clock[2])) if clock else (0, 0)
-    try:
-        return datetime(year, month, day, hour, minute, tzinfo=tz)
-    except ValueError:
-        return None
-
-
 def parse_listing(
-    text: str, page_url: str, item_selector: str, link_pattern: str, tz: tzinfo = UTC
+    text: str,
+    page_url: str,
+    item_selector: str,
+    link_pattern: str,
+    reading: DateReading | None = None,
+    now: datetime | None = None,
+    date_selector: str | None = None,
 ) -> list[Link]:
-    """Article links of an index or archive page, each item's date from its URL or its text.
+    """Article links of an index or archive page, each dated as its item shows.
 
     Each element matching item_selector is one item: its first link whose URL matches
-    link_pattern, titled by the link's text, dated by a <time datetime>, the URL or the text.
+    link_pattern, titled by the link's text. Its date is, in this order: a <time datetime>,
+    the text of its date_selector element, a date in the URL or the item's text read by hand,
+    else the first short text of the item (not the title) that dateparser reads; relative
+    forms ("Вчера, 13:39", "5 минут назад") count from `now`, the time the page was fetched.
     """
+    reading = reading or DateReading()
     try:
         tree = parse_html(text)
     except (etree.ParserError, ValueError) as exc:
@@ -331,11 +282,37 @@ def parse_listing(
             url = urljoin(page_url, (anchor.get("href") or "").strip())
             if not pattern.search(url):
                 continue
-            stamps = item.xpath(".//time/@datetime")
-            published = parse_datetime(stamps[0]) if stamps else None
-            published = published or parse_listing_date(url, tz)
-            published = published or parse_listing_date(item.text_content(), tz)
             title = " ".join(anchor.text_content().split()) or None
+            published = _item_date(item, url, title, reading, now, date_selector)
             links.append(Link("", url, title, published))
             break
     return links
+
+
+def _item_date(
+    item: etree._Element,
+    url: str,
+    title: str | None,
+    reading: DateReading,
+    now: datetime | None,
+    date_selector: str | None,
+) -> datetime | None:
+    """A listing item's date (see parse_listing for the order of the clues)."""
+    stamps = item.xpath(".//time/@datetime")
+    if stamps and (published := parse_timestamp(stamps[0], reading)):
+        return published
+    if date_selector:
+        dates = _selector(date_selector)(item)
+        return parse_listing_date(dates[0].text_content(), reading, now) if dates else None
+    if published := absolute_date(url, reading) or absolute_date(item.text_content(), reading):
+        return published
+    texts = (" ".join(t.split()) for t in item.itertext())
+    for candidate in (t for t in texts if t and t != title and len(t) <= _SHORT_TEXT):
+        if published := parse_listing_date(candidate, reading, now):
+            return published
+    return None
+
+
+@lru_cache(maxsize=64)
+def _selector(css: str) -> CSSSelector:
+    return CSSSelector(css)

@@ -11,7 +11,8 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from connectors.config import PageJson
-from connectors.discovery import json_path, parse_datetime
+from connectors.dates import parse_timestamp
+from connectors.discovery import json_path
 from connectors.http import parse_html
 
 
@@ -42,7 +43,7 @@ def unshell(page: str, spec: PageJson, url: str, language: str | None = None) ->
     if "<" not in content:
         content = "".join(f"<p>{html.escape(line)}</p>" for line in content.splitlines() if line)
     stamp = json_path(document, spec.time) if spec.time else None
-    published = parse_datetime(str(stamp)) if stamp is not None else None
+    published = parse_timestamp(str(stamp)) if stamp is not None else None
     author = json_path(document, spec.author) if spec.author else None
     title_text = html.escape(str(title or ""))
     head = [

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from connectors.records import PublishedSource
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -35,6 +37,8 @@ class SourceKind(BaseModel):
     # Where the kind's article pages keep their text as JSON, for kinds whose pages are JSON
     # answers or JavaScript shells; a source's own `page_json:` takes precedence.
     article_json: ClassVar[PageJson | None] = None
+    # What the dates of the kind's links are, for articles whose pages give none of their own.
+    dates_from: ClassVar[PublishedSource] = PublishedSource.LISTING
 
     @abstractmethod
     async def discover(self, walk: Walk) -> list[Link]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime
 
 from pydantic import Field, field_validator
 
@@ -23,8 +23,8 @@ class HtmlListing(SourceKind):
     """CSS selector of one item of the list."""
     link_pattern: str
     """Regular expression the article link of an item matches."""
-    timezone: str = "UTC"
-    """Time zone of the dates the pages print (IANA name, e.g. Europe/Moscow)."""
+    date_selector: str | None = None
+    """CSS selector of an item's date, when the item's other text could be read as one."""
     first_page: int = 1
     max_pages: int = Field(10, ge=1)
 
@@ -37,18 +37,9 @@ class HtmlListing(SourceKind):
             raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
         return pattern
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {name!r}") from exc
-        return name
-
     async def discover(self, walk: Walk) -> list[Link]:
         """Page through the listing until a page adds nothing or its items get too old."""
-        source, tz = walk.source, ZoneInfo(self.timezone)
+        source = walk.source
         links: list[Link] = []
         for number in range(self.first_page, self.first_page + self.max_pages):
             url = source.url(self.listing_url.format(page=number))
@@ -56,7 +47,13 @@ class HtmlListing(SourceKind):
                 walk,
                 url,
                 lambda text, url=url: parse_listing(
-                    text, url, self.item_selector, self.link_pattern, tz
+                    text,
+                    url,
+                    self.item_selector,
+                    self.link_pattern,
+                    source.dates,
+                    datetime.now(UTC),  # relative dates count from the page's arrival
+                    self.date_selector,
                 ),
             )
             known = {link.url for link in links}

@@ -11,13 +11,13 @@ from urllib.parse import urlencode, urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.config import Source
+from connectors.dates import parse_timestamp
 from connectors.discovery import (
     MalformedListing,
     Walk,
     fetch_listing,
     json_path,
     older,
-    parse_datetime,
 )
 from connectors.kinds import SourceKind, register_kind
 from connectors.records import Link
@@ -99,7 +99,8 @@ class JsonApi(SourceKind):
             raise MalformedListing(f"no item list at {self.items_path!r}")
         links, oldest = [], None
         for item in filter(lambda item: isinstance(item, dict), items):
-            published = parse_datetime(str(self._value(item, self.fields.time) or ""))
+            stamp = self._value(item, self.fields.time)
+            published = parse_timestamp(str(stamp or ""), source.dates)
             if published and (oldest is None or published < oldest):
                 oldest = published
             if url := self.item_url(item):

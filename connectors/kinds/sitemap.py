@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
 from connectors.discovery import Walk, fetch_listing, older, parse_sitemap, record_cap
 from connectors.kinds import SourceKind, register_kind
-from connectors.records import Link
+from connectors.records import Link, PublishedSource
 
 
 @register_kind("sitemap")
 class Sitemap(SourceKind):
     """A sitemap or sitemap index; backfills skip sub-sitemaps last changed before the window."""
 
+    dates_from: ClassVar[PublishedSource] = PublishedSource.SITEMAP
     sitemap_url: str
     """Path under base_url, or an absolute URL."""
 
@@ -28,7 +30,8 @@ class Sitemap(SourceKind):
         followed, depth = 0, 0
         while level:
             visited.update(level)
-            parsed = await asyncio.gather(*(fetch_listing(walk, u, parse_sitemap) for u in level))
+            read = lambda text: parse_sitemap(text, walk.source.dates)  # noqa: E731
+            parsed = await asyncio.gather(*(fetch_listing(walk, u, read) for u in level))
             level = []
             for children, pages in filter(None, parsed):
                 level += [

@@ -11,6 +11,7 @@ and the ratio, and how many clusters each finds. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import inspect
 import random
 import statistics
 import subprocess
@@ -89,7 +90,8 @@ def assign(module: types.ModuleType, sim: types.ModuleType, pending: list[tuple[
     signatures = {url: sim.minhash(text) for url, text in pending}
     bands = {url: sim.band_buckets(s) for url, s in signatures.items()}
     began = time.perf_counter()
-    rows = module._assign(pending, signatures, bands, {}, 1)
+    counter = [1] if "next_id" in inspect.signature(module._assign).parameters else []
+    rows = module._assign(pending, signatures, bands, {}, *counter)  # older: max+1 ids
     return time.perf_counter() - began, {row["url"]: row["cluster_id"] for row in rows}
 
 

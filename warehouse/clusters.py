@@ -7,6 +7,7 @@ load over the articles that have no cluster yet, so it also catches up after any
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import duckdb
@@ -49,7 +50,7 @@ def assign_clusters(conn: duckdb.DuckDBPyConnection) -> int:
     band_rows = _band_table(bands)
     with transaction(conn):
         known = _known_candidates(conn, band_rows)
-        rows = _assign(pending, signatures, bands, known, _next_cluster_id(conn))
+        rows = _assign(pending, signatures, bands, known)
         cluster_rows = pa.Table.from_pylist(rows, _CLUSTER_SCHEMA)
         with registered(conn, cluster_rows=cluster_rows, band_rows=band_rows):
             conn.execute("INSERT INTO story_clusters BY NAME SELECT * FROM cluster_rows")
@@ -126,9 +127,12 @@ def _known_candidates(
     return candidates
 
 
-def _next_cluster_id(conn: duckdb.DuckDBPyConnection) -> int:
-    row = conn.execute("SELECT coalesce(max(cluster_id), 0) + 1 FROM story_clusters").fetchone()
-    return int(row[0]) if row else 1
+def founder_id(url: str) -> int:
+    """A new story's cluster id, from its founding article's URL (63 bits of BLAKE2b).
+
+    No counter, so workers committing side by side (DuckLake) never hand out one id twice.
+    """
+    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest()) >> 1
 
 
 def _assign(
@@ -136,7 +140,6 @@ def _assign(
     signatures: dict[str, np.ndarray],
     bands: dict[str, list[int]],
     known: dict[str, list[tuple[str, int, np.ndarray]]],
-    next_id: int,
 ) -> list[dict[str, object]]:
     """In fetch order: join the most similar candidate's cluster above the threshold, or found."""
     now = datetime.now(UTC)
@@ -151,7 +154,7 @@ def _assign(
                 candidates.setdefault(other, (cid, signatures[other]))
         cluster_id, score = _best_match(signature, candidates)
         if score < NEAR_DUPLICATE:
-            cluster_id, score, next_id = next_id, 1.0, next_id + 1
+            cluster_id, score = founder_id(url), 1.0
         for band, bucket in enumerate(bands[url]):
             in_batch.setdefault((band, bucket), []).append((url, cluster_id))
         rows.append(

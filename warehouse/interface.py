@@ -1,8 +1,8 @@
 """The warehouse as the pipeline sees it: the dozen operations it needs, behind one interface.
 
-Flows and the pipeline core call these instead of opening connections, so a lakehouse backend
-can slot in later without touching them (as dlt's destinations do). DuckDBWarehouse, the
-embedded DuckDB file, is the one implementation today; each operation holds the file briefly.
+Flows and the pipeline core call these instead of opening connections (as dlt's destinations
+do). DuckDBWarehouse runs them on the embedded DuckDB file or, where NEWSFLOW_WAREHOUSE names
+one, on a DuckLake that several workers share (warehouse/lake.py).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
+
+import duckdb
 
 from connectors.config import Revisit, Source
 from connectors.records import FetchAttempt, Link
@@ -81,14 +83,17 @@ class Warehouse(Protocol):
 
 
 class DuckDBWarehouse:
-    """The embedded DuckDB file (NEWSFLOW_DB): one short write connection per operation."""
+    """The warehouse NEWSFLOW_WAREHOUSE names: the DuckDB file (default) or a DuckLake.
+
+    On the file each operation holds the write connection briefly; on DuckLake each write
+    operation is one transaction, run again whole after a conflict with another worker.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
 
     def register_sources(self, sources: Sequence[Source]) -> None:
-        with store.connect(self.path) as conn:
-            store.register_sources(conn, sources)
+        store.write(lambda conn: store.register_sources(conn, sources), self.path)
 
     def source_state(self, source_id: str) -> SourceState:
         """Cursor and listing validators a daily run starts from."""
@@ -98,16 +103,20 @@ class DuckDBWarehouse:
     def record_listings(
         self, run: RunKey, attempts: Sequence[FetchAttempt], links: Sequence[Link], now: datetime
     ) -> int:
-        with store.connect(self.path) as conn:
-            return loads.record_listings(conn, run, attempts, links, now)
+        return store.write(
+            lambda conn: loads.record_listings(conn, run, attempts, links, now), self.path
+        )
 
     def remember_listings(
         self, source_id: str, attempts: Sequence[FetchAttempt], links: Sequence[Link]
     ) -> None:
         """A daily run's listing validators and cursor, once its links are in the frontier."""
-        with store.connect(self.path) as conn:
+
+        def operation(conn: duckdb.DuckDBPyConnection) -> None:
             state.save_validators(conn, attempts)
             state.advance_cursor(conn, source_id, links)
+
+        store.write(operation, self.path)
 
     def claim(
         self,
@@ -119,8 +128,12 @@ class DuckDBWarehouse:
         window: tuple[date | None, date | None] = (None, None),
         refetch: Refetch | None = None,
     ) -> list[Claimed]:
-        with store.connect(self.path) as conn:
-            return frontier.claim(conn, source_id, owner, limit, now, run_started, window, refetch)
+        return store.write(
+            lambda conn: frontier.claim(
+                conn, source_id, owner, limit, now, run_started, window, refetch
+            ),
+            self.path,
+        )
 
     def commit_chunk(
         self,
@@ -130,16 +143,18 @@ class DuckDBWarehouse:
         now: datetime,
     ) -> LoadResult:
         """The chunk's load, then story clusters and search index for what it added."""
-        with store.connect(self.path) as conn:
+
+        def operation(conn: duckdb.DuckDBPyConnection) -> LoadResult:
             loaded = loads.commit_chunk(conn, run, results, policy, now)
             if loaded.inserted or loaded.duplicates:
                 clusters.assign_clusters(conn)
                 refresh_index(conn)
             return loaded
 
+        return store.write(operation, self.path)
+
     def release(self, owner: str) -> None:
-        with store.connect(self.path) as conn:
-            frontier.release(conn, owner)
+        store.write(lambda conn: frontier.release(conn, owner), self.path)
 
     def cached(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]:
         """The translation cache (TranslationCache.get)."""
@@ -148,8 +163,7 @@ class DuckDBWarehouse:
 
     def remember(self, model: ModelInfo, new: Mapping[str, str]) -> None:
         """The translation cache (TranslationCache.put)."""
-        with store.connect(self.path) as conn:
-            translations.remember(conn, model, new)
+        store.write(lambda conn: translations.remember(conn, model, new), self.path)
 
     def archived_pages(
         self,
@@ -163,12 +177,15 @@ class DuckDBWarehouse:
 
     def replace_articles(self, articles: Sequence[Article]) -> int:
         """Fresh processing of stored articles; their clusters and index entries follow."""
-        with store.connect(self.path) as conn:
+
+        def operation(conn: duckdb.DuckDBPyConnection) -> int:
             clusters.forget(conn, [a.url for a in articles])  # first: a crash stays consistent
             updated = loads.replace_articles(conn, articles)
             clusters.assign_clusters(conn)
             refresh_index(conn)
             return updated
+
+        return store.write(operation, self.path)
 
     def run_report(self, run: RunKey) -> list[SourceReport]:
         with store.connect(self.path) as conn:
@@ -186,8 +203,7 @@ class DuckDBWarehouse:
     def record_run(
         self, record: store.RunRecord, figures: Sequence[SourceReport], state: str | None = None
     ) -> None:
-        with store.connect(self.path) as conn:
-            store.record_run(conn, record, figures, state)
+        store.write(lambda conn: store.record_run(conn, record, figures, state), self.path)
 
     def start_run(self, record: store.RunRecord, now: datetime) -> list[str]:
         """Record a run as Running before it fetches; runs whose process died become Crashed.
@@ -195,10 +211,13 @@ class DuckDBWarehouse:
         So a run that dies (kill -9, a full disk that stops even its last write) never looks
         alive, and the next run says so. Returns the ids of the runs found dead.
         """
-        with store.connect(self.path) as conn:
+
+        def operation(conn: duckdb.DuckDBPyConnection) -> list[str]:
             dead = store.close_abandoned_runs(conn, now)
             store.record_run(conn, record, [], "Running")
             return dead
+
+        return store.write(operation, self.path)
 
     def daily_volume(self, since: datetime) -> dict[str, list[int]]:
         """New articles per daily run since a time, per source (for volume alerts)."""
@@ -219,9 +238,12 @@ class DuckDBWarehouse:
 
     def save_translations(self, results: Sequence[tuple[str, Translation]]) -> None:
         """Backlog translations and their paragraphs; the search index follows at once."""
-        with store.connect(self.path) as conn:
+
+        def operation(conn: duckdb.DuckDBPyConnection) -> None:
             translations.save_translations(conn, list(results))
             refresh_index(conn)
+
+        store.write(operation, self.path)
 
 
 class WarehouseCache:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import lake
 from warehouse.sql import transaction
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -44,21 +45,29 @@ def current_version(conn: duckdb.DuckDBPyConnection) -> int:
     return int(row[0] or 0) if row else 0
 
 
-def migrate(conn: duckdb.DuckDBPyConnection) -> int:
+def migrate(conn: duckdb.DuckDBPyConnection, on_lake: bool = False) -> int:
     """Bring the schema up to date, each migration in its own transaction; returns the version.
 
     Every migration not recorded yet is applied, in version order, so a number that lands
-    after a higher one (parallel work on the schema) is still applied, not skipped.
+    after a higher one (parallel work on the schema) is still applied, not skipped. On DuckLake
+    (on_lake) the same files run without the keys, indexes and sequences it lacks, and the
+    writer_turn row that serializes its writers (warehouse/lake.py) is created.
     """
+    adapt = lake.adapt if on_lake else str
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version "
-        "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
+        adapt(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)"
+        )
     )
+    if on_lake:
+        conn.execute("CREATE TABLE IF NOT EXISTS writer_turn (turn BIGINT NOT NULL)")
+        conn.execute("INSERT INTO writer_turn SELECT 0 WHERE NOT EXISTS (FROM writer_turn)")
     applied = {row[0] for row in conn.execute("SELECT version FROM schema_version").fetchall()}
     for number, sql in migrations():
         if number in applied:
             continue
         with transaction(conn):
-            conn.execute(sql)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", [number])
+            conn.execute(adapt(sql))
+            conn.execute("INSERT INTO schema_version VALUES (?, now())", [number])
     return current_version(conn)

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
+import pyarrow as pa
 
 from connectors.records import FetchAttempt, Link, Validators
+from warehouse.sql import merge, registered
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,32 @@ def validators(conn: duckdb.DuckDBPyConnection, source_id: str) -> dict[str, Val
 def save_validators(conn: duckdb.DuckDBPyConnection, attempts: Iterable[FetchAttempt]) -> None:
     """Remember the validators of listings that were read, for the next conditional GET."""
     now = datetime.now(UTC)
-    rows = [
-        (a.url, a.source_id, a.validators.etag, a.validators.last_modified, now)
+    rows = {
+        a.url: {
+            "url": a.url,
+            "source_id": a.source_id,
+            "etag": a.validators.etag,
+            "last_modified": a.validators.last_modified,
+            "updated_at": now,
+        }
         for a in attempts
         if a.outcome == "listed" and a.validators
-    ]
+    }
     if rows:
-        conn.executemany("INSERT OR REPLACE INTO http_validators VALUES (?, ?, ?, ?, ?)", rows)
+        table = pa.Table.from_pylist(list(rows.values()), _VALIDATOR_SCHEMA)
+        with registered(conn, validator_rows=table):
+            merge(conn, "http_validators", "validator_rows", "url")
+
+
+_VALIDATOR_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("source_id", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("updated_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 def cursor(conn: duckdb.DuckDBPyConnection, source_id: str) -> datetime | None:
@@ -61,8 +82,9 @@ def advance_cursor(conn: duckdb.DuckDBPyConnection, source_id: str, links: Seque
         return
     newest = max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in times)
     conn.execute(
-        "INSERT INTO source_cursors VALUES (?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
-        "newest_published = greatest(newest_published, excluded.newest_published), "
-        "updated_at = excluded.updated_at",
+        "MERGE INTO source_cursors c USING (SELECT ? AS source_id, ?::TIMESTAMPTZ AS newest, "
+        "?::TIMESTAMPTZ AS updated_at) n USING (source_id) WHEN MATCHED THEN UPDATE SET "
+        "newest_published = greatest(c.newest_published, n.newest), updated_at = n.updated_at "
+        "WHEN NOT MATCHED THEN INSERT VALUES (n.source_id, n.newest, n.updated_at)",
         [source_id, newest, datetime.now(UTC)],
     )

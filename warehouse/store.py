@@ -8,22 +8,23 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from connectors.config import Source
-from warehouse import runners
+from warehouse import lake, runners
 from warehouse.clusters import assign_clusters
 from warehouse.reports import SourceReport
 from warehouse.schema import migrate
 from warehouse.search import refresh_index
-from warehouse.sql import registered
+from warehouse.sql import merge, registered
 
 DEFAULT_DB = Path("data") / "newsflow.duckdb"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
@@ -31,6 +32,7 @@ READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait o
 WAIT_LOG_SECONDS = 30.0  # a waiting writer says who holds the file this often
 # Not a Prefect logger: flows forward it to the run's log (PREFECT_LOGGING_EXTRA_LOGGERS=newsflow).
 log = logging.getLogger("newsflow.warehouse")
+T = TypeVar("T")
 _HOLDER = re.compile(r"PID (\d+)")
 # Threads of one process (a run's sources and chunks) take turns on the file: DuckDB attaches
 # and detaches the database on the first connect and the last close, and two threads doing
@@ -55,8 +57,19 @@ class RunRecord:
 
 
 def db_path() -> Path:
-    """The warehouse file: env NEWSFLOW_DB, else ./data/newsflow.duckdb."""
+    """The warehouse file: NEWSFLOW_WAREHOUSE (unless a DuckLake), NEWSFLOW_DB, else the default.
+
+    The default is ./data/newsflow.duckdb.
+    """
+    chosen = os.environ.get("NEWSFLOW_WAREHOUSE", "")
+    if chosen and not chosen.startswith(lake.PREFIX):
+        return Path(chosen)
     return Path(os.environ.get("NEWSFLOW_DB") or DEFAULT_DB)
+
+
+def backend(path: Path | None = None) -> lake.Lake | None:
+    """The DuckLake the warehouse lives in, or None for a DuckDB file (an explicit path is one)."""
+    return None if path is not None else lake.configured()
 
 
 @contextmanager
@@ -70,8 +83,13 @@ def connect(
 
     DuckDB lets one process write a file at a time, so a second process retries for
     wait_seconds, logging who holds the file every log_every seconds, and then fails with a
-    message that says what holds it.
+    message that says what holds it. On DuckLake (NEWSFLOW_WAREHOUSE) nobody waits: readers
+    get a fresh read-only attachment, writers a connection of the process's attached lake.
     """
+    shared = backend(path)
+    if shared is not None:
+        yield from _open_lake(shared, read_only)
+        return
     path = Path(path or db_path())
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `newsflow ingest` or `newsflow demo`")
@@ -118,6 +136,35 @@ def _open(
         conn.close()
 
 
+def _open_lake(shared: lake.Lake, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    if not read_only:
+        with lake.session(shared, _migrate_lake) as conn:
+            yield conn
+        return
+    conn = lake.open_lake(shared, read_only=True)  # its own: the sandbox locks it down for good
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _migrate_lake(conn: duckdb.DuckDBPyConnection) -> int:
+    return migrate(conn, on_lake=True)
+
+
+def write(operation: Callable[[duckdb.DuckDBPyConnection], T], path: Path | None = None) -> T:
+    """One write operation of the pipeline, whole, on whichever backend is configured.
+
+    On the DuckDB file it holds the write connection for the operation; on DuckLake it runs
+    in one transaction, taken again from the start after a conflict with another worker.
+    """
+    shared = backend(path)
+    if shared is not None:
+        return lake.write(shared, _migrate_lake, operation)
+    with connect(path) as conn:
+        return operation(conn)
+
+
 def register_sources(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source]) -> None:
     """Upsert the configured sources so articles can be joined to their names."""
     now = datetime.now(UTC)
@@ -135,7 +182,7 @@ def register_sources(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source])
     if not rows:
         return
     with registered(conn, batch=pa.Table.from_pylist(rows)):
-        conn.execute("INSERT OR REPLACE INTO sources BY NAME SELECT * FROM batch")
+        merge(conn, "sources", "batch", "id")
 
 
 def refresh_derived(conn: duckdb.DuckDBPyConnection) -> None:
@@ -151,24 +198,42 @@ def record_run(
     state: str | None = None,
 ) -> None:
     """Write (or rewrite) a run try's row: totals of the per-source figures its summary shows."""
-    conn.execute(
-        "INSERT OR REPLACE INTO runs BY POSITION VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run.run_id,
-            run.attempt,
-            run.flow,
-            _utc(run.started_at),
-            _utc(run.ended_at),
-            json.dumps(run.parameters, default=str),
-            sum(r.fetched for r in reports),
-            sum(r.new for r in reports),
-            sum(r.duplicate for r in reports),
-            sum(r.failed for r in reports),
-            sum(r.translated for r in reports),
-            state,
-            runners.this_process(),
-        ],
-    )
+    row = {
+        "run_id": run.run_id,
+        "attempt": run.attempt,
+        "flow": run.flow,
+        "started_at": _utc(run.started_at),
+        "ended_at": _utc(run.ended_at),
+        "parameters": json.dumps(run.parameters, default=str),
+        "fetched": sum(r.fetched for r in reports),
+        "new": sum(r.new for r in reports),
+        "duplicate": sum(r.duplicate for r in reports),
+        "failed": sum(r.failed for r in reports),
+        "translated": sum(r.translated for r in reports),
+        "state": state,
+        "runner": runners.this_process(),
+    }
+    with registered(conn, run_row=pa.Table.from_pylist([row], _RUN_SCHEMA)):
+        merge(conn, "runs", "run_row", "run_id, attempt")
+
+
+_RUN_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("attempt", pa.int32()),
+        ("flow", pa.string()),
+        ("started_at", pa.timestamp("us", tz="UTC")),
+        ("ended_at", pa.timestamp("us", tz="UTC")),
+        ("parameters", pa.string()),
+        ("fetched", pa.int32()),
+        ("new", pa.int32()),
+        ("duplicate", pa.int32()),
+        ("failed", pa.int32()),
+        ("translated", pa.int32()),
+        ("state", pa.string()),
+        ("runner", pa.string()),
+    ]
+)
 
 
 def close_abandoned_runs(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[str]:

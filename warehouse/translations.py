@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from processing.models import ModelInfo
 from processing.records import Translation
-from warehouse.sql import registered, transaction
+from warehouse.sql import merge, registered, transaction
 
 _PARAGRAPH_SCHEMA = pa.schema(
     [
@@ -74,9 +74,12 @@ def remember(
         ]
     )
     with registered(conn, new_translations=rows):
-        conn.execute(
-            "INSERT INTO translation_cache BY NAME SELECT * FROM new_translations "
-            "ON CONFLICT DO NOTHING"
+        merge(
+            conn,
+            "translation_cache",
+            "new_translations",
+            "source_hash, model, model_version",
+            replace=False,
         )
 
 

@@ -1,0 +1,190 @@
+"""DuckLake: the warehouse many workers share, its catalog in PostgreSQL, its data as Parquet.
+
+NEWSFLOW_WAREHOUSE=ducklake:postgres:<libpq settings> chooses it (the DuckDB file stays the
+default); NEWSFLOW_LAKE_DATA is where the Parquet files go, a path every worker sees (it is
+recorded in the catalog when the lake is created, so later workers may leave it unset). The
+ducklake and postgres extensions load from their registry packages, never from the network.
+
+DuckLake has no PRIMARY KEY or UNIQUE constraint, so keys are kept by serializing the writes
+that need them: every write operation bumps one shared row (writer_turn) in its transaction.
+Two workers committing at once then conflict at commit, and the loser runs its whole
+operation again on the new snapshot (bounded, logged back-off); fetching and extracting,
+outside these short transactions, still run side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+log = logging.getLogger("newsflow.warehouse")
+T = TypeVar("T")
+PREFIX = "ducklake:"
+TRIES = 12  # a commit that conflicts this often in a row is a real problem: say so
+FIRST_WAIT = 0.05  # seconds; doubles each try (with jitter) up to MAX_WAIT
+MAX_WAIT = 5.0
+_CATALOG = "lake"
+_EXTENSIONS = ("ducklake", "postgres")
+# What DuckLake cannot keep; the migrations are written for DuckDB and adapted here.
+_UNSUPPORTED = (
+    (re.compile(r"^\s*CREATE (?:UNIQUE )?INDEX[^;]*;", re.I | re.M), ""),
+    (re.compile(r"^\s*CREATE SEQUENCE[^;]*;", re.I | re.M), ""),
+    (re.compile(r"\s+DEFAULT nextval\('[^']*'\)", re.I), ""),
+    (re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)", re.I), ""),
+    (re.compile(r"\s+PRIMARY KEY", re.I), ""),
+)
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Where a DuckLake lives: its catalog database and (on creation) its data path."""
+
+    catalog: str  # e.g. postgres:host=10.0.0.5 port=5432 dbname=newsflow user=newsflow
+    data_path: str | None = None
+
+    def attach_sql(self, read_only: bool = False) -> str:
+        """The ATTACH statement that opens this lake as the catalog `lake`."""
+        options = [f"DATA_PATH '{_quote(self.data_path)}'"] if self.data_path else []
+        if read_only:
+            options.append("READ_ONLY")
+        suffix = f" ({', '.join(options)})" if options else ""
+        return f"ATTACH '{PREFIX}{_quote(self.catalog)}' AS {_CATALOG}{suffix}"
+
+
+class LakeConflict(RuntimeError):
+    """Another worker's commits kept conflicting with this one beyond the retries."""
+
+
+def configured() -> Lake | None:
+    """The lake NEWSFLOW_WAREHOUSE names, or None where the warehouse is a DuckDB file."""
+    spec = os.environ.get("NEWSFLOW_WAREHOUSE", "")
+    if not spec.startswith(PREFIX):
+        return None
+    data = os.environ.get("NEWSFLOW_LAKE_DATA")
+    if data and "://" not in data:
+        data = str(Path(data).resolve()) + "/"
+    return Lake(spec.removeprefix(PREFIX), data or None)
+
+
+def adapt(sql: str) -> str:
+    """A migration as DuckLake takes it: no keys, indexes or sequences (they only enforce)."""
+    for pattern, replacement in _UNSUPPORTED:
+        sql = pattern.sub(replacement, sql)
+    return sql
+
+
+@cache
+def extension_file(name: str) -> Path:
+    """The extension shipped in the duckdb-extension-<name> package."""
+    spec = find_spec(f"duckdb_extension_{name}")
+    roots = spec.submodule_search_locations if spec else None
+    found = sorted(p for root in roots or [] for p in Path(root).rglob(f"{name}.duckdb_extension"))
+    if not found:
+        raise RuntimeError(f"the {name} extension is missing: pip install duckdb-extension-{name}")
+    return found[-1]
+
+
+def open_lake(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB with the lake attached and selected."""
+    conn = duckdb.connect()
+    try:
+        for name in _EXTENSIONS:
+            conn.execute(f"INSTALL '{extension_file(name)}'")
+            conn.execute(f"LOAD {name}")
+        conn.execute(lake.attach_sql(read_only))
+        conn.execute(f"USE {_CATALOG}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+_instances: dict[Lake, duckdb.DuckDBPyConnection] = {}
+_lock = threading.Lock()
+
+
+@contextmanager
+def session(
+    lake: Lake, migrate: Callable[[duckdb.DuckDBPyConnection], object]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection of this process's lake instance (attached once, migrated once)."""
+    with _lock:
+        if lake not in _instances:
+            instance = open_lake(lake)
+            _retrying(lambda: migrate(instance.cursor()), "migration")
+            _instances[lake] = instance
+        conn = _instances[lake].cursor()
+    try:
+        conn.execute(f"USE {_CATALOG}")
+        yield conn
+    finally:
+        conn.close()
+
+
+def write(
+    lake: Lake,
+    migrate: Callable[[duckdb.DuckDBPyConnection], object],
+    operation: Callable[[duckdb.DuckDBPyConnection], T],
+) -> T:
+    """Run one write operation whole in one transaction, again after another worker's commit."""
+
+    def attempt() -> T:
+        with session(lake, migrate) as conn:
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.execute("UPDATE writer_turn SET turn = turn + 1")
+                result = operation(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")  # a conflict surfaces here, its transaction already gone
+            return result
+
+    return _retrying(attempt, "commit")
+
+
+def is_conflict(error: duckdb.Error) -> bool:
+    """True for DuckLake's "another transaction changed this first" (worth trying again)."""
+    text = str(error)
+    return "Transaction conflict" in text or "Failed to commit DuckLake" in text
+
+
+def _retrying(action: Callable[[], T], what: str) -> T:
+    for attempt in range(1, TRIES + 1):
+        try:
+            return action()
+        except duckdb.Error as error:
+            if not is_conflict(error):
+                raise
+            if attempt == TRIES:
+                raise LakeConflict(
+                    f"warehouse {what} conflicted with other workers {TRIES} times in a row: "
+                    f"{str(error).splitlines()[-1]}"
+                ) from error
+            wait = min(FIRST_WAIT * 2**attempt, MAX_WAIT) * random.uniform(0.5, 1.0)
+            log.info(
+                "warehouse %s conflicted with another worker's (try %d of %d), again in %.2f s",
+                what,
+                attempt,
+                TRIES,
+                wait,
+            )
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

@@ -201,13 +201,13 @@ def write_states(conn: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, objec
     unique = list({row["url"]: row for row in rows}.values())
     with registered(conn, states=pa.Table.from_pylist(unique, _ROW_SCHEMA)):
         conn.execute(
-            "INSERT INTO frontier BY NAME SELECT * FROM states ON CONFLICT (url) DO UPDATE SET "
-            "state = excluded.state, resolved_url = excluded.resolved_url, via = excluded.via, "
-            "listed_published_at = coalesce(excluded.listed_published_at, "
-            "frontier.listed_published_at), last_fetched = excluded.last_fetched, "
-            "attempts = excluded.attempts, last_status = excluded.last_status, "
-            "last_error = excluded.last_error, next_due = excluded.next_due, "
-            "leased_by = NULL, leased_until = NULL"
+            "MERGE INTO frontier f USING states s USING (url) WHEN MATCHED THEN UPDATE SET "
+            "state = s.state, resolved_url = s.resolved_url, via = s.via, "
+            "listed_published_at = coalesce(s.listed_published_at, f.listed_published_at), "
+            "last_fetched = s.last_fetched, attempts = s.attempts, last_status = s.last_status, "
+            "last_error = s.last_error, next_due = s.next_due, "
+            "leased_by = NULL, leased_until = NULL "
+            "WHEN NOT MATCHED THEN INSERT BY NAME"
         )
 
 

@@ -7,6 +7,7 @@ loses at most the chunk in flight, and what was committed is never fetched again
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from processing.records import Article, UrlResult
 from warehouse import frontier, translations
 from warehouse.archive import ARCHIVE_SCHEMA, archive_row
 from warehouse.revisit import next_due
-from warehouse.sql import registered, transaction
+from warehouse.sql import merge, registered, transaction
 
 
 @dataclass(frozen=True)
@@ -247,11 +248,8 @@ def _archive(conn: duckdb.DuckDBPyConnection, attempts: Sequence[FetchAttempt]) 
             transaction(conn),
             registered(conn, raw_rows=pa.Table.from_pylist(rows, ARCHIVE_SCHEMA)),
         ):
-            conn.execute(
-                "INSERT INTO raw_archive BY NAME SELECT * FROM raw_rows "
-                "QUALIFY row_number() OVER (PARTITION BY sha256) = 1 "
-                "ON CONFLICT (sha256) DO NOTHING"
-            )
+            once = "(FROM raw_rows QUALIFY row_number() OVER (PARTITION BY sha256) = 1) AS r"
+            merge(conn, "raw_archive", once, "sha256", replace=False)
     return keys
 
 
@@ -281,6 +279,7 @@ _ARTICLE_SCHEMA = pa.schema(
 )
 _LOG_SCHEMA = pa.schema(
     [
+        ("id", pa.int64()),
         ("run_id", pa.string()),
         ("attempt", pa.int32()),
         ("source_id", pa.string()),
@@ -303,6 +302,7 @@ def _log(
 ) -> None:
     rows = [
         {
+            "id": uuid.uuid4().int >> 65,  # no sequence: writers on DuckLake share no counter
             "run_id": run.run_id,
             "attempt": run.attempt,
             "source_id": a.source_id,

@@ -176,7 +176,18 @@ async def process_chunk(
     ok = [(c, a) for c, a in fetched if a.ok]
     done = await pages.process(
         source,
-        [(a.url, a.text or "", a.content_type, a.attempted_at, a.final_url) for _, a in ok],
+        [
+            (
+                a.url,
+                a.text or "",
+                a.content_type,
+                a.attempted_at,
+                a.final_url,
+                c.link.published_at,
+                a.charset,
+            )
+            for c, a in ok
+        ],
     )
     processed = {a.url: page for (_, a), page in zip(ok, done, strict=True)}
     results = []

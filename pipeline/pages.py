@@ -15,13 +15,15 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 
 from connectors.config import Source
+from connectors.records import Charset
 from processing.page import PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
 BATCH_PAGES = 8  # pages sent to a worker process at a time
 WORKERS_ENV = "NEWSFLOW_WORKERS"  # processes for page work; 0 or 1: none, all in-process
 
-PageInput = tuple[str, str, str | None, datetime, str | None]  # url, body, type, time, final
+# url, body, content type, fetch time, final URL, listing's date, charset (see process_page)
+PageInput = tuple[str, str, str | None, datetime, str | None, datetime | None, Charset | None]
 
 
 def process_pages(source: Source, pages: Sequence[PageInput]) -> list[PageResult]:

@@ -37,7 +37,9 @@ async def reprocess_pages(
             )
             continue
         results = await processor.process(
-            sources[source_id], [(p.url, p.html, None, p.fetched_at, None) for p in mine]
+            # no listing date or charset here: replace_articles keeps the stored ones
+            sources[source_id],
+            [(p.url, p.html, None, p.fetched_at, None, None, None) for p in mine],
         )
         for page, result in zip(mine, results, strict=True):
             if result.article is None:

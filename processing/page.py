@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from tld import get_fld
 
 from connectors.config import Source
-from connectors.records import Outcome
-from processing.article import article_language
+from connectors.records import Charset, Outcome
+from processing.article import article_language, publication
 from processing.dedup import canonical_url, content_hash
 from processing.extract import ExtractionError
 from processing.parsers import parser_for
@@ -40,10 +40,14 @@ def process_page(
     content_type: str | None,
     fetched_at: datetime,
     final_url: str | None = None,
+    listed_at: datetime | None = None,
+    charset: Charset | None = None,
 ) -> PageResult:
     """Turn one page body into an Article; every failure is a result, never an exception.
 
     url is the URL the page was asked for, final_url where redirects ended (the page's address).
+    listed_at is the publication time its listing gave the link, for a page that has none;
+    charset how the fetch decoded the body (both recorded on the article, see Article).
     """
     parser = parser_for(source)
     if content_type and content_type not in parser.content_types:
@@ -52,6 +56,7 @@ def process_page(
     try:
         extracted = parser.parse(body, address, source)
         language = article_language(extracted, source.declared_language(address))
+        published_at, published_source = publication(extracted, body, address, listed_at, source)
     except ExtractionError as exc:
         return PageResult(Outcome.NO_CONTENT, error=str(exc))
     except Exception as exc:  # one odd page must never cost its source the other pages
@@ -68,7 +73,9 @@ def process_page(
             fetched_at=fetched_at,
             content_hash=content_hash(extracted.text),
             author=extracted.author,
-            published_at=extracted.published_at,
+            published_at=published_at,
+            published_source=published_source,
+            charset=charset,
             attribution=extracted.attribution,
             attribution_url=extracted.attribution_url,
             disclaimer=extracted.disclaimer,

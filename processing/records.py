@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.records import FetchAttempt, TranslationStatus
+from connectors.records import Charset, FetchAttempt, PublishedSource, TranslationStatus
 from processing.boilerplate import Disclaimer
 
 
@@ -69,6 +69,8 @@ class Article:
     attribution: str | None = None  # see Extracted
     attribution_url: str | None = None
     disclaimer: Disclaimer | None = None
+    published_source: PublishedSource = PublishedSource.NONE  # where published_at came from
+    charset: Charset | None = None  # what the page was decoded with, and why; None: not fetched
 
 
 @dataclass(frozen=True)

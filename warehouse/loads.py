@@ -123,7 +123,12 @@ def replace_articles(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article
     with transaction(conn), registered(conn, fresh=rows):
         updated = conn.execute(
             "UPDATE articles a SET title = f.title, text = f.text, language = f.language, "
-            "author = f.author, published_at = f.published_at, content_hash = f.content_hash, "
+            "author = f.author, content_hash = f.content_hash, "
+            f"published_at = CASE WHEN {_LISTED_KEPT} THEN a.published_at ELSE f.published_at END, "
+            f"published_source = CASE WHEN {_LISTED_KEPT} THEN a.published_source "
+            "ELSE f.published_source END, "
+            "charset = coalesce(f.charset, a.charset), "
+            "charset_source = coalesce(f.charset_source, a.charset_source), "
             "attribution = f.attribution, attribution_url = f.attribution_url, "
             "disclaimer = f.disclaimer, "
             "title_en = f.title_en, text_en = f.text_en, "
@@ -275,7 +280,15 @@ _ARTICLE_SCHEMA = pa.schema(
         ("attribution", pa.string()),
         ("attribution_url", pa.string()),
         ("disclaimer", pa.string()),
+        ("published_source", pa.string()),
+        ("charset", pa.string()),
+        ("charset_source", pa.string()),
     ]
+)
+# A page read again (reprocess, a revisit) that gives no date of its own keeps the date its
+# listing gave when it was first stored: the listing is not read again with it.
+_LISTED_KEPT = (
+    "f.published_source IN ('url', 'none') AND a.published_source IN ('feed', 'sitemap', 'listing')"
 )
 _LOG_SCHEMA = pa.schema(
     [
@@ -353,4 +366,7 @@ def _article_row(
         "attribution": article.attribution,
         "attribution_url": article.attribution_url,
         "disclaimer": str(article.disclaimer) if article.disclaimer else None,
+        "published_source": str(article.published_source),
+        "charset": article.charset.name if article.charset else None,
+        "charset_source": str(article.charset.source) if article.charset else None,
     }

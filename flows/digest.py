@@ -125,10 +125,12 @@ def digest_html(d: Digest) -> str:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
         f'<h2 id="stories">Stories ({len(d.stories)})</h2>',
         *(_story_html(s) for s in d.stories),
-        '<h2 id="per-source-language">Articles per source and language, last 30 days</h2>',
+        '<h2 id="per-source-language">Articles per source and language by fetch day, '
+        "last 30 days</h2>",
         _legend(_names(d.by_source_language)),
         stacked_bars(d.by_source_language, width=1260, height=260),
-        f'<h2 id="volume">Daily volume per source against its {MEDIAN_DAYS}-day median</h2>',
+        f'<h2 id="volume">Articles fetched per day and source against its {MEDIAN_DAYS}-day '
+        "median</h2>",
         _volume_html(d),
         '<h2 id="pending">Waiting for a translation model</h2>',
         _pending_html(d.pending),

@@ -5,9 +5,11 @@
 -- @param source the source id, e.g. caucasian-knot (see: select id from sources)
 -- @param name the name to look for, e.g. Baku
 -- @param days (optional) how many days back, by publication day (fetch day without one); default 7
+-- dated_by says which: 'published' or, for an article whose page and listing gave no date, 'fetched'.
 WITH hits AS (
     SELECT
         coalesce(published_at, fetched_at) AS published,
+        CASE WHEN published_at IS NULL THEN 'fetched' ELSE 'published' END AS dated_by,
         language,
         coalesce(title_en, title_original) AS title,
         coalesce(text_original, '') || ' ' || coalesce(text_en, '') AS body,
@@ -21,6 +23,7 @@ WITH hits AS (
 )
 SELECT
     published,
+    dated_by,
     language,
     title,
     substr(body, greatest(strpos(lower(body), lower($name)) - 80, 1), 200) AS context,

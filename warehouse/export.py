@@ -16,13 +16,15 @@ def export_parquet(
 ) -> int:
     """Write articles_en rows to DIR/date=YYYY-MM-DD/source_id=ID/*.parquet; returns the count.
 
-    The day is the publication day (the fetch day where the page gave none), in UTC. Files of
-    an earlier export to the same directory are replaced partition by partition.
+    The day is the publication day (the fetch day where the page gave none), in UTC; each row's
+    date_from says which ('published' or 'fetched'). Files of an earlier export to the same
+    directory are replaced partition by partition.
     """
     directory.mkdir(parents=True, exist_ok=True)
     selection = """
         SELECT * EXCLUDE (source_id), source_id,
-               CAST(timezone('UTC', coalesce(published_at, fetched_at)) AS DATE) AS date
+               CAST(timezone('UTC', coalesce(published_at, fetched_at)) AS DATE) AS date,
+               CASE WHEN published_at IS NULL THEN 'fetched' ELSE 'published' END AS date_from
         FROM articles_en
         WHERE ($since IS NULL OR date >= $since) AND ($until IS NULL OR date <= $until)
     """

@@ -106,7 +106,8 @@ class Hit:
     url: str
     source_id: str
     source_name: str | None
-    day: date | None
+    day: date | None  # publication day (UTC), else the fetch day: see day_from
+    day_from: str  # "published", or "fetched" for an article that gives no publication date
     language: str
     title_en: str | None
 
@@ -308,9 +309,11 @@ def search(
             JOIN search_docs d USING (url) CROSS JOIN stats s
             GROUP BY m.url
         )
-        SELECT score, url, source_id, source_name, day, language, title_en FROM (
+        SELECT score, url, source_id, source_name, day, day_from, language, title_en FROM (
             SELECT sc.score, e.url, e.source_id, e.source_name,
                    CAST(timezone('UTC', coalesce(e.published_at, e.fetched_at)) AS DATE) AS day,
+                   CASE WHEN e.published_at IS NULL THEN 'fetched' ELSE 'published' END
+                       AS day_from,
                    e.language, e.title_en
             FROM scored sc JOIN articles_en e USING (url)
         )
@@ -345,7 +348,9 @@ def _has_index(conn: duckdb.DuckDBPyConnection) -> bool:
 
 
 def format_hit(hit: Hit) -> str:
-    """One line per hit: score, day, source, language, English title, URL."""
+    """One line per hit: score, day (marked when it is the fetch day), source, language,
+    English title, URL."""
     day = hit.day.isoformat() if hit.day else "?"
+    day += " (fetched)" if hit.day_from == "fetched" else ""
     title = hit.title_en or "(no English title yet)"
     return f"{hit.score:6.2f}  {day}  {hit.source_id:<16} {hit.language:<3} {title}  <{hit.url}>"

@@ -30,6 +30,7 @@ from prefect.events.actions import SendNotification
 from prefect.events.schemas.automations import EventTrigger, Posture
 
 from connectors.config import Alerts, Source
+from warehouse.health import CanaryCheck, CanaryStatus
 from warehouse.interface import Warehouse
 from warehouse.reports import SourceReport
 
@@ -125,6 +126,18 @@ def check_walls(
         logger.warning("%s: behind a bot wall: %s", alert.source_id, alert.reason)
         source_event(BLOCKED_EVENT, alert.source_id, alert.reason, vendors=dict(alert.walls))
     return alerts
+
+
+def flag_layout_changes(
+    checks: Sequence[CanaryCheck], logger: logging.Logger | logging.LoggerAdapter
+) -> list[CanaryCheck]:
+    """After the canaries ran: log and emit an event for each source they flagged."""
+    flagged = [c for c in checks if c.status == CanaryStatus.CHANGED]
+    for check in flagged:
+        reason = f"{check.reason} (canary {check.url})"
+        logger.warning("%s: layout changed: %s", check.source_id, reason)
+        source_event(CANARY_EVENT, check.source_id, reason, url=check.url, lost=list(check.lost))
+    return flagged
 
 
 def source_event(event: str, source_id: str, reason: str, **payload: object) -> None:

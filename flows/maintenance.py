@@ -1,41 +1,63 @@
-"""The maintenance flow: compact the raw archive, refresh the search index, checkpoint."""
+"""The maintenance flow: compact the raw archive, refresh the search index, checkpoint, and run
+each source's canary (its latest good article re-extracted from the archive, no refetch)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from connectors.config import load_sources
+from flows import alerts
 from flows.runs import current_run
 from warehouse import store
+from warehouse.health import CanaryCheck, check_canaries
 from warehouse.maintenance import KEEP_LISTING_DAYS, Compaction, maintain
 
 
 @flow(name="maintenance", log_prints=True)
-def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, int]:
-    """Keep the warehouse file lean and its search index fresh; returns what it removed.
+def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]:
+    """Keep the warehouse file lean and its search index fresh, and check every source's canary.
+
+    Returns what it removed, and the sources whose canary flagged a layout change (each also
+    alerts the operator's webhook).
 
     Args:
         keep_listing_days: Days to keep archived feed, sitemap and API bodies (articles' stay).
     """
     path = store.db_path()
+    sources = {source.id: source for source in load_sources()}
     with store.connect(path) as conn:
         done = maintain(conn, path, keep_listing_days)
+        checks = check_canaries(conn, sources, datetime.now(UTC))
         store.record_run(conn, current_run(), [])
+    logger = get_run_logger()
+    flagged = alerts.flag_layout_changes(checks, logger)
     create_markdown_artifact(
-        key="maintenance-summary", markdown=_markdown(done), description="maintenance"
+        key="maintenance-summary", markdown=_markdown(done, checks), description="maintenance"
     )
-    get_run_logger().info("maintenance: %s", done)
-    return asdict(done)
+    logger.info("maintenance: %s", done)
+    return {**asdict(done), "layout_changed": sorted(c.source_id for c in flagged)}
 
 
-def _markdown(done: Compaction) -> str:
+def _markdown(done: Compaction, checks: list[CanaryCheck]) -> str:
     mib = 1024 * 1024
-    return (
-        "### maintenance\n\n| | |\n|---|---:|\n"
-        f"| listing bodies released | {done.listing_bodies_released} |\n"
-        f"| archived bodies dropped | {done.bodies_dropped} |\n"
-        f"| file size before | {done.bytes_before / mib:.1f} MiB |\n"
-        f"| file size after | {done.bytes_after / mib:.1f} MiB |\n"
-    )
+    lines = [
+        "### maintenance\n\n| | |\n|---|---:|",
+        f"| listing bodies released | {done.listing_bodies_released} |",
+        f"| archived bodies dropped | {done.bodies_dropped} |",
+        f"| file size before | {done.bytes_before / mib:.1f} MiB |",
+        f"| file size after | {done.bytes_after / mib:.1f} MiB |",
+    ]
+    if checks:
+        lines += ["", "#### Canaries", "", "| source | status | stored | now | what changed |"]
+        lines.append("|---|---|---:|---:|---|")
+    lines += [
+        f"| {c.source_id} | {c.status} | {c.stored_chars} "
+        f"| {'-' if c.extracted_chars is None else c.extracted_chars} "
+        f"| {c.reason or ''} |"
+        for c in checks
+    ]
+    return "\n".join(lines) + "\n"

@@ -118,9 +118,12 @@ def check_walls(
     for report in reports:
         if not report.walls:
             continue
-        counts = ", ".join(f"{vendor} {count}" for vendor, count in report.walls.items())
-        scope = "every listing blocked" if report.walled_out else f"{report.failed} failed in all"
-        reason = f"blocked by {counts} URLs this run ({scope}); tried again in a later run"
+        blocked = sum(report.walls.values())
+        scope = " (every listing)" if report.walled_out else ""
+        reason = (
+            f"{blocked} of {report.attempted} URLs blocked by {', '.join(report.walls)}{scope}; "
+            "tried again in a later run"
+        )
         alerts.append(WallAlert(report.source_id, report.walls, reason))
     for alert in alerts:
         logger.warning("%s: behind a bot wall: %s", alert.source_id, alert.reason)

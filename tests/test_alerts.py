@@ -20,10 +20,21 @@ import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from connectors.config import Alerts, Source
-from flows.alerts import RUN_ALERT, VOLUME_ALERT, check_volume, collapsed
+from flows.alerts import (
+    BLOCKED_ALERT,
+    CANARY_ALERT,
+    RUN_ALERT,
+    VOLUME_ALERT,
+    check_volume,
+    check_walls,
+    collapsed,
+    flag_layout_changes,
+)
 from flows.serve import LocalStack, free_port
 from warehouse import store
+from warehouse.health import CanaryCheck, CanaryStatus
 from warehouse.interface import DuckDBWarehouse
+from warehouse.reports import SourceReport
 
 SETTINGS = Alerts(silent_runs=3, min_share_of_median=0.25)
 
@@ -74,9 +85,14 @@ def _next_alert(received: queue.Queue, timeout: float = 120) -> dict:
     return received.get(timeout=timeout)
 
 
-def test_serve_sets_up_both_automations(stack):
+def test_serve_sets_up_the_automations(stack):
     automations = httpx.post(f"{stack.api_url}/automations/filter", json={}).json()
-    assert {a["name"] for a in automations} >= {RUN_ALERT, VOLUME_ALERT}
+    assert {a["name"] for a in automations} >= {
+        RUN_ALERT,
+        VOLUME_ALERT,
+        BLOCKED_ALERT,
+        CANARY_ALERT,
+    }
 
 
 def test_a_failed_run_alerts_the_webhook(stack, webhook):
@@ -135,3 +151,34 @@ def test_a_collapsed_source_alerts_the_webhook(stack, webhook, tmp_path):
         "subject": "newsflow: toutiao volume collapsed",
         "text": "toutiao: 1 new articles, under 25% of its 14-day median of 10.5",
     }
+
+
+def test_a_source_behind_a_wall_and_a_flagged_canary_alert_the_webhook(stack, webhook):
+    _, received = webhook
+    walled = SourceReport(
+        "caucasian-knot", 0, 0, 0, 1, 0, 0, 1, 0.4,
+        failures={"blocked": 1}, walls={"ddos-guard": 1}, listings_blocked=1,
+    )  # fmt: skip
+    canary = CanaryCheck(
+        "caliber-az", "https://caliber.az/en/post/1", CanaryStatus.CHANGED, datetime.now(UTC),
+        2400, 180, reason="text shrank from 2400 to 180 characters",
+    )  # fmt: skip
+    with temporary_settings({PREFECT_API_URL: stack.api_url}):
+        check_walls([walled], logging.getLogger("test"))
+        flag_layout_changes([canary], logging.getLogger("test"))
+    wanted = {
+        "newsflow: caucasian-knot blocked by a bot wall",
+        "newsflow: caliber-az layout changed",
+    }
+    seen: dict[str, str] = {}
+    deadline = time.monotonic() + 120
+    while not wanted <= seen.keys() and time.monotonic() < deadline:
+        alert = _next_alert(received, timeout=deadline - time.monotonic())
+        seen[alert["subject"]] = alert["text"]
+    assert seen["newsflow: caucasian-knot blocked by a bot wall"] == (
+        "caucasian-knot: 1 of 1 URLs blocked by ddos-guard (every listing); "
+        "tried again in a later run"
+    )
+    assert seen["newsflow: caliber-az layout changed"] == (
+        "caliber-az: text shrank from 2400 to 180 characters (canary https://caliber.az/en/post/1)"
+    )

@@ -11,18 +11,25 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from connectors.config import PageJson
-from connectors.dates import parse_timestamp
+from connectors.dates import DateReading, parse_timestamp
 from connectors.discovery import json_path
 from connectors.http import parse_html
 
 
-def unshell(page: str, spec: PageJson, url: str, language: str | None = None) -> str | None:
+def unshell(
+    page: str,
+    spec: PageJson,
+    url: str,
+    language: str | None = None,
+    reading: DateReading | None = None,
+) -> str | None:
     """The article rebuilt as a plain HTML page from the page's JSON; None if it has none.
 
     The JSON is the page's <script> blob, or the whole page when spec names no script (an
     API answer). The rebuilt page carries the title, date, author, language (the page's own,
     else `language`) and canonical URL the way ordinary article pages do, so extraction and
-    cleanup treat it like any other page.
+    cleanup treat it like any other page. Its time is read as the source prints dates
+    (`reading`: "2025-10-04 13:39:00" is Beijing time on a Toutiao page).
     """
     raw, lang = page.strip(), language
     if spec.script:
@@ -43,7 +50,7 @@ def unshell(page: str, spec: PageJson, url: str, language: str | None = None) ->
     if "<" not in content:
         content = "".join(f"<p>{html.escape(line)}</p>" for line in content.splitlines() if line)
     stamp = json_path(document, spec.time) if spec.time else None
-    published = parse_timestamp(str(stamp)) if stamp is not None else None
+    published = parse_timestamp(str(stamp), reading) if stamp is not None else None
     author = json_path(document, spec.author) if spec.author else None
     title_text = html.escape(str(title or ""))
     head = [

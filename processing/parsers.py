@@ -50,7 +50,8 @@ class EmbeddedJsonParser(TrafilaturaParser):
     def parse(self, page: str, url: str, source: Source) -> Extracted:
         """The article of the page's JSON, else of the page itself."""
         spec = source.page_json
-        rebuilt = unshell(page, spec, url, source.declared_language(url)) if spec else None
+        language = source.declared_language(url)
+        rebuilt = unshell(page, spec, url, language, source.dates) if spec else None
         return super().parse(rebuilt or page, url, source)
 
 

@@ -4,6 +4,7 @@ article's publication time came from, from the listing to the warehouse."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from connectors.http import HttpClient
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
 from pipeline.reprocess import reprocess_pages
+from processing.page import process_page
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
@@ -121,6 +123,28 @@ def test_date_settings_are_typed_per_source(tmp_path):
     path.write_text(entry + "    date_order: DMY\n    languages: [az, ru]\n", encoding="utf-8")
     [baku] = load_sources(path, politeness_overrides={})
     assert baku.dates == DateReading("UTC", DateOrder.DMY, ("az", "ru"))
+
+
+def test_a_json_answer_time_without_a_zone_is_in_the_source_zone():
+    """Toutiao prints Beijing time with no zone; the article must not be eight hours off."""
+    toutiao = Source("toutiao-mobile", "Toutiao", "toutiao_info", "https://m.toutiao.com", "zh",
+                     options={"api_url": "/list/"}, dates=DateReading("Asia/Shanghai"))  # fmt: skip
+    paragraphs = "".join(
+        f"<p>第{i}段：经阿塞拜疆和哈萨克斯坦的过境货运量今年前九个月增长近三分之一。</p>"
+        for i in range(4)
+    )
+    data = {
+        "title": "中亚过境运输量增长",
+        "content": paragraphs,
+        "publish_time": "2025-10-04 13:39:00",
+    }
+    answer = json.dumps({"data": data}, ensure_ascii=False)
+    page = process_page(
+        toutiao, "https://m.toutiao.com/i7557/info/", answer, "application/json", NOW
+    )
+    assert page.article is not None, page.error
+    assert page.article.published_at == at("2025-10-04T13:39+08:00")
+    assert page.article.published_source == "page_metadata"
 
 
 def _listing_source(site: HostileSite) -> Source:

@@ -14,6 +14,7 @@ from flows.maintenance import maintenance
 from processing.page import process_page
 from warehouse import store
 from warehouse.health import Canary, CanaryStatus, judge
+from warehouse.reports import FAILURES
 
 SOURCE = "caucasian-knot-en"
 NOW = datetime.now(UTC)
@@ -134,3 +135,18 @@ def test_source_health_shows_volume_failures_walls_and_text_length(tmp_path, mon
     assert row[:5] == (4, attempts, 3 / attempts, 2 / attempts, ["cloudflare", "qrator"])
     assert row[5:7] == (200, 1100)  # the last 14 days, then the 76 before them
     assert row[7] == NOW - timedelta(minutes=1)
+
+
+def test_every_failure_the_run_summary_counts_is_a_failure_in_source_health(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    outcomes = [*FAILURES, "stored", "listed", "duplicate", "not_modified"]
+    with store.connect() as conn:
+        conn.executemany(
+            "INSERT INTO fetch_log (run_id, source_id, url, outcome, kind, attempted_at) "
+            "VALUES ('r', 'mixed', ?, ?, 'article', now())",
+            [(f"https://m/{outcome}", outcome) for outcome in outcomes],
+        )
+        rate = conn.execute(
+            "SELECT failure_rate_14d FROM source_health WHERE source_id = 'mixed'"
+        ).fetchone()
+    assert rate == (len(FAILURES) / len(outcomes),)

@@ -41,6 +41,8 @@ def at(text: str) -> datetime:
         pytest.param("Sat, 04 Oct 2025 13:39:00 MSK", "2025-10-04T13:39+03:00", id="MSK"),
         pytest.param("Sat, 04 Oct 2025 13:39:00 EEST", "2025-10-04T13:39+03:00", id="EEST"),
         pytest.param("Sat, 04 Oct 2025 13:39:00 AZT", "2025-10-04T13:39+04:00", id="AZT"),
+        pytest.param("Sat, 04 Oct 2025 13:39:00 NZDT", "2025-10-04T13:39+13:00", id="NZDT"),
+        pytest.param("Sat, 04 Oct 2025 13:39:00 IRST", "2025-10-04T13:39+03:30", id="IRST"),
         pytest.param("Сб, 04 окт 2025 13:39:00 +0300", "2025-10-04T13:39+03:00", id="russian"),
         pytest.param("Sat, 04 Oct 2025 13:39:00 +0400", "2025-10-04T13:39+04:00", id="offset"),
         pytest.param("Sat, 04 Oct 2025 13:39:00 GMT", "2025-10-04T13:39+00:00", id="GMT"),

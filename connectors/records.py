@@ -39,6 +39,7 @@ class Outcome(StrEnum):
     MALFORMED = "malformed"  # a listing that is broken; the links read before the break are kept
     STORED = "stored"
     DUPLICATE = "duplicate"
+    REVISED = "revised"  # a stored article fetched again with changed text: a new revision
     NO_CONTENT = "no_content"
     # Frontier states beside the outcomes above: where a URL stands between attempts.
     ALIAS = "alias"  # it led to an article stored under another URL (redirect, canonical)
@@ -74,6 +75,7 @@ _SUCCESSES = frozenset(
         Outcome.LISTED,
         Outcome.STORED,
         Outcome.DUPLICATE,
+        Outcome.REVISED,
         Outcome.ALIAS,
         Outcome.DISCOVERED,
         Outcome.OUTSIDE_WINDOW,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal, TypedDict
 
 SITE_DIR = Path(__file__).parent / "site"
+UPDATES_DIR = Path(__file__).parent / "updates"  # edited versions of some pages
 
 Behaviour = Literal[
     "empty", "pdf", "server_error", "timeout", "redirect_loop", "huge", "disallowed"

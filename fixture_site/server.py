@@ -2,23 +2,27 @@
 
 Each source is served under /<source id>/ from the static tree site/<source id>/; the text
 placeholder {{base}} becomes that source's fixture base URL, so feeds and pages link back here.
+Answers carry an ETag and a Last-Modified date and honour conditional GETs; after
+publish_updates() the edited pages of updates/ are served in place of their first versions.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from fixture_site.catalog import SITE_DIR, Behaviour, bad_paths, legacy_encodings
+from fixture_site.catalog import SITE_DIR, UPDATES_DIR, Behaviour, bad_paths, legacy_encodings
 
 PLACEHOLDER = b"{{base}}"
 TEXT_TYPES = {
@@ -99,12 +103,14 @@ def _pick_in_dir(directory: Path, query: Sequence[tuple[str, str]]) -> Path | No
     return files.get("index")
 
 
-def find_file(path: str, query: Sequence[tuple[str, str]] = ()) -> Path | None:
+def find_file(
+    path: str, query: Sequence[tuple[str, str]] = (), root: Path = SITE_DIR
+) -> Path | None:
     """The file that answers a URL path: the file itself, a folder's index, or `<path>.html`."""
     segments = [s for s in unquote(path).split("/") if s]
     if any(s.startswith(".") or "\\" in s for s in segments):
         return None  # no traversal, no hidden files
-    target = SITE_DIR.joinpath(*segments)
+    target = root.joinpath(*segments)
     if target.is_file():
         return target
     if target.is_dir():
@@ -113,31 +119,35 @@ def find_file(path: str, query: Sequence[tuple[str, str]] = ()) -> Path | None:
     return html if segments and html.is_file() else None
 
 
-def resolve(target: str, base_url: str, bad: dict[str, Reply]) -> Reply:
+def resolve(target: str, base_url: str, bad: dict[str, Reply], updated: bool = False) -> Reply:
     """The reply for a request target (path and query) on a server at base_url.
 
     `<name>.gz` is served as the gzip file of `<name>` when only the latter is in the tree, so
-    gzipped sitemaps keep readable sources and their {{base}} placeholders.
+    gzipped sitemaps keep readable sources and their {{base}} placeholders. With updated, a
+    page edited in updates/ answers with its edited version.
     """
     parts = urlsplit(target)
     if parts.path in bad:
         return bad[parts.path]
     if parts.path.endswith(".gz") and find_file(parts.path) is None:
-        plain = resolve(parts._replace(path=parts.path[:-3]).geturl(), base_url, bad)
+        plain = resolve(parts._replace(path=parts.path[:-3]).geturl(), base_url, bad, updated)
         if plain.status != 200:
             return plain
         return Reply(200, "application/gzip", gzip.compress(plain.body, mtime=0))
-    file = find_file(parts.path, parse_qsl(parts.query))
+    query = parse_qsl(parts.query)
+    edited = find_file(parts.path, query, UPDATES_DIR) if updated else None
+    root = UPDATES_DIR if edited else SITE_DIR
+    file = edited or find_file(parts.path, query)
     if file is None:
         return NOT_FOUND
     body = file.read_bytes()
     suffix = file.suffix.lower()
     if suffix not in TEXT_TYPES:
         return Reply(200, BINARY_TYPES.get(suffix, "application/octet-stream"), body)
-    source = file.relative_to(SITE_DIR).parts[0]
+    source = file.relative_to(root).parts[0]
     base = f"{base_url}/{source}" if (SITE_DIR / source).is_dir() else base_url
     body = body.replace(PLACEHOLDER, base.encode())
-    if legacy := _LEGACY.get(file.relative_to(SITE_DIR).as_posix()):
+    if legacy := _LEGACY.get(file.relative_to(root).as_posix()):
         return Reply(200, TEXT_TYPES[suffix], body.decode("utf-8").encode(legacy))
     return Reply(200, f"{TEXT_TYPES[suffix]}; charset=utf-8", body)
 
@@ -165,10 +175,13 @@ class _Handler(BaseHTTPRequestHandler):
         """Resolve, record, maybe stall, then send; a client that has gone away is fine."""
         site = self.server.site
         arrived = time.monotonic()
-        reply = site._throttled(self.path) or resolve(self.path, site.base_url, site._bad)
+        reply = site._throttled(self.path) or resolve(
+            self.path, site.base_url, site._bad, site._updated.is_set()
+        )
         etag = f'"{hashlib.sha1(reply.body).hexdigest()[:16]}"'
+        modified = site._modified(self.path, etag) if reply.status == 200 else 0
         status = reply.status
-        if status == 200 and self.headers.get("If-None-Match") == etag:
+        if status == 200 and self._unchanged(etag, modified):
             status = 304  # conditional GET, so clients can test their caching
         headers = {k.lower(): v for k, v in self.headers.items()}
         site._record(RequestRecord(arrived, self.command, self.path, headers, status))
@@ -181,6 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             if status in (200, 304):
                 self.send_header("ETag", etag)
+                self.send_header("Last-Modified", formatdate(modified, usegmt=True))
             body = reply.body if status != 304 else b""
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -188,6 +202,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    def _unchanged(self, etag: str, modified: int) -> bool:
+        """What a conditional GET asks: If-None-Match decides where given (RFC 9110)."""
+        if (tags := self.headers.get("If-None-Match")) is not None:
+            return etag in [tag.strip() for tag in tags.split(",")] or tags.strip() == "*"
+        since = self.headers.get("If-Modified-Since")
+        try:
+            return since is not None and modified <= parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError):
+            return False
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.site.verbose:
@@ -219,6 +243,8 @@ class FixtureSite:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
+        self._updated = threading.Event()
+        self._versions: dict[str, tuple[str, int]] = {}  # path -> (ETag, Last-Modified)
 
     def start(self) -> FixtureSite:
         """Bind (port 0 picks a free one) and serve in the background."""
@@ -280,6 +306,23 @@ class FixtureSite:
         """A snapshot of every request received so far, oldest first."""
         with self._lock:
             return list(self._requests)
+
+    def publish_updates(self) -> None:
+        """From now on, pages edited in updates/ answer with their new version (a new ETag and
+        a later Last-Modified), as a publisher's corrections do."""
+        self._updated.set()
+
+    def _modified(self, path: str, etag: str) -> int:
+        """Last-Modified of a path's current body: when this server first sent it (whole
+        seconds, and always later than the version before, so If-Modified-Since tells them
+        apart)."""
+        with self._lock:
+            known = self._versions.get(path)
+            if known and known[0] == etag:
+                return known[1]
+            moment = max(math.ceil(time.time()), known[1] + 1 if known else 0)
+            self._versions[path] = (etag, moment)
+            return moment
 
     def _throttled(self, path: str) -> Reply | None:
         """429 with Retry-After while a rate-limited path has refusals left, else None."""

@@ -149,8 +149,11 @@ async def stream_chunks(
 async def fetch_chunk(
     source: Source, claimed: list[Claimed], client: HttpClient
 ) -> list[tuple[Claimed, FetchAttempt]]:
-    """Fetch a chunk's URLs together (politely per host); one attempt per URL."""
-    attempts = await asyncio.gather(*(client.fetch(c.link.url, source) for c in claimed))
+    """Fetch a chunk's URLs together (politely per host); one attempt per URL, conditional
+    where a stored article is re-checked."""
+    attempts = await asyncio.gather(
+        *(client.fetch(c.link.url, source, validators=c.validators) for c in claimed)
+    )
     return list(zip(claimed, attempts, strict=True))
 
 

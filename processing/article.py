@@ -1,10 +1,14 @@
-"""The article's language, decided after parsing in the pipeline's order, and when it was
-published according to which clue."""
+"""The article's language, decided after parsing in the pipeline's order, the page's other
+language editions, and when it was published according to which clue."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml.etree import ParserError
 
 from connectors.config import Source
 from connectors.dates import DateReading, parse_timestamp, url_date
@@ -13,6 +17,8 @@ from connectors.records import PublishedSource
 from processing.language import detect_language
 from processing.records import Extracted
 
+_HREFLANG = re.compile(r"hreflang", re.IGNORECASE)
+_BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
 _JSON_LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 # The page stamps extraction reads before any other (processing.extract): meta tags, <time>.
 _PAGE_STAMPS = re.compile(
@@ -28,6 +34,36 @@ def article_language(extracted: Extracted, section_language: str | None = None) 
     The declared language (the page's <html lang>, else the site section's) only breaks ties.
     """
     return detect_language(extracted.text, extracted.declared_language or section_language)
+
+
+def hreflang_alternates(page: str, address: str) -> list[tuple[str, str]]:
+    """(language, absolute URL) of the page's <link rel="alternate" hreflang> tags, x-default
+    left out: a publisher's editions of the story in other languages.
+
+    Only the head is parsed, and only on pages that mention hreflang at all, so the pages
+    without editions (most) cost one search.
+    """
+    if not _HREFLANG.search(page):
+        return []
+    body = _BODY.search(page)
+    try:
+        head = lxml.html.document_fromstring(page[: body.start()] if body else page)
+    except (ParserError, ValueError):
+        return []
+    found = []
+    for link in head.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        language = (link.get("hreflang") or "").strip().lower()
+        if "alternate" not in rel or not language or language == "x-default":
+            continue
+        try:
+            href = urljoin(address, (link.get("href") or "").strip())
+            urlsplit(href).hostname  # noqa: B018 - a malformed host raises here, not later
+        except ValueError:
+            continue
+        if href.startswith(("http://", "https://")):
+            found.append((language, href))
+    return found
 
 
 def publication(

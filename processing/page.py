@@ -17,11 +17,11 @@ from tld import get_fld
 
 from connectors.config import Source
 from connectors.records import Charset, Outcome
-from processing.article import article_language, publication
+from processing.article import article_language, hreflang_alternates, publication
 from processing.dedup import canonical_url, content_hash
 from processing.extract import ExtractionError
 from processing.parsers import parser_for
-from processing.records import Article, Extracted
+from processing.records import Article, Edition, Extracted
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def process_page(
             attribution_url=extracted.attribution_url,
             disclaimer=extracted.disclaimer,
             declared_canonical=untrusted,
+            editions=same_site_editions(source, address, identity, body),
         ),
     )
 
@@ -94,6 +95,19 @@ def article_identity(source: Source, address: str, extracted: Extracted) -> tupl
     if declared and same_site(declared, address, source):
         return canonical_url(declared), None
     return canonical_url(address), (canonical_url(declared) if declared else None)
+
+
+def same_site_editions(
+    source: Source, address: str, identity: str, page: str
+) -> tuple[Edition, ...]:
+    """The page's other language editions, trusted only on its own site (as its canonical):
+    otherwise any page could join another site's stories."""
+    editions = {
+        (language, canonical_url(href)): None
+        for language, href in hreflang_alternates(page, address)
+        if same_site(href, address, source)
+    }
+    return tuple(Edition(language, url) for language, url in editions if url != identity)
 
 
 def same_site(candidate: str, address: str, source: Source) -> bool:

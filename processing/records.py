@@ -25,6 +25,14 @@ class Extracted:
 
 
 @dataclass(frozen=True)
+class Edition:
+    """Another language edition of the same story that a page links to (hreflang alternate)."""
+
+    language: str  # the hreflang value, lower-case: "en", "ru", "az", "pt-br"
+    url: str  # canonical form
+
+
+@dataclass(frozen=True)
 class ParagraphTranslation:
     """One paragraph of an article beside its English; model is None where it was English."""
 
@@ -71,6 +79,7 @@ class Article:
     disclaimer: Disclaimer | None = None
     published_source: PublishedSource = PublishedSource.NONE  # where published_at came from
     charset: Charset | None = None  # what the page was decoded with, and why; None: not fetched
+    editions: tuple[Edition, ...] = ()  # the page's other language editions on the same site
 
 
 @dataclass(frozen=True)

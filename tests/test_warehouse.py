@@ -166,7 +166,8 @@ def test_a_stored_url_is_never_due_and_a_failed_one_is_due_after_its_back_off(tm
     listing = _listing("caucasian-knot", "https://k/rss", urls)
     links = [Link("caucasian-knot", url) for url in urls]
     assert warehouse.record_listings(RunKey("r1"), [listing], links, NOW) == 3
-    russian = _fetched("https://k/1", RUSSIAN, "caucasian-knot")
+    # published a month ago: past the days in which stored articles are re-checked for edits
+    russian = _fetched("https://k/1", RUSSIAN, "caucasian-knot", published=NOW - timedelta(30))
     _commit(path, russian, _failed("https://k/3", 503), run="r1")  # k/9 not fetched yet
     assert warehouse.record_listings(RunKey("r2"), [listing], links, NOW) == 0
     first_retry = NOW + timedelta(hours=POLICY.transient_backoff_hours[0])
@@ -178,7 +179,8 @@ def test_a_stored_url_is_never_due_and_a_failed_one_is_due_after_its_back_off(tm
 
 def test_a_listed_url_that_redirects_becomes_an_alias_of_the_stored_article(tmp_path):
     path = tmp_path / "w.duckdb"
-    _commit(path, _fetched("https://c/r/1", final_url="https://c/en/1"))
+    old = NOW - timedelta(30)  # past the days in which stored articles are re-checked for edits
+    _commit(path, _fetched("https://c/r/1", final_url="https://c/en/1", published=old))
     with store.connect(path) as conn:
         assert conn.execute("select url from articles").fetchall() == [("https://c/en/1",)]
         assert conn.execute(

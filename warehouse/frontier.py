@@ -16,7 +16,7 @@ from enum import StrEnum
 import duckdb
 import pyarrow as pa
 
-from connectors.records import Link
+from connectors.records import Link, Validators
 from warehouse import runners
 from warehouse.sql import registered
 
@@ -34,10 +34,14 @@ class Refetch(StrEnum):
 
 @dataclass(frozen=True)
 class Claimed:
-    """A due URL leased to this run, with what its listing said and its failures so far."""
+    """A due URL leased to this run, with what its listing said and its failures so far.
+
+    validators: what the last answer identified a stored article by, for a conditional GET.
+    """
 
     link: Link
     failures: int
+    validators: Validators = Validators()
 
 
 def lease_owner(run_id: str) -> str:
@@ -120,7 +124,8 @@ def claim(
             ORDER BY first_seen, url
             LIMIT $limit
         )
-        RETURNING url, listed_title, listed_published_at, listed_modified_at, attempts
+        RETURNING url, listed_title, listed_published_at, listed_modified_at, attempts,
+            etag, last_modified
         """
     values = {
         "owner": owner,
@@ -138,8 +143,8 @@ def claim(
     rows = conn.execute(sql, {k: v for k, v in values.items() if f"${k}" in sql}).fetchall()
     rows.sort(key=lambda row: row[0])
     return [
-        Claimed(Link(source_id, url, title, published, modified), attempts)
-        for url, title, published, modified, attempts in rows
+        Claimed(Link(source_id, url, title, published, modified), attempts, Validators(*tags))
+        for url, title, published, modified, attempts, *tags in rows
     ]
 
 
@@ -192,6 +197,8 @@ _ROW_SCHEMA = pa.schema(
         ("last_status", pa.int32()),
         ("last_error", pa.string()),
         ("next_due", pa.timestamp("us", tz="UTC")),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
     ]
 )
 
@@ -206,6 +213,8 @@ def write_states(conn: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, objec
             "listed_published_at = coalesce(s.listed_published_at, f.listed_published_at), "
             "last_fetched = s.last_fetched, attempts = s.attempts, last_status = s.last_status, "
             "last_error = s.last_error, next_due = s.next_due, "
+            "etag = coalesce(s.etag, f.etag), "
+            "last_modified = coalesce(s.last_modified, f.last_modified), "
             "leased_by = NULL, leased_until = NULL "
             "WHEN NOT MATCHED THEN INSERT BY NAME"
         )

@@ -7,10 +7,13 @@ loses at most the chunk in flight, and what was committed is never fetched again
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from difflib import SequenceMatcher
 
 import duckdb
 import pyarrow as pa
@@ -21,7 +24,7 @@ from processing.dedup import canonical_url
 from processing.records import Article, UrlResult
 from warehouse import frontier, translations
 from warehouse.archive import ARCHIVE_SCHEMA, archive_row
-from warehouse.revisit import next_due
+from warehouse.revisit import next_due, recheck_due
 from warehouse.sql import merge, registered, transaction
 
 
@@ -68,18 +71,22 @@ def commit_chunk(
 ) -> LoadResult:
     """Load one chunk of fetched URLs atomically, and set each URL's frontier state.
 
-    An article whose URL is already stored is kept as it was and logged "duplicate"; a new one
-    "stored"; a new URL whose normalized text is stored under another URL is kept with
-    duplicate_of set. A listed URL that led to an article under another URL (a redirect, its
-    canonical on the same site) becomes an alias of it. policy(source_id) is the source's
-    revisit policy. If anything fails, nothing of the chunk is written.
+    A new article is logged "stored"; a new URL whose normalized text is stored under another
+    URL is kept with duplicate_of set. A stored article fetched again at its own URL (a
+    re-check) with changed title or text is "revised": both versions go to article_revisions
+    and the row shows the new one; unchanged, it is kept as it was ("duplicate", or
+    "not_modified" for a 304). A listed URL that led to an article under another URL (a
+    redirect, its canonical on the same site) becomes an alias of it. The editions a page links
+    to join its edition group. policy(source_id) is the source's revisit policy. If anything
+    fails, nothing of the chunk is written.
     """
     keys = _archive(conn, [r.attempt for r in results])
     with transaction(conn):
         candidates = [r.article for r in results if r.article and r.attempt.outcome == Outcome.OK]
-        stored_before = _stored(conn, [a.url for a in candidates])
-        duplicate_of = _text_duplicates(conn, [a for a in candidates if a.url not in stored_before])
-        fresh = {a.url: a for a in candidates if a.url not in stored_before}
+        stored = _stored(conn, [a.url for a in candidates] + [r.attempt.url for r in results])
+        duplicate_of = _text_duplicates(conn, [a for a in candidates if a.url not in stored])
+        fresh = {a.url: a for a in candidates if a.url not in stored}
+        revised = _revised(results, stored)
         body = {r.article.url: keys.get(r.attempt.url) for r in results if r.article}
         rows = pa.Table.from_pylist(
             [_article_row(a, body[a.url], duplicate_of.get(a.url)) for a in fresh.values()],
@@ -87,24 +94,26 @@ def commit_chunk(
         )
         with registered(conn, article_rows=rows):
             conn.execute("INSERT INTO articles BY NAME SELECT * FROM article_rows")
-        translations.save_paragraphs(
-            conn, [(a.url, a.translation) for a in fresh.values() if a.url not in duplicate_of]
-        )
+        originals = [a for a in fresh.values() if a.url not in duplicate_of]
+        translations.save_paragraphs(conn, [(a.url, a.translation) for a in originals])
+        _save_revisions(conn, revised, stored, body)
+        _link_editions(conn, [*originals, *revised.values()], now)
         claimed: set[str] = set()
         logged, states = [], []
         for result in results:
             attempt, article = result.attempt, result.article
             if attempt.outcome == Outcome.OK and article is not None:
-                first = article.url in fresh and article.url not in claimed
+                first = article.url not in claimed
                 claimed.add(article.url)
-                new = first and article.url not in duplicate_of
-                attempt = replace(
-                    attempt,
-                    outcome=Outcome.STORED if new else Outcome.DUPLICATE,
-                    error=None if new else _duplicate_reason(article.url, duplicate_of),
-                )
+                if first and article.url in revised:
+                    attempt = replace(attempt, outcome=Outcome.REVISED)
+                elif first and article.url in fresh and article.url not in duplicate_of:
+                    attempt = replace(attempt, outcome=Outcome.STORED)
+                else:
+                    reason = _duplicate_reason(article.url, duplicate_of)
+                    attempt = replace(attempt, outcome=Outcome.DUPLICATE, error=reason)
             logged.append(attempt)
-            states += _states(result, attempt, duplicate_of, policy, now)
+            states += _states(result, attempt, duplicate_of, stored, policy, now)
         _log(conn, run, logged, keys)
         frontier.write_states(conn, states)
     stories = sum(1 for a in logged if a.outcome == Outcome.STORED)
@@ -119,9 +128,23 @@ def replace_articles(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article
     Only URLs already stored are touched (and their paragraphs rewritten); their archive
     reference and duplicate link are kept.
     """
-    rows = pa.Table.from_pylist([_article_row(a, None, None) for a in articles], _ARTICLE_SCHEMA)
-    with transaction(conn), registered(conn, fresh=rows):
-        updated = conn.execute(
+    with transaction(conn):
+        return _overwrite(conn, articles, {})
+
+
+def _overwrite(
+    conn: duckdb.DuckDBPyConnection, articles: Sequence[Article], bodies: dict[str, str | None]
+) -> int:
+    """Update stored articles (and their paragraphs) in the caller's transaction; a body given
+    in `bodies` becomes the article's archive reference."""
+    rows = pa.Table.from_pylist(
+        [_article_row(a, bodies.get(a.url), None) for a in articles], _ARTICLE_SCHEMA
+    )
+    with registered(conn, fresh=rows):
+        # the keys first: DuckLake has no UPDATE ... RETURNING
+        found = conn.execute("SELECT url FROM articles JOIN fresh USING (url)").fetchall()
+        done = {url for (url,) in found}
+        conn.execute(
             "UPDATE articles a SET title = f.title, text = f.text, language = f.language, "
             "author = f.author, content_hash = f.content_hash, "
             f"published_at = CASE WHEN {_LISTED_KEPT} THEN a.published_at ELSE f.published_at END, "
@@ -133,27 +156,209 @@ def replace_articles(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article
             "disclaimer = f.disclaimer, "
             "title_en = f.title_en, text_en = f.text_en, "
             "translation_status = f.translation_status, "
-            "translation_model = f.translation_model, translation_error = f.translation_error "
-            "FROM fresh f WHERE a.url = f.url RETURNING a.url"
-        ).fetchall()
-        done = {row[0] for row in updated}
-        translations.save_paragraphs(
-            conn, [(a.url, a.translation) for a in articles if a.url in done]
+            "translation_model = f.translation_model, translation_error = f.translation_error, "
+            "raw_sha256 = coalesce(f.raw_sha256, a.raw_sha256) "
+            "FROM fresh f WHERE a.url = f.url"
         )
-    return len(updated)
+    translations.save_paragraphs(conn, [(a.url, a.translation) for a in articles if a.url in done])
+    return len(done)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the warehouse holds of an article that a chunk fetched again."""
+
+    source_id: str
+    title: str | None
+    text: str
+    published_at: datetime | None
+    fetched_at: datetime
+    raw_sha256: str | None
+    duplicate_of: str | None
+    revisions: int  # versions in article_revisions (0: never edited)
+
+
+def _revised(results: Sequence[UrlResult], stored: dict[str, _Stored]) -> dict[str, Article]:
+    """Stored articles fetched again at their own URL whose title or text changed."""
+    revised: dict[str, Article] = {}
+    for result in results:
+        article = result.article
+        if article is None or result.attempt.outcome != Outcome.OK:
+            continue
+        before = stored.get(article.url)
+        if before is None or before.duplicate_of or result.attempt.url != article.url:
+            continue
+        if (article.title, article.text) != (before.title, before.text):
+            revised.setdefault(article.url, article)
+    return revised
+
+
+def _save_revisions(
+    conn: duckdb.DuckDBPyConnection,
+    revised: dict[str, Article],
+    stored: dict[str, _Stored],
+    bodies: dict[str, str | None],
+) -> None:
+    """Keep each revised article's new version (and, on its first edit, the one first stored),
+    then show the new one in its row: an edit is never an overwrite that leaves no trace."""
+    if not revised:
+        return
+    rows = []
+    for url, article in revised.items():
+        before = stored[url]
+        if before.revisions == 0:
+            first = (before.fetched_at, before.title, before.text, before.raw_sha256)
+            rows.append(_revision_row(url, before.source_id, 1, first, None))
+        number = max(before.revisions, 1) + 1
+        latest = (article.fetched_at, article.title, article.text, bodies.get(url))
+        rows.append(_revision_row(url, article.source_id, number, latest, before.text))
+    with registered(conn, revisions=pa.Table.from_pylist(rows, _REVISION_SCHEMA)):
+        conn.execute("INSERT INTO article_revisions BY NAME SELECT * FROM revisions")
+    _overwrite(conn, list(revised.values()), bodies)
+
+
+def _revision_row(
+    url: str,
+    source_id: str,
+    number: int,
+    version: tuple[datetime, str | None, str, str | None],
+    previous: str | None,
+) -> dict[str, object]:
+    """One article_revisions row: version is (fetched_at, title, text, raw_sha256)."""
+    fetched_at, title, text, raw_sha256 = version
+    changed = _chars_changed(previous, text) if previous is not None else None
+    total = len(previous or "") + len(text)
+    return {
+        "url": url,
+        "source_id": source_id,
+        "revision": number,
+        "fetched_at": _utc(fetched_at),
+        "title": title,
+        "text": text,
+        "sha256": _sha256(text),
+        "previous_sha256": _sha256(previous) if previous is not None else None,
+        "chars_changed": changed,
+        "similarity": None if changed is None else (1 - changed / total if total else 1.0),
+        "raw_sha256": raw_sha256,
+    }
+
+
+MAX_DIFF_CHARS = 20_000  # a changed stretch longer than this counts as rewritten whole
+
+
+def _chars_changed(old: str, new: str) -> int:
+    """Characters deleted plus inserted from old to new: paragraphs are aligned first, then the
+    characters of the changed ones compared (difflib), so the cost follows what changed."""
+    before, after = old.split("\n"), new.split("\n")
+    changed = 0
+    lines = SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in lines.get_opcodes():
+        if tag == "equal":
+            continue
+        x, y = "\n".join(before[i1:i2]), "\n".join(after[j1:j2])
+        if not x or not y or len(x) + len(y) > MAX_DIFF_CHARS:
+            changed += len(x) + len(y)
+            continue
+        chars = SequenceMatcher(None, x, y, autojunk=False)
+        changed += len(x) + len(y) - 2 * sum(m.size for m in chars.get_matching_blocks())
+    return changed
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _link_editions(
+    conn: duckdb.DuckDBPyConnection, articles: Sequence[Article], now: datetime
+) -> None:
+    """Store the editions these articles' pages link to, and put linked URLs in one group.
+
+    Groups are unions: a link between two groups merges them, and a group is named by its
+    smallest URL, so its name is the same whichever edition came first, in whichever run.
+    """
+    linked = {a.url: a for a in articles if a.editions}
+    if not linked:
+        return
+    declared = [
+        {"url": a.url, "source_id": a.source_id, "language": e.language, "edition_url": e.url}
+        for a in linked.values()
+        for e in a.editions
+    ]
+    urls = sorted({a.url for a in linked.values()} | {d["edition_url"] for d in declared})
+    touched = pa.table({"url": pa.array(urls, pa.string())})
+    links = pa.Table.from_pylist([{**d, "seen_at": _utc(now)} for d in declared], _EDITION_SCHEMA)
+    with registered(conn, declared=links, touched=touched):
+        conn.execute("DELETE FROM article_editions WHERE url IN (SELECT url FROM declared)")
+        conn.execute("INSERT INTO article_editions BY NAME SELECT * FROM declared")
+        members = conn.execute(
+            "SELECT url, edition_group FROM edition_groups WHERE edition_group IN "
+            "(SELECT g.edition_group FROM edition_groups g JOIN touched USING (url))"
+        ).fetchall()
+    groups = _components([*members, *((d["url"], d["edition_url"]) for d in declared)])
+    rows = pa.table(
+        {
+            "url": pa.array([url for group in groups for url in group], pa.string()),
+            "edition_group": pa.array([min(group) for group in groups for _ in group], pa.string()),
+        }
+    )
+    with registered(conn, new_groups=rows):
+        conn.execute("DELETE FROM edition_groups WHERE url IN (SELECT url FROM new_groups)")
+        conn.execute("INSERT INTO edition_groups BY NAME SELECT * FROM new_groups")
+
+
+def _components(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """The connected sets of URLs that these links join (union-find)."""
+    parent: dict[str, str] = {}
+
+    def root(url: str) -> str:
+        parent.setdefault(url, url)
+        while parent[url] != url:
+            parent[url] = parent[parent[url]]
+            url = parent[url]
+        return url
+
+    for a, b in edges:
+        parent[root(a)] = root(b)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for url in list(parent):
+        groups[root(url)].append(url)
+    return list(groups.values())
 
 
 def _states(
     result: UrlResult,
     logged: FetchAttempt,
     duplicate_of: dict[str, str],
+    stored: dict[str, _Stored],
     policy: Callable[[str], Revisit],
     now: datetime,
 ) -> list[dict[str, object]]:
-    """The frontier rows an attempt leaves: the listed URL's, and its article's where new."""
+    """The frontier rows an attempt leaves: the listed URL's, and its article's where new.
+
+    A stored article stays stored whatever its re-check found (a 304, a failure, an edit),
+    and is due again while it is recent (revisit.recheck_due).
+    """
     article = result.article
     listed = logged.url
-    failed = not (logged.outcome in (Outcome.STORED, Outcome.DUPLICATE) or logged.ok)
+    kept = stored.get(listed)
+    done = (Outcome.STORED, Outcome.DUPLICATE, Outcome.REVISED)
+    if kept is not None and kept.duplicate_of is None and logged.outcome not in done:
+        return [
+            {
+                "url": listed,
+                "source_id": logged.source_id,
+                "state": str(Outcome.STORED),
+                "resolved_url": listed,
+                "first_seen": now,
+                "last_fetched": now,
+                "attempts": 0,
+                "last_status": logged.http_status,
+                "last_error": logged.error,
+                "next_due": recheck_due(kept.published_at, now, policy(logged.source_id)),
+                **_validators(logged),
+            }
+        ]
+    failed = not (logged.outcome in done or logged.ok)
     failures = result.failures + 1 if failed and logged.outcome != Outcome.OUTSIDE_WINDOW else 0
     base = {
         "source_id": logged.source_id,
@@ -163,7 +368,7 @@ def _states(
         "last_status": logged.http_status,
         "last_error": logged.error,
     }
-    if article is None or logged.outcome not in (Outcome.STORED, Outcome.DUPLICATE):
+    if article is None or logged.outcome not in done:
         published = article.published_at if article else None
         due = next_due(logged, failures, now, policy(logged.source_id))
         return [
@@ -178,15 +383,22 @@ def _states(
     target = duplicate_of.get(article.url, article.url)
     own = Outcome.DUPLICATE if article.url in duplicate_of else Outcome.STORED
     row = {**base, "next_due": None, "listed_published_at": _utc(article.published_at)}
+    itself = {**row, "url": article.url, "state": str(own), "resolved_url": target}
+    if own == Outcome.STORED:
+        itself["next_due"] = recheck_due(article.published_at, now, policy(logged.source_id))
+        address = result.attempt.final_url or listed
+        if canonical_url(address) == article.url:  # what a re-check of its URL will ask about
+            itself.update(_validators(logged))
     if article.url == listed:
-        via = "text" if own == Outcome.DUPLICATE else None
-        return [{**row, "url": listed, "state": str(own), "resolved_url": target, "via": via}]
+        return [{**itself, "via": "text" if own == Outcome.DUPLICATE else None}]
     via = "text" if own == Outcome.DUPLICATE else _via(result.attempt, article.url)
     state = Outcome.DUPLICATE if own == Outcome.DUPLICATE else Outcome.ALIAS
-    return [
-        {**row, "url": listed, "state": str(state), "resolved_url": target, "via": via},
-        {**row, "url": article.url, "state": str(own), "resolved_url": target},
-    ]
+    return [{**row, "url": listed, "state": str(state), "resolved_url": target, "via": via}, itself]
+
+
+def _validators(attempt: FetchAttempt) -> dict[str, str | None]:
+    """The frontier columns of what the answer identified the page by (conditional GET)."""
+    return {"etag": attempt.validators.etag, "last_modified": attempt.validators.last_modified}
 
 
 def _via(attempt: FetchAttempt, article_url: str) -> str:
@@ -202,14 +414,17 @@ def _duplicate_reason(url: str, duplicate_of: dict[str, str]) -> str:
     return f"already stored as {url}"
 
 
-def _stored(conn: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> set[str]:
-    """Which of these URLs are already stored as articles."""
+def _stored(conn: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, _Stored]:
+    """Which of these URLs are already stored as articles, with what a re-check compares."""
     candidates = pa.table({"url": pa.array(sorted(set(urls)), pa.string())})
     with registered(conn, candidates=candidates):
         rows = conn.execute(
-            "SELECT a.url FROM articles a JOIN candidates c ON a.url = c.url"
+            "SELECT a.url, a.source_id, a.title, a.text, a.published_at, a.fetched_at, "
+            "a.raw_sha256, a.duplicate_of, "
+            "(SELECT count(*) FROM article_revisions r WHERE r.url = a.url) "
+            "FROM articles a JOIN candidates c ON a.url = c.url"
         ).fetchall()
-    return {row[0] for row in rows}
+    return {url: _Stored(*rest) for url, *rest in rows}
 
 
 def _text_duplicates(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -> dict[str, str]:
@@ -289,6 +504,30 @@ _ARTICLE_SCHEMA = pa.schema(
 # listing gave when it was first stored: the listing is not read again with it.
 _LISTED_KEPT = (
     "f.published_source IN ('url', 'none') AND a.published_source IN ('feed', 'sitemap', 'listing')"
+)
+_REVISION_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("source_id", pa.string()),
+        ("revision", pa.int32()),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("sha256", pa.string()),
+        ("previous_sha256", pa.string()),
+        ("chars_changed", pa.int32()),
+        ("similarity", pa.float64()),
+        ("raw_sha256", pa.string()),
+    ]
+)
+_EDITION_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("source_id", pa.string()),
+        ("language", pa.string()),
+        ("edition_url", pa.string()),
+        ("seen_at", pa.timestamp("us", tz="UTC")),
+    ]
 )
 _LOG_SCHEMA = pa.schema(
     [

@@ -20,18 +20,25 @@ from lxml import etree
 # Statuses walls answer with; an error body with one of these is read (capped) to look for one.
 CHALLENGE_STATUSES = frozenset({401, 403, 429, 503})
 MAX_CHALLENGE_BYTES = 262_144  # challenge pages are a few KB; a bigger error body is no wall
-MAX_INTERSTITIAL_CHARS = 100_000  # a 2xx page longer than this is never looked at
+MAX_INTERSTITIAL_CHARS = 64_000  # a 2xx page longer than this is never looked at
 MAX_VISIBLE_CHARS = 1_000  # readable text of an interstitial ("Checking your browser...")
 BLOCKED_BY = "blocked by "  # how a blocked URL's error begins: "blocked by <vendor>: <evidence>"
 
 _NAVIGATES = re.compile(
     r"location\s*\.\s*(reload|replace|assign)\s*\(|location(\s*\.\s*href)?\s*=[^=]", re.I
 )
-_ASKS_FOR_JS = r"(enable|turn on|allow|включите|разрешите)\s+(javascript|js|cookies)"
-# Cheap first pass over bodies: only a page with one of these is parsed.
-_CANDIDATE = re.compile(
-    rf"_cf_chl_|cf-error-details|ddos-guard|__ddg|__qrator|qauth|document\.cookie|{_ASKS_FOR_JS}",
-    re.I,
+_ASKS_FOR_JS = re.compile(
+    r"(enable|turn on|allow|включите|разрешите)\s+(javascript|js|cookies)", re.I
+)
+# A 2xx page is parsed only when it has one of these (lower-cased): most pages cost a lower().
+_MARKERS = (
+    "_cf_chl_",
+    "cf-error-details",
+    "ddos-guard",
+    "__ddg",
+    "__qrator",
+    "qauth",
+    "document.cookie",
 )
 
 
@@ -76,9 +83,9 @@ def detect(status: int, headers: Mapping[str, str], text: str | None) -> Wall | 
     """
     if wall := _by_headers(status, headers):
         return wall
-    if not text or not _CANDIDATE.search(text[:MAX_INTERSTITIAL_CHARS]):
+    if not text:
         return None
-    if status < 400 and len(text) > MAX_INTERSTITIAL_CHARS:
+    if status < 400 and (len(text) > MAX_INTERSTITIAL_CHARS or not _has_marker(text)):
         return None
     page = _read(text)
     if page is None:
@@ -94,6 +101,11 @@ def detect(status: int, headers: Mapping[str, str], text: str | None) -> Wall | 
     if status >= 400 and interstitial and (evidence := _refusal(page)):
         return Wall(Vendor.JS_CHALLENGE, f"{evidence} (HTTP {status})")
     return None
+
+
+def _has_marker(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in _MARKERS)
 
 
 def _by_headers(status: int, headers: Mapping[str, str]) -> Wall | None:
@@ -149,7 +161,7 @@ def _js_challenge(page: _Page) -> str | None:
 def _refusal(page: _Page) -> str | None:
     """An error page that only asks for JavaScript or cookies (a 2xx one may be an app shell
     whose article sits in its JSON, so this counts on error statuses only)."""
-    if re.search(_ASKS_FOR_JS, page.visible, re.I):
+    if _ASKS_FOR_JS.search(page.visible):
         return "an error page that only asks to enable JavaScript or cookies"
     return None
 

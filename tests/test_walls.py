@@ -110,6 +110,14 @@ async def test_an_article_about_walls_behind_cloudflare_is_an_article(site):
     assert "window._cf_chl_opt" in result.article.text
 
 
+async def test_a_wall_in_front_of_robots_txt_blocks_the_host_without_asking_further(site):
+    site.route("/robots.txt", response(page("ddos_guard.html"), "403 Forbidden", headers=DDG))
+    site.route("/news/1", response(page("article_about_walls.html")))
+    attempt = await fetch(site, "/news/1")
+    assert attempt.outcome == "blocked" and attempt.error.startswith("blocked by ddos-guard: ")
+    assert site.paths() == ["/robots.txt"]
+
+
 async def test_a_plain_404_and_a_500_stay_http_errors(site):
     site.route("/err", response("<html><body><h1>Server error</h1></body></html>", "500 Oops"))
     assert (await fetch(site, "/missing")).outcome == "http_error"

@@ -10,7 +10,7 @@ WITH recent AS (
         -- neither success nor a deliberate skip: the outcomes a later run tries again
         outcome IN ('malformed', 'http_error', 'timeout', 'empty', 'not_html', 'too_large',
                     'network_error', 'redirect_loop', 'no_content', 'crashed', 'truncated',
-                    'undecodable', 'refused') AS failure
+                    'undecodable', 'refused', 'blocked') AS failure
     FROM fetch_log
     WHERE attempted_at >= now() - to_days(coalesce(CAST($days AS INTEGER), 7))
     GROUP BY ALL

@@ -270,13 +270,19 @@ def test_every_article_records_where_its_publication_time_came_from(site, tmp_pa
         reprocess_pages(archived, {s.id: s for s in sources}, warehouse, PageProcessor(0))
     )
     assert warehouse.replace_articles(fresh) == 5
+    # A revisit hands the page the date the frontier remembered: no better than what is stored.
+    [undated] = [p for p in archived if p.url.endswith("/undated")]
+    feed = sources[0]
+    remembered = at("2025-10-02T00:00+03:00")
+    again = process_page(feed, undated.url, undated.html, None, NOW, listed_at=remembered).article
+    assert again is not None and again.published_source == "feed"
+    warehouse.replace_articles([again])
     with store.connect(tmp_path / "w.duckdb") as conn:
-        kept = conn.execute(
-            "SELECT published_source, published_at FROM articles WHERE url = $u",
-            {"u": base + "/feed/plain"},
-        ).fetchone()
+        rows = conn.execute(query).fetchall()
+        kept = {url.removeprefix(base): (how, when) for url, how, when in rows}
         by_fetch_day = conn.execute(
             "SELECT source_id, articles FROM daily_counts WHERE day_from = 'fetched'"
         ).fetchall()
-    assert kept == ("feed", at("2025-10-04T10:00+03:00"))
+    assert kept["/feed/plain"] == ("feed", at("2025-10-04T10:00+03:00"))
+    assert kept["/feed/2025/10/02/undated"] == ("url", remembered)
     assert by_fetch_day == [("dated-feed", 1)]  # /feed/nothing, in a row that says so

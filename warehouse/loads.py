@@ -147,8 +147,8 @@ def _overwrite(
         conn.execute(
             "UPDATE articles a SET title = f.title, text = f.text, language = f.language, "
             "author = f.author, content_hash = f.content_hash, "
-            f"published_at = CASE WHEN {_LISTED_KEPT} THEN a.published_at ELSE f.published_at END, "
-            f"published_source = CASE WHEN {_LISTED_KEPT} THEN a.published_source "
+            f"published_at = CASE WHEN {_KEEP_DATE} THEN a.published_at ELSE f.published_at END, "
+            f"published_source = CASE WHEN {_KEEP_DATE} THEN a.published_source "
             "ELSE f.published_source END, "
             "charset = coalesce(f.charset, a.charset), "
             "charset_source = coalesce(f.charset_source, a.charset_source), "
@@ -500,10 +500,14 @@ _ARTICLE_SCHEMA = pa.schema(
         ("charset_source", pa.string()),
     ]
 )
-# A page read again (reprocess, a revisit) that gives no date of its own keeps the date its
-# listing gave when it was first stored: the listing is not read again with it.
-_LISTED_KEPT = (
-    "f.published_source IN ('url', 'none') AND a.published_source IN ('feed', 'sitemap', 'listing')"
+# A page read again (reprocess, a revisit) keeps its stored date and where it came from when
+# the new reading found nothing better: no date of its own where its listing gave one (the
+# listing is not read again with it), or only the date the frontier remembered for it.
+_KEEP_DATE = (
+    "(f.published_source IN ('url', 'none') "
+    "AND a.published_source IN ('feed', 'sitemap', 'listing')) "
+    "OR (f.published_source IN ('feed', 'sitemap', 'listing') "
+    "AND f.published_at = a.published_at)"
 )
 _REVISION_SCHEMA = pa.schema(
     [

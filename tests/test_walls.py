@@ -9,11 +9,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import FAST_POLITENESS
 from hostile_site import HostileSite, feed, response
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
 
 from connectors.config import Politeness, Source
 from connectors.discovery import discover
 from connectors.http import HttpClient
+from flows.cli import main
 from flows.summary import final_state, markdown
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
@@ -30,6 +39,7 @@ POLITE = Politeness(
 )
 RAY = {"Server": "cloudflare", "CF-RAY": "8d1a2b3c4d5e6f70-FRA"}
 CHALLENGED = {**RAY, "cf-mitigated": "challenge"}
+QRATOR = {"Server": "QRATOR"}
 DDG = {"Server": "ddos-guard", "Set-Cookie": "__ddg1_=Vb3U7rQ5L0TgK4m2Q9Zx; Path=/; HttpOnly"}
 
 
@@ -71,7 +81,7 @@ async def fetch(site: HostileSite, path: str):
         ("cloudflare_blocked.html", "403 Forbidden", RAY, "cloudflare"),
         ("ddos_guard.html", "403 Forbidden", DDG, "ddos-guard"),
         ("ddos_guard.html", "200 OK", DDG, "ddos-guard"),
-        ("qrator.html", "401 Unauthorized", {"Server": "QRATOR"}, "qrator"),
+        ("qrator.html", "401 Unauthorized", QRATOR, "qrator"),
         ("qrator.html", "200 OK", {}, "qrator"),
         ("js_challenge.html", "200 OK", {}, "js-challenge"),
         ("js_challenge.html", "503 Service Unavailable", {}, "js-challenge"),
@@ -184,3 +194,40 @@ def test_a_run_behind_walls_names_the_sources_and_vendors(tmp_path):
             "SELECT DISTINCT state, next_due FROM frontier WHERE source_id = 'cf-site'"
         ).fetchall()
     assert due == [("blocked", now + timedelta(hours=2))]  # the transient back-off's first step
+
+
+def test_the_ingest_flow_names_a_walled_source_in_its_state_and_summary(
+    prefect_api, site, tmp_path, monkeypatch, capsys
+):
+    site.route("/rss.xml", response(page("qrator.html"), "401 Unauthorized", headers=QRATOR))
+    walled = {"id": "walled", "name": "Walled", "kind": "feed", "base_url": site.base_url}
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(yaml.safe_dump({"sources": [{**walled, "feed_url": "/rss.xml"}]}))
+    monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
+    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
+    monkeypatch.delenv("NEWSFLOW_BASE_URL", raising=False)
+
+    assert main(["ingest"]) == 1
+
+    verdict = capsys.readouterr().err.strip().splitlines()[-1]
+    assert verdict == (
+        "partial failure: walled is behind a bot wall, no listing could be read "
+        "(blocked by qrator 1)"
+    )
+    with store.connect(read_only=True) as conn:
+        [(run_id, error)] = conn.execute(
+            "SELECT run_id, error FROM fetch_log WHERE outcome = 'blocked'"
+        ).fetchall()
+    assert error == "blocked by qrator: Qrator headers on HTTP 401"
+    with get_client(sync_client=True) as client:
+        [artifact] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+                key=ArtifactFilterKey(any_=["ingest-summary"]),
+            )
+        )
+    assert "| walled (blocked by qrator: no listing could be read) |" in artifact.data
+    assert "#### Bot walls (tried again in a later run)\n\n- **walled**: blocked by qrator 1" in (
+        artifact.data
+    )

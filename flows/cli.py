@@ -485,6 +485,7 @@ def _extract(args: argparse.Namespace) -> int:
             "language": article.language,
             "author": article.author,
             "published": published,
+            "published_source": str(article.published_source),
         }
         print(json.dumps(record, ensure_ascii=False))
     return 1 if failures else 0

@@ -316,6 +316,16 @@ class SourceSettings(_Strict):
             raise ValueError(f"unknown time zone {name!r}") from exc
         return name
 
+    @field_validator("languages")
+    @classmethod
+    def _date_languages(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        if codes:  # dateparser is imported only for a file that names languages
+            from dateparser.data.languages_info import language_order
+
+            if unknown := ", ".join(repr(c) for c in codes if c not in language_order):
+                raise ValueError(f"no dates known in {unknown} (use ru, az...)")
+        return codes
+
     @field_validator("parser")
     @classmethod
     def _importable(cls, spec: str | None) -> str | None:

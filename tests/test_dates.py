@@ -116,6 +116,7 @@ def test_date_settings_are_typed_per_source(tmp_path):
         "    date_order: DYM\n": "source baku: date_order: Input should be 'DMY', 'MDY' or 'YMD'",
         "    timezone: Mars/Olympus\n": "source baku: timezone: unknown time zone 'Mars/Olympus'",
         "    languages: az\n": "source baku: languages: Input should be a valid tuple",
+        "    languages: [rus]\n": "source baku: languages: no dates known in 'rus' (use ru, az...)",
     }
     for line, problem in cases.items():
         path = tmp_path / "sources.yaml"

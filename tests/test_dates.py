@@ -15,7 +15,7 @@ from hostile_site import HostileSite, response
 
 from connectors.config import ConfigError, Politeness, Source, load_sources
 from connectors.dates import DateOrder, DateReading, parse_listing_date, parse_timestamp
-from connectors.discovery import discover
+from connectors.discovery import discover, parse_listing
 from connectors.http import HttpClient
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
@@ -101,6 +101,19 @@ def test_date_order_decides_slashed_dates(order, expected):
 def test_relative_dates_need_the_fetch_time_and_headlines_are_no_dates():
     assert parse_listing_date("Вчера, 13:39", BAKU) is None
     assert parse_listing_date("Путин и Алиев обсудили транзит", BAKU, NOW) is None
+
+
+def test_a_date_selector_names_the_date_where_the_headline_holds_one_too():
+    item = (
+        '<ul><li class="item"><a href="/p/1">Итоги форума 4 октября 2025 года</a>'
+        '<span class="when">5 минут назад</span></li></ul>'
+    )
+    guessed, chosen = (
+        parse_listing(item, "https://x.az/", "li.item", "/p/", BAKU, NOW, selector)[0].published_at
+        for selector in (None, "span.when")
+    )
+    assert guessed == at("2025-10-04T00:00+04:00")  # the headline's date: the item's first
+    assert chosen == NOW - timedelta(minutes=5)
 
 
 def test_date_settings_are_typed_per_source(tmp_path):

@@ -184,6 +184,19 @@ def _parser() -> argparse.ArgumentParser:
     reprocess.add_argument("--until", type=date.fromisoformat, help="last fetch day")
     reprocess.set_defaults(run=_reprocess)
 
+    maintain = commands.add_parser(
+        "maintenance",
+        help="compact the raw archive and run each source's canary (a layout check, no refetch)",
+    )
+    maintain.add_argument(
+        "--keep-listing-days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="days to keep archived feed, sitemap and API bodies (default 30)",
+    )
+    maintain.set_defaults(run=_maintenance)
+
     sources = commands.add_parser("sources", help="check sources.yaml, or print its schema")
     source_actions = sources.add_subparsers(required=True, metavar="ACTION")
     source_actions.add_parser(
@@ -448,6 +461,21 @@ def _reprocess(args: argparse.Namespace) -> int:
     updated = reprocess(args.urls, args.source, args.since, args.until)
     print(f"reprocessed {updated} articles from the archive")
     return 0
+
+
+def _maintenance(args: argparse.Namespace) -> int:
+    """Run the maintenance flow; 1 when a canary flagged a source, so that cron or CI notices."""
+    from flows.maintenance import maintenance
+
+    kept = {} if args.keep_listing_days is None else {"keep_listing_days": args.keep_listing_days}
+    done = maintenance(**kept)
+    print(
+        f"released {done['listing_bodies_released']} listing bodies, "
+        f"dropped {done['bodies_dropped']} archived bodies"
+    )
+    for source_id, reason in done["layout_changed"].items():
+        print(f"{source_id}: layout changed: {reason}", file=sys.stderr)
+    return 1 if done["layout_changed"] else 0
 
 
 def _extract(args: argparse.Namespace) -> int:

@@ -21,8 +21,8 @@ from warehouse.maintenance import KEEP_LISTING_DAYS, Compaction, maintain
 def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]:
     """Keep the warehouse file lean and its search index fresh, and check every source's canary.
 
-    Returns what it removed, and the sources whose canary flagged a layout change (each also
-    alerts the operator's webhook).
+    Returns what it removed, and the sources whose canary flagged a layout change with why
+    (each also alerts the operator's webhook).
 
     Args:
         keep_listing_days: Days to keep archived feed, sitemap and API bodies (articles' stay).
@@ -39,7 +39,7 @@ def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]
         key="maintenance-summary", markdown=_markdown(done, checks), description="maintenance"
     )
     logger.info("maintenance: %s", done)
-    return {**asdict(done), "layout_changed": sorted(c.source_id for c in flagged)}
+    return {**asdict(done), "layout_changed": {c.source_id: c.reason for c in flagged}}
 
 
 def _markdown(done: Compaction, checks: list[CanaryCheck]) -> str:

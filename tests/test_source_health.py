@@ -38,7 +38,7 @@ def _health(*columns: str) -> tuple:
 
 def test_the_canary_of_an_unchanged_source_is_ok_and_sql_users_see_it(ingested, capsys):
     done = maintenance()
-    assert done["layout_changed"] == []
+    assert done["layout_changed"] == {}
     status, success, attempts, chars = _health(
         "canary_status", "last_success", "attempts_14d", "median_text_chars_14d"
     )
@@ -50,7 +50,7 @@ def test_the_canary_of_an_unchanged_source_is_ok_and_sql_users_see_it(ingested, 
 
 
 def test_a_cleanup_rule_that_eats_the_article_body_flags_the_source(
-    ingested, tmp_path, monkeypatch
+    ingested, tmp_path, monkeypatch, capsys
 ):
     """A rule that drops all but the first paragraph is how a layout change looks to the
     parser: the canary re-extracts its archived page with today's rules, and nothing is
@@ -64,12 +64,12 @@ def test_a_cleanup_rule_that_eats_the_article_body_flags_the_source(
     monkeypatch.setenv("NEWSFLOW_SOURCES", str(changed))
     requests = len(ingested.requests)
 
-    done = maintenance()
+    assert main(["maintenance"]) == 1  # as a user (or cron) runs it: 1 when a source is flagged
 
-    assert done["layout_changed"] == [SOURCE]
     assert len(ingested.requests) == requests  # from the archive, no refetch
     status, reason = _health("canary_status", "canary_reason")
     assert status == "changed" and reason.startswith("text shrank from ")
+    assert f"{SOURCE}: layout changed: {reason}" in capsys.readouterr().err
     with store.connect(read_only=True) as conn:
         history = conn.execute(
             "SELECT status FROM canary_checks WHERE source_id = ? ORDER BY checked_at", [SOURCE]

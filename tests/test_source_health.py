@@ -3,17 +3,25 @@ runs on each source's latest good article from the raw archive (no refetch)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from hostile_site import HostileSite, feed, response
 
-from connectors.config import load_sources, select_sources
+from connectors.config import Politeness, Source, load_sources, select_sources
+from connectors.http import HttpClient
 from flows.cli import main
 from flows.maintenance import maintenance
+from pipeline.ingest import IngestRun, ingest_source
+from pipeline.pages import PageProcessor
 from processing.page import process_page
 from warehouse import store
-from warehouse.health import Canary, CanaryStatus, judge
+from warehouse.health import Canary, CanaryStatus, check_canaries, judge
+from warehouse.interface import DuckDBWarehouse
+from warehouse.loads import RunKey
 from warehouse.reports import FAILURES
 
 SOURCE = "caucasian-knot-en"
@@ -150,3 +158,58 @@ def test_every_failure_the_run_summary_counts_is_a_failure_in_source_health(tmp_
             "SELECT failure_rate_14d FROM source_health WHERE source_id = 'mixed'"
         ).fetchone()
     assert rate == (len(FAILURES) / len(outcomes),)
+
+
+def _page(number: int, body: str) -> str:
+    return (
+        f"<html><head><title>Story {number} from Derbent</title></head><body>"
+        f"<nav>Home | World | Sport</nav><article><h1>Story {number} from Derbent</h1>{body}"
+        "</article></body></html>"
+    )
+
+
+def _paragraphs(number: int, count: int) -> str:
+    return "".join(
+        f"<p>Paragraph {i} of story {number}: rescuers evacuated residents of the coastal "
+        "districts after the river broke its banks overnight, officials said on Tuesday.</p>"
+        for i in range(count)
+    )
+
+
+def test_a_site_whose_new_pages_lost_their_body_is_flagged_from_its_newest_articles(tmp_path):
+    """The site moved its article body into a script: the pages fetched since hold only their
+    lead. The canary of an older article is fine; the newest articles against the ones before
+    them are not."""
+    with HostileSite() as site:
+        site.route("/robots.txt", response("", "404 Not Found"))
+        source = Source(
+            "changing", "Changing", "feed", site.base_url, options={"feed_url": "/feed.xml"},
+            politeness=Politeness(retries=0, delay_seconds=0, timeout_seconds=2),
+        )  # fmt: skip
+        warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+
+        def publish(numbers: range, body: Callable[[int], str], at: datetime) -> None:
+            for n in numbers:
+                site.route(f"/news/{n}", response(_page(n, body(n))))
+            links = [site.url(f"/news/{n}") for n in numbers]
+            site.route("/feed.xml", response(feed(links), content_type="application/rss+xml"))
+
+            async def ingest() -> None:
+                async with HttpClient() as client:
+                    with PageProcessor(workers=0) as pages:
+                        run = IngestRun(RunKey(f"run-{at:%d}"))
+                        await ingest_source(source, run, warehouse, client, pages, lambda: at)
+
+            asyncio.run(ingest())
+
+        publish(range(20), lambda n: _paragraphs(n, 8), NOW - timedelta(days=2))
+        lead = "<p>Rescuers evacuated residents of the coastal districts overnight.</p>"
+        script = "<script>window.__BODY__ = '...';</script>"
+        publish(range(20, 25), lambda n: _paragraphs(n, 1) + lead + script, NOW)
+        before = {site.url(f"/news/{n}") for n in range(20)}
+    with store.connect(tmp_path / "w.duckdb") as conn:
+        [check] = check_canaries(conn, {"changing": source}, NOW)
+    assert check.status == CanaryStatus.CHANGED
+    assert check.url in before  # the latest good article, which still extracts as it did
+    assert check.reason.startswith("its last 5 articles have a median of ")
+    assert "characters, under half of the 20 before them (" in check.reason

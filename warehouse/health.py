@@ -3,8 +3,10 @@
 Parsers break silently when a site's layout changes, or when a cleanup rule is changed: the
 text shrinks, the date or title is gone, and nothing fails. Like Fundus' daily parse check,
 maintenance re-extracts each source's latest good article with today's parser and cleanup
-rules and compares it with what was stored. Results go to canary_checks; the source_health
-view (migration 0011) shows each source's latest.
+rules and compares it with what was stored (a change of rules or parser). It also compares the
+source's newest articles with the ones before them (a change of the site's layout, which its
+newest pages were extracted under). Results go to canary_checks; the source_health view
+(migration 0011) shows each source's latest.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ log = logging.getLogger("newsflow.health")
 
 SHRINK = 0.5  # flagged when today's text is under half of the stored one
 MIN_GOOD_CHARS = 300  # a stored article with a title and this much text is a good canary
+RECENT = 5  # the newest articles of a source, compared with
+USUAL = 20  # the ones before them,
+MIN_USUAL = 10  # when there are at least this many
+USUAL_SHARE = 0.8  # a field most of those had, and none of the newest has, is lost
+FIELDS = ("title", "published_at", "language")
 
 
 class CanaryStatus(StrEnum):
@@ -66,6 +73,18 @@ class CanaryCheck:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Trend:
+    """A source's newest articles against the ones before them, as stored."""
+
+    source_id: str
+    recent_chars: float  # median text length of the RECENT newest
+    usual_chars: float  # of the USUAL before them
+    usual_count: int
+    recent_share: Mapping[str, float]  # field -> share of the newest that have it
+    usual_share: Mapping[str, float]
+
+
 def latest_good(conn: duckdb.DuckDBPyConnection) -> list[Canary]:
     """Each source's newest article with a title, enough text and an archived body."""
     rows = conn.execute(
@@ -89,33 +108,99 @@ def latest_good(conn: duckdb.DuckDBPyConnection) -> list[Canary]:
     ]
 
 
-def judge(canary: Canary, result: PageResult, now: datetime) -> CanaryCheck:
-    """Compare today's extraction of the canary's page with what was stored."""
-    article = result.article
-    if article is None:
-        reason = f"no longer extracts ({result.outcome}: {result.error})"
-        return CanaryCheck(
-            canary.source_id, canary.url, CanaryStatus.CHANGED, now, canary.stored_chars, None,
-            reason=reason,
-        )  # fmt: skip
-    chars = len(article.text)
-    lost = tuple(
-        name
-        for name, before, after in (
-            ("title", canary.title, article.title),
-            ("published_at", canary.published_at, article.published_at),
-            ("language", _known(canary.language), _known(article.language)),
+def trends(conn: duckdb.DuckDBPyConnection) -> dict[str, Trend]:
+    """Per source with enough history: its RECENT newest articles against the USUAL before."""
+    rows = conn.execute(
+        """
+        WITH ranked AS (
+            SELECT source_id, length(text) AS chars, coalesce(title, '') <> '' AS title,
+                   published_at IS NOT NULL AS published_at, language <> $und AS language,
+                   row_number() OVER (PARTITION BY source_id ORDER BY fetched_at DESC, url) AS n
+            FROM articles WHERE duplicate_of IS NULL
         )
-        if before and not after
-    )
-    reasons = [f"lost {', '.join(lost)}"] if lost else []
-    if chars < SHRINK * canary.stored_chars:
-        reasons.insert(0, f"text shrank from {canary.stored_chars} to {chars} characters")
-    status = CanaryStatus.CHANGED if reasons else CanaryStatus.OK
-    reason = "; ".join(reasons) or None
+        SELECT source_id, n > $recent AS usual, median(chars), count(*), avg(title::INT),
+               avg(published_at::INT), avg(language::INT)
+        FROM ranked WHERE n <= $recent + $usual GROUP BY ALL ORDER BY ALL
+        """,
+        {"und": UNDETERMINED, "recent": RECENT, "usual": USUAL},
+    ).fetchall()
+    groups: dict[str, dict[bool, tuple]] = {}
+    for source_id, usual, *figures in rows:
+        groups.setdefault(source_id, {})[usual] = tuple(figures)
+    return {
+        source_id: Trend(
+            source_id,
+            recent[0],
+            usual[0],
+            usual[1],
+            dict(zip(FIELDS, recent[2:], strict=True)),
+            dict(zip(FIELDS, usual[2:], strict=True)),
+        )
+        for source_id, parts in groups.items()
+        if (recent := parts.get(False)) and (usual := parts.get(True)) and usual[1] >= MIN_USUAL
+    }
+
+
+def judge(
+    canary: Canary, result: PageResult, now: datetime, trend: Trend | None = None
+) -> CanaryCheck:
+    """Today's extraction of the canary's page against what was stored, and the source's
+    newest articles against the ones before them."""
+    article = result.article
+    reasons: list[str] = []
+    lost: list[str] = []
+    if article is None:
+        reasons.append(f"no longer extracts ({result.outcome}: {result.error})")
+    else:
+        if len(article.text) < SHRINK * canary.stored_chars:
+            reasons.append(
+                f"text shrank from {canary.stored_chars} to {len(article.text)} characters"
+            )
+        lost = [
+            name
+            for name, before, after in (
+                ("title", canary.title, article.title),
+                ("published_at", canary.published_at, article.published_at),
+                ("language", _known(canary.language), _known(article.language)),
+            )
+            if before and not after
+        ]
+        if lost:
+            reasons.append(f"lost {', '.join(lost)}")
+    if trend is not None:
+        reasons += _trend_reasons(trend)
+        lost += [name for name in FIELDS if _lost(trend, name) and name not in lost]
     return CanaryCheck(
-        canary.source_id, canary.url, status, now, canary.stored_chars, chars, lost, reason
+        canary.source_id,
+        canary.url,
+        CanaryStatus.CHANGED if reasons else CanaryStatus.OK,
+        now,
+        canary.stored_chars,
+        len(article.text) if article else None,
+        tuple(lost),
+        "; ".join(reasons) or None,
     )
+
+
+def _trend_reasons(trend: Trend) -> list[str]:
+    """Why the newest articles look like a new layout: much shorter, or a field gone."""
+    reasons = []
+    if trend.recent_chars < SHRINK * trend.usual_chars:
+        reasons.append(
+            f"its last {RECENT} articles have a median of {trend.recent_chars:g} characters, "
+            f"under half of the {trend.usual_count} before them ({trend.usual_chars:g})"
+        )
+    lost = [name for name in FIELDS if _lost(trend, name)]
+    if lost:
+        reasons.append(
+            f"none of its last {RECENT} articles has {', '.join(lost)}, "
+            f"which the {trend.usual_count} before them had"
+        )
+    return reasons
+
+
+def _lost(trend: Trend, name: str) -> bool:
+    return trend.recent_share[name] == 0 and trend.usual_share[name] >= USUAL_SHARE
 
 
 def check_canaries(
@@ -123,6 +208,7 @@ def check_canaries(
 ) -> list[CanaryCheck]:
     """Re-extract every configured source's canary, record the verdicts, and return them."""
     checks = []
+    recent = trends(conn)
     for canary in latest_good(conn):
         source = sources.get(canary.source_id)
         if source is None:
@@ -131,7 +217,7 @@ def check_canaries(
         result = process_page(
             source, canary.url, canary.html, None, canary.fetched_at, listed_at=canary.listed_at
         )
-        checks.append(judge(canary, result, now))
+        checks.append(judge(canary, result, now, recent.get(canary.source_id)))
     record(conn, checks)
     return checks
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup browser demo serve test lint
+.PHONY: setup browser postgres demo serve test lint
 
 setup: $(STAMP)
 
@@ -30,7 +30,11 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@fc-list :lang=zh | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-droid-fallback >/dev/null; }
 
-test: setup browser
+# The DuckLake test runs its own throwaway PostgreSQL cluster (initdb on 127.0.0.1) as the catalog.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+
+test: setup browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

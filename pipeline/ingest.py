@@ -69,6 +69,23 @@ async def ingest_source(
     clock: Clock = utc_now,
 ) -> SourceRun:
     """Discover a source's links, then fetch, process and commit its due URLs chunk by chunk."""
+    listed, new = await list_source(source, params, warehouse, client, clock)
+    chunks = await stream_chunks(source, params, warehouse, client, pages, clock)
+    return SourceRun(source.id, listed, new, chunks)
+
+
+async def list_source(
+    source: Source,
+    params: IngestRun,
+    warehouse: Warehouse,
+    client: HttpClient,
+    clock: Clock = utc_now,
+) -> tuple[int, int]:
+    """Read a source's listings into the frontier (a daily run also moves its cursor).
+
+    Returns how many links were listed and how many were new. The chunks can then be streamed
+    here or by any worker of the pool (flows/pool.py).
+    """
     memory = warehouse.source_state(source.id) if params.daily else None
     stop_before = _start(params.since) or (memory.cursor if memory else None)
     discovery = await discover(source, client, stop_before, memory.validators if memory else {})
@@ -78,9 +95,7 @@ async def ingest_source(
     )
     if params.daily:
         await asyncio.to_thread(warehouse.remember_listings, source.id, discovery.attempts, links)
-    del discovery  # listing bodies are archived; only the links go on
-    chunks = await stream_chunks(source, params, warehouse, client, pages, clock)
-    return SourceRun(source.id, len(links), new, chunks)
+    return len(links), new
 
 
 async def stream_chunks(

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from connectors.records import Link, Validators
 from warehouse import runners
-from warehouse.sql import registered
+from warehouse.sql import registered, transaction
 
 LEASE = timedelta(minutes=30)  # a chunk not committed by then is free for another run
 FINAL_STATES = ("stored", "alias", "duplicate")
@@ -77,21 +77,24 @@ def record_listed(conn: duckdb.DuckDBPyConnection, links: Sequence[Link], now: d
         schema=_LINK_SCHEMA,
     )
     with registered(conn, listed=rows):
-        new = conn.execute(
+        # counted first: DuckLake has no INSERT ... RETURNING (the caller's transaction holds)
+        [(new,)] = conn.execute(
+            "SELECT count(*) FROM listed ANTI JOIN frontier USING (url)"
+        ).fetchall()
+        conn.execute(
             "INSERT INTO frontier (url, source_id, state, listed_title, listed_published_at, "
             "listed_modified_at, first_seen, next_due) "
             "SELECT url, source_id, 'discovered', listed_title, listed_published_at, "
-            "listed_modified_at, $now, $now FROM listed ANTI JOIN frontier USING (url) "
-            "RETURNING url",
+            "listed_modified_at, $now, $now FROM listed ANTI JOIN frontier USING (url)",
             {"now": now},
-        ).fetchall()
+        )
         conn.execute(
             "UPDATE frontier f SET listed_title = coalesce(f.listed_title, l.listed_title), "
             "listed_published_at = coalesce(f.listed_published_at, l.listed_published_at), "
             "listed_modified_at = coalesce(l.listed_modified_at, f.listed_modified_at) "
             "FROM listed l WHERE f.url = l.url AND f.state = 'discovered'"
         )
-    return len(new)
+    return int(new)
 
 
 def claim(
@@ -112,24 +115,18 @@ def claim(
     """
     since, until = window
     sql = f"""
-        UPDATE frontier SET leased_by = $owner, leased_until = $lease_end
-        WHERE url IN (
-            SELECT url FROM frontier
-            WHERE source_id = $source
-              AND (leased_until IS NULL OR leased_until < $now
-                   OR list_contains($dead, leased_by))
-              AND (last_fetched IS NULL OR last_fetched < $run_started)
-              AND ({_DUE[refetch]})
-              AND ({_IN_WINDOW})
-            ORDER BY first_seen, url
-            LIMIT $limit
-        )
-        RETURNING url, listed_title, listed_published_at, listed_modified_at, attempts,
+        SELECT url, listed_title, listed_published_at, listed_modified_at, attempts,
             etag, last_modified
+        FROM frontier
+        WHERE source_id = $source
+          AND (leased_until IS NULL OR leased_until < $now OR list_contains($dead, leased_by))
+          AND (last_fetched IS NULL OR last_fetched < $run_started)
+          AND ({_DUE[refetch]})
+          AND ({_IN_WINDOW})
+        ORDER BY first_seen, url
+        LIMIT $limit
         """
     values = {
-        "owner": owner,
-        "lease_end": now + LEASE,
         "source": source_id,
         "now": now,
         "dead": _dead_owners(conn, source_id, now),
@@ -140,7 +137,16 @@ def claim(
         "final": list(FINAL_STATES),
         "waiting": list(WAITING_STATES),
     }
-    rows = conn.execute(sql, {k: v for k, v in values.items() if f"${k}" in sql}).fetchall()
+    # chosen, then leased, in one transaction: DuckLake has no UPDATE ... RETURNING
+    with transaction(conn):
+        rows = conn.execute(sql, {k: v for k, v in values.items() if f"${k}" in sql}).fetchall()
+        chosen = pa.table({"url": pa.array([row[0] for row in rows], pa.string())})
+        with registered(conn, chosen=chosen):
+            conn.execute(
+                "UPDATE frontier SET leased_by = ?, leased_until = ? "
+                "WHERE url IN (SELECT url FROM chosen)",
+                [owner, now + LEASE],
+            )
     rows.sort(key=lambda row: row[0])
     return [
         Claimed(Link(source_id, url, title, published, modified), attempts, Validators(*tags))

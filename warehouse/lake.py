@@ -30,6 +30,8 @@ from typing import TypeVar
 
 import duckdb
 
+from warehouse.sql import transaction
+
 log = logging.getLogger("newsflow.warehouse")
 T = TypeVar("T")
 PREFIX = "ducklake:"
@@ -124,14 +126,20 @@ def session(
     with _lock:
         if lake not in _instances:
             instance = open_lake(lake)
-            _retrying(lambda: migrate(instance.cursor()), "migration")
+            _retrying(lambda: migrate(_cursor(instance)), "migration")
             _instances[lake] = instance
-        conn = _instances[lake].cursor()
+        conn = _cursor(_instances[lake])
     try:
-        conn.execute(f"USE {_CATALOG}")
         yield conn
     finally:
         conn.close()
+
+
+def _cursor(instance: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A connection of its own on the instance, in the lake (USE is per connection)."""
+    conn = instance.cursor()
+    conn.execute(f"USE {_CATALOG}")
+    return conn
 
 
 def write(
@@ -142,16 +150,10 @@ def write(
     """Run one write operation whole in one transaction, again after another worker's commit."""
 
     def attempt() -> T:
-        with session(lake, migrate) as conn:
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                conn.execute("UPDATE writer_turn SET turn = turn + 1")
-                result = operation(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")  # a conflict surfaces here, its transaction already gone
-            return result
+        # a conflict surfaces at the transaction's COMMIT, on leaving the block
+        with session(lake, migrate) as conn, transaction(conn, spanning=True):
+            conn.execute("UPDATE writer_turn SET turn = turn + 1")
+            return operation(conn)
 
     return _retrying(attempt, "commit")
 
@@ -188,3 +190,18 @@ def _retrying(action: Callable[[], T], what: str) -> T:
 
 def _quote(text: str) -> str:
     return text.replace("'", "''")
+
+
+def data_dir(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The data path of the lake this connection has attached (None on a DuckDB file)."""
+    attached = conn.execute(
+        "SELECT count(*) FROM duckdb_databases() WHERE database_name = ? AND type = 'ducklake'",
+        [_CATALOG],
+    ).fetchone()
+    if not attached or not attached[0]:
+        return None
+    row = conn.execute(
+        f"SELECT value FROM __ducklake_metadata_{_CATALOG}.ducklake_metadata "
+        "WHERE key = 'data_path'"
+    ).fetchone()
+    return str(row[0]) if row else None

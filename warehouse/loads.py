@@ -456,20 +456,17 @@ def _archive(conn: duckdb.DuckDBPyConnection, attempts: Sequence[FetchAttempt]) 
     after a crash costs space, never consistency, and the next load reuses it.
     """
     keys: dict[str, str] = {}
-    rows = []
+    rows: dict[str, dict[str, object]] = {}
     for attempt in attempts:
         if attempt.text is None:
             continue
         row = archive_row(attempt.text, attempt.content_type, _utc(attempt.attempted_at))
         keys[attempt.url] = str(row["sha256"])
-        rows.append(row)
+        rows.setdefault(keys[attempt.url], row)
     if rows:
-        with (
-            transaction(conn),
-            registered(conn, raw_rows=pa.Table.from_pylist(rows, ARCHIVE_SCHEMA)),
-        ):
-            once = "(FROM raw_rows QUALIFY row_number() OVER (PARTITION BY sha256) = 1) AS r"
-            merge(conn, "raw_archive", once, "sha256", replace=False)
+        with transaction(conn):
+            table = pa.Table.from_pylist(list(rows.values()), ARCHIVE_SCHEMA)
+            merge(conn, "raw_archive", table, ["sha256"], replace=False)
     return keys
 
 

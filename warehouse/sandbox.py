@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import store
+from warehouse import lake, store
 
 # Applied in this order: the last two close the door behind the others.
 _LOCKDOWN = (
@@ -37,27 +37,38 @@ def analysis_connection(
     writable_dir (created if missing) is where COPY ... TO may write, and nowhere else.
     """
     with store.connect(path, read_only=True, wait_seconds=wait_seconds) as conn:
-        lock_down(conn, writable_dir)
+        lock_down(conn, writable_dir, lake.data_dir(conn))
         yield conn
 
 
-def lock_down(conn: duckdb.DuckDBPyConnection, writable_dir: Path | None = None) -> None:
+def lock_down(
+    conn: duckdb.DuckDBPyConnection,
+    writable_dir: Path | None = None,
+    lake_data: str | None = None,
+) -> None:
     """Switch off every way out of the database for this connection, for good."""
-    for statement in lockdown_statements(writable_dir):
+    for statement in lockdown_statements(writable_dir, lake_data):
         conn.execute(statement)
 
 
-def lockdown_statements(writable_dir: Path | None = None) -> list[str]:
+def lockdown_statements(
+    writable_dir: Path | None = None, lake_data: str | None = None
+) -> list[str]:
     """The SET statements of the lockdown, in order; the interactive shell runs the same ones.
 
-    writable_dir is created if missing.
+    writable_dir is created if missing. lake_data is a DuckLake's data path, whose Parquet
+    files the warehouse itself is made of.
     """
     statements = list(_LOCKDOWN)
+    directories = [lake_data.replace("'", "''")] if lake_data else []
     if writable_dir is not None:
         writable_dir.mkdir(parents=True, exist_ok=True)
         allowed = str(writable_dir.resolve()).replace("'", "''")
-        statements.append(f"SET allowed_directories = ['{allowed}/']")  # files inside it
+        directories.append(f"{allowed}/")  # files inside it
         statements.append(f"SET allowed_paths = ['{allowed}']")  # and itself, for partitioned COPY
+    if directories:
+        listed = ", ".join(f"'{d}'" for d in directories)
+        statements.append(f"SET allowed_directories = [{listed}]")
     statements.append("SET enable_external_access = false")
     statements.append("SET lock_configuration = true")
     return statements

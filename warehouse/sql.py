@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import duckdb
@@ -21,38 +21,51 @@ def registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[
             conn.unregister(name)
 
 
+# Connections whose one transaction spans a whole operation (a DuckLake write): the
+# transactions opened inside join it. DuckDB cannot be asked, and a BEGIN that fails aborts.
+_SPANNING: set[int] = set()
+
+
 @contextmanager
-def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def transaction(conn: duckdb.DuckDBPyConnection, spanning: bool = False) -> Iterator[None]:
     """All or nothing: a write that fails half-way leaves no trace.
 
-    Inside a transaction already open (a DuckLake write operation is one) it joins that one,
-    which then commits or rolls back the whole.
+    spanning: this transaction is the whole operation's, and those opened inside it (by the
+    same connection) join it; it commits or rolls back the whole.
     """
-    try:
-        conn.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException as error:
-        if "within a transaction" not in str(error):
-            raise
+    if id(conn) in _SPANNING:
         yield
         return
+    conn.execute("BEGIN TRANSACTION")
+    if spanning:
+        _SPANNING.add(id(conn))
     try:
         yield
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        _SPANNING.discard(id(conn))
     conn.execute("COMMIT")
 
 
 def merge(
-    conn: duckdb.DuckDBPyConnection, table: str, source: str, keys: str, replace: bool = True
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: pa.Table,
+    keys: Sequence[str],
+    replace: bool = True,
 ) -> None:
-    """Upsert the rows of `source` (unique on `keys`) into `table`, columns by name.
+    """Upsert rows (unique on the key columns) into a table, columns by name.
 
-    MERGE rather than INSERT ... ON CONFLICT, which needs a key DuckLake cannot have; where
-    replace is false, rows already there are kept as they are.
+    MERGE rather than INSERT ... ON CONFLICT, which needs a key DuckLake cannot have. Key
+    columns are never rewritten (DuckDB's index would see a delete and an insert of the key);
+    where replace is false, rows already there are kept as they are.
     """
-    matched = "WHEN MATCHED THEN UPDATE BY NAME " if replace else ""
-    conn.execute(
-        f"MERGE INTO {table} USING {source} USING ({keys}) {matched}"
-        "WHEN NOT MATCHED THEN INSERT BY NAME"
-    )
+    updates = ", ".join(f'"{c}" = merged."{c}"' for c in rows.column_names if c not in keys)
+    matched = f"WHEN MATCHED THEN UPDATE SET {updates} " if replace and updates else ""
+    with registered(conn, merged=rows):
+        conn.execute(
+            f"MERGE INTO {table} USING merged USING ({', '.join(keys)}) {matched}"
+            "WHEN NOT MATCHED THEN INSERT BY NAME"
+        )

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.records import FetchAttempt, Link, Validators
-from warehouse.sql import merge, registered
+from warehouse.sql import merge
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,7 @@ def save_validators(conn: duckdb.DuckDBPyConnection, attempts: Iterable[FetchAtt
     }
     if rows:
         table = pa.Table.from_pylist(list(rows.values()), _VALIDATOR_SCHEMA)
-        with registered(conn, validator_rows=table):
-            merge(conn, "http_validators", "validator_rows", "url")
+        merge(conn, "http_validators", table, ["url"])
 
 
 _VALIDATOR_SCHEMA = pa.schema(

@@ -24,7 +24,7 @@ from warehouse.clusters import assign_clusters
 from warehouse.reports import SourceReport
 from warehouse.schema import migrate
 from warehouse.search import refresh_index
-from warehouse.sql import merge, registered
+from warehouse.sql import merge
 
 DEFAULT_DB = Path("data") / "newsflow.duckdb"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
@@ -181,8 +181,7 @@ def register_sources(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source])
     ]
     if not rows:
         return
-    with registered(conn, batch=pa.Table.from_pylist(rows)):
-        merge(conn, "sources", "batch", "id")
+    merge(conn, "sources", pa.Table.from_pylist(rows), ["id"])
 
 
 def refresh_derived(conn: duckdb.DuckDBPyConnection) -> None:
@@ -213,8 +212,7 @@ def record_run(
         "state": state,
         "runner": runners.this_process(),
     }
-    with registered(conn, run_row=pa.Table.from_pylist([row], _RUN_SCHEMA)):
-        merge(conn, "runs", "run_row", "run_id, attempt")
+    merge(conn, "runs", pa.Table.from_pylist([row], _RUN_SCHEMA), ["run_id", "attempt"])
 
 
 _RUN_SCHEMA = pa.schema(

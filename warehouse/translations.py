@@ -73,14 +73,7 @@ def remember(
             for text, english in translations.items()
         ]
     )
-    with registered(conn, new_translations=rows):
-        merge(
-            conn,
-            "translation_cache",
-            "new_translations",
-            "source_hash, model, model_version",
-            replace=False,
-        )
+    merge(conn, "translation_cache", rows, ["source_hash", "model", "model_version"], False)
 
 
 def count_pending(conn: duckdb.DuckDBPyConnection, languages: Iterable[str]) -> int:
@@ -128,17 +121,22 @@ def save_translations(
         pa.schema([(name, pa.string()) for name in _UPDATED_COLUMNS]),
     )
     with transaction(conn), registered(conn, translated=rows):
+        # the keys first: DuckLake has no UPDATE ... RETURNING
         updated = {
-            row[0]
-            for row in conn.execute(
-                "UPDATE articles SET title_en = t.title_en, text_en = t.text_en, "
-                "translation_status = t.translation_status, "
-                "translation_model = t.translation_model, "
-                "translation_error = t.translation_error "
-                "FROM translated t WHERE articles.url = t.url "
-                "AND articles.translation_status = 'pending_model' RETURNING articles.url"
+            url
+            for (url,) in conn.execute(
+                "SELECT url FROM articles JOIN translated USING (url) "
+                "WHERE articles.translation_status = 'pending_model'"
             ).fetchall()
         }
+        conn.execute(
+            "UPDATE articles SET title_en = t.title_en, text_en = t.text_en, "
+            "translation_status = t.translation_status, "
+            "translation_model = t.translation_model, "
+            "translation_error = t.translation_error "
+            "FROM translated t WHERE articles.url = t.url "
+            "AND articles.translation_status = 'pending_model'"
+        )
         save_paragraphs(conn, [(url, t) for url, t in results if url in updated])
 
 

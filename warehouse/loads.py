@@ -86,8 +86,8 @@ def commit_chunk(
         stored = _stored(conn, [a.url for a in candidates] + [r.attempt.url for r in results])
         duplicate_of = _text_duplicates(conn, [a for a in candidates if a.url not in stored])
         fresh = {a.url: a for a in candidates if a.url not in stored}
-        revised = _revised(results, stored)
         body = {r.article.url: keys.get(r.attempt.url) for r in results if r.article}
+        revised = _revised(results, stored, body)
         rows = pa.Table.from_pylist(
             [_article_row(a, body[a.url], duplicate_of.get(a.url)) for a in fresh.values()],
             _ARTICLE_SCHEMA,
@@ -97,7 +97,7 @@ def commit_chunk(
         originals = [a for a in fresh.values() if a.url not in duplicate_of]
         translations.save_paragraphs(conn, [(a.url, a.translation) for a in originals])
         _save_revisions(conn, revised, stored, body)
-        _link_editions(conn, [*originals, *revised.values()], now)
+        _link_editions(conn, [*originals, *revised.values()])
         claimed: set[str] = set()
         logged, states = [], []
         for result in results:
@@ -126,17 +126,19 @@ def replace_articles(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article
     """Overwrite stored articles with a fresh processing of the same page, in one transaction.
 
     Only URLs already stored are touched (and their paragraphs rewritten); their archive
-    reference and duplicate link are kept.
+    reference and duplicate link are kept, and the editions their pages link to are linked.
     """
     with transaction(conn):
-        return _overwrite(conn, articles, {})
+        done = _overwrite(conn, articles, {})
+        _link_editions(conn, [a for a in articles if a.url in done])
+    return len(done)
 
 
 def _overwrite(
     conn: duckdb.DuckDBPyConnection, articles: Sequence[Article], bodies: dict[str, str | None]
-) -> int:
+) -> set[str]:
     """Update stored articles (and their paragraphs) in the caller's transaction; a body given
-    in `bodies` becomes the article's archive reference."""
+    in `bodies` becomes the article's archive reference. Returns the URLs updated."""
     rows = pa.Table.from_pylist(
         [_article_row(a, bodies.get(a.url), None) for a in articles], _ARTICLE_SCHEMA
     )
@@ -161,7 +163,7 @@ def _overwrite(
             "FROM fresh f WHERE a.url = f.url"
         )
     translations.save_paragraphs(conn, [(a.url, a.translation) for a in articles if a.url in done])
-    return len(done)
+    return done
 
 
 @dataclass(frozen=True)
@@ -178,8 +180,14 @@ class _Stored:
     revisions: int  # versions in article_revisions (0: never edited)
 
 
-def _revised(results: Sequence[UrlResult], stored: dict[str, _Stored]) -> dict[str, Article]:
-    """Stored articles fetched again at their own URL whose title or text changed."""
+def _revised(
+    results: Sequence[UrlResult], stored: dict[str, _Stored], bodies: dict[str, str | None]
+) -> dict[str, Article]:
+    """Stored articles fetched again at their own URL whose title or text changed.
+
+    The same body as stored is no edit, whatever today's extraction makes of it (that is
+    reprocess's job).
+    """
     revised: dict[str, Article] = {}
     for result in results:
         article = result.article
@@ -187,6 +195,8 @@ def _revised(results: Sequence[UrlResult], stored: dict[str, _Stored]) -> dict[s
             continue
         before = stored.get(article.url)
         if before is None or before.duplicate_of or result.attempt.url != article.url:
+            continue
+        if bodies.get(article.url) == before.raw_sha256:
             continue
         if (article.title, article.text) != (before.title, before.text):
             revised.setdefault(article.url, article)
@@ -268,9 +278,7 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _link_editions(
-    conn: duckdb.DuckDBPyConnection, articles: Sequence[Article], now: datetime
-) -> None:
+def _link_editions(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article]) -> None:
     """Store the editions these articles' pages link to, and put linked URLs in one group.
 
     Groups are unions: a link between two groups merges them, and a group is named by its
@@ -280,13 +288,19 @@ def _link_editions(
     if not linked:
         return
     declared = [
-        {"url": a.url, "source_id": a.source_id, "language": e.language, "edition_url": e.url}
+        {
+            "url": a.url,
+            "source_id": a.source_id,
+            "language": e.language,
+            "edition_url": e.url,
+            "seen_at": _utc(a.fetched_at),
+        }
         for a in linked.values()
         for e in a.editions
     ]
     urls = sorted({a.url for a in linked.values()} | {d["edition_url"] for d in declared})
     touched = pa.table({"url": pa.array(urls, pa.string())})
-    links = pa.Table.from_pylist([{**d, "seen_at": _utc(now)} for d in declared], _EDITION_SCHEMA)
+    links = pa.Table.from_pylist(declared, _EDITION_SCHEMA)
     with registered(conn, declared=links, touched=touched):
         conn.execute("DELETE FROM article_editions WHERE url IN (SELECT url FROM declared)")
         conn.execute("INSERT INTO article_editions BY NAME SELECT * FROM declared")

@@ -47,7 +47,6 @@ class DateReading:
         return ZoneInfo(self.timezone)
 
 
-_ISO_ZONE = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
 _RFC822 = re.compile(
     r"^(?:[^\W\d_]{2,3},\s*)?(\d{1,2})\s+([^\W\d_]{3,})\.?\s+(\d{2,4})\s+"
     r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[A-Z]{1,5})$",
@@ -99,15 +98,16 @@ _REWRITES = ((re.compile(r"\bəvvəl\b", re.I), "öncə"),)
 def parse_timestamp(value: str | None, reading: DateReading | None = None) -> datetime | None:
     """A feed, sitemap or API time: epoch seconds, ISO 8601, RFC 822; None when unreadable.
 
-    RFC 822 with a zone abbreviation other than GMT (MSK, EEST, AZT) or a localized month or
-    weekday name ("Пн, 06 окт 2025") is read by dateparser; a date-only or zone-less value is
-    in the source's zone (reading.timezone), never silently UTC.
+    RFC 822 with a numeric zone or a common zone name (MSK, EEST, AZT) and English or Russian
+    names ("Пн, 06 окт 2025") is read by hand, rarer zone names and other languages by
+    dateparser. A date-only or zone-less value is in the source's zone (reading.timezone),
+    never silently UTC.
     """
     reading = reading or DateReading()
     value = (value or "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isdigit() and len(value) >= 9:  # 8 digits are a basic ISO date (20251004)
         seconds = int(value) / (1000 if len(value) >= 13 else 1)  # milliseconds in some APIs
         try:
             return datetime.fromtimestamp(seconds, UTC)
@@ -119,7 +119,7 @@ def parse_timestamp(value: str | None, reading: DateReading | None = None) -> da
         except ValueError:
             pass
         else:
-            return moment if _ISO_ZONE.search(value) else _in_zone(moment, reading)
+            return moment if moment.tzinfo else moment.replace(tzinfo=reading.zone)
     if (match := _RFC822.match(value)) and (moment := _rfc822(match)):
         return moment
     return _dateparser(value, reading, None)  # absolute forms only: no "now" to count from
@@ -174,10 +174,6 @@ def url_date(url: str, reading: DateReading) -> datetime | None:
         return datetime(*(int(g) for g in match.groups()), tzinfo=reading.zone)
     except ValueError:
         return None
-
-
-def _in_zone(moment: datetime, reading: DateReading) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=reading.zone)
 
 
 def _rfc822(match: re.Match[str]) -> datetime | None:

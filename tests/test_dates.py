@@ -51,6 +51,7 @@ def at(text: str) -> datetime:
         pytest.param("2025-10-04T13:39:00Z", "2025-10-04T13:39+00:00", id="iso-utc"),
         pytest.param("2025-10-04T13:39:00", "2025-10-04T13:39+03:00", id="iso-no-zone"),
         pytest.param("1759574340", "2025-10-04T10:39+00:00", id="epoch-seconds"),
+        pytest.param("20251004", "2025-10-04T00:00+03:00", id="iso-basic-date"),
         pytest.param("1759574340000", "2025-10-04T10:39+00:00", id="epoch-milliseconds"),
     ],
 )

@@ -1,10 +1,10 @@
 """Bot walls: telling a challenge page (Cloudflare, DDoS-Guard, Qrator, a bare JS check) apart.
 
-A wall answers 403/429/503, or 200 with an interstitial that a browser would run and reload. Either
-way the URL is `blocked`, with the vendor, so nobody reads it as "no content" or an empty sitemap.
-Markers are looked for where a wall puts them (response headers, <script>, <title>, form and
-script URLs), never in the page's readable text, and a 2xx page only counts as an interstitial
-when it has almost no text: an article about Cloudflare is still an article.
+A wall answers 401/403/429/503, or 200 with an interstitial that a browser would run and reload.
+Either way the URL is `blocked`, with the vendor, so nobody reads it as "no content" or an empty
+sitemap. Markers are looked for where a wall puts them (response headers, <script>, <title>,
+form and script URLs), never in the page's readable text, and a 2xx page only counts as an
+interstitial when it has almost no text: an article about Cloudflare is still an article.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ abbreviations, month names in other languages, relative forms such as "Вчер�
 few milliseconds a value once warm, and 0.2-0.6 s for its first call in a process.
 
 Every date returned is timezone-aware: one printed without a zone is in the source's zone.
+A day printed without a time (2025-10-04, a /2025/10/04/ path) is taken at noon there, so that
+it falls on its own calendar day in UTC as well (a Baku midnight is the day before in UTC).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class DateReading:
         return ZoneInfo(self.timezone)
 
 
+NOON = 12  # the hour a day printed without a time is taken at
+_DAY_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _RFC822 = re.compile(
     r"^(?:[^\W\d_]{2,3},\s*)?(\d{1,2})\s+([^\W\d_]{3,})\.?\s+(\d{2,4})\s+"
     r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[A-Z]{1,5})$",
@@ -119,7 +123,7 @@ def parse_timestamp(value: str | None, reading: DateReading | None = None) -> da
         except ValueError:
             pass
         else:
-            return moment if moment.tzinfo else moment.replace(tzinfo=reading.zone)
+            return moment if moment.tzinfo else local(moment, reading, _DAY_ONLY.match(value))
     if (match := _RFC822.match(value)) and (moment := _rfc822(match)):
         return moment
     return _dateparser(value, reading, None)  # absolute forms only: no "now" to count from
@@ -159,19 +163,26 @@ def absolute_date(text: str, reading: DateReading) -> datetime | None:
     else:
         return None
     clock = _CLOCK.search(text)
-    hour, minute = (int(clock[1]), int(clock[2])) if clock else (0, 0)
+    hour, minute = (int(clock[1]), int(clock[2])) if clock else (NOON, 0)
     try:
         return datetime(year, month, day, hour, minute, tzinfo=reading.zone)
     except ValueError:  # an unknown month name: dateparser may know it
         return None
 
 
+def local(moment: datetime, reading: DateReading, day_only: object = False) -> datetime:
+    """A time printed without a zone, in the source's zone; a day without a time at noon."""
+    if day_only:
+        moment = moment.replace(hour=NOON)
+    return moment.replace(tzinfo=reading.zone)
+
+
 def url_date(url: str, reading: DateReading) -> datetime | None:
-    """The day a /2025/10/04/ path names, at midnight in the source's zone; else None."""
+    """The day a /2025/10/04/ path names, at noon in the source's zone; else None."""
     if not (match := _URL_DATE.search(url)):
         return None
     try:
-        return datetime(*(int(g) for g in match.groups()), tzinfo=reading.zone)
+        return datetime(*(int(g) for g in match.groups()), NOON, tzinfo=reading.zone)
     except ValueError:
         return None
 

@@ -4,14 +4,14 @@ language editions, and when it was published according to which clue."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml.etree import ParserError
 
 from connectors.config import Source
-from connectors.dates import DateReading, parse_timestamp, url_date
+from connectors.dates import DateReading, local, parse_timestamp, url_date
 from connectors.kinds import SourceKind
 from connectors.records import PublishedSource
 from processing.language import detect_language
@@ -74,15 +74,17 @@ def publication(
     The page's own date first: its meta tags and <time> elements, or its JSON-LD
     datePublished when the page has only that (then with the JSON-LD's time of day, where
     extraction kept only the day); else the date its listing gave the link (feed, sitemap,
-    listing); else a date in its URL. A date printed without a zone is in the source's zone.
+    listing); else a date in its URL. A date printed without a zone is in the source's zone,
+    a day without a time at noon there (see connectors.dates).
     """
     reading = source.dates
     if (moment := extracted.published_at) is not None:
         stamp = _json_ld_date(page, reading)
         if stamp and stamp.date() == moment.date() and not _PAGE_STAMPS.search(page):
             return stamp, PublishedSource.JSON_LD
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=reading.zone)
-        return aware, PublishedSource.PAGE_METADATA
+        if moment.tzinfo is None:  # at 00:00 it is a day without a time (htmldate's dates)
+            moment = local(moment, reading, moment.time() == time.min)
+        return moment, PublishedSource.PAGE_METADATA
     if listed_at is not None:
         kind = type(source.options) if source.options else SourceKind
         return listed_at, kind.dates_from

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,11 +47,11 @@ def at(text: str) -> datetime:
         pytest.param("Sat, 04 Oct 2025 13:39:00 +0400", "2025-10-04T13:39+04:00", id="offset"),
         pytest.param("Sat, 04 Oct 2025 13:39:00 GMT", "2025-10-04T13:39+00:00", id="GMT"),
         pytest.param("Sat, 04 Oct 2025 13:39:00", "2025-10-04T13:39+03:00", id="no-zone"),
-        pytest.param("2025-10-04", "2025-10-04T00:00+03:00", id="date-only"),
+        pytest.param("2025-10-04", "2025-10-04T12:00+03:00", id="date-only"),
         pytest.param("2025-10-04T13:39:00Z", "2025-10-04T13:39+00:00", id="iso-utc"),
         pytest.param("2025-10-04T13:39:00", "2025-10-04T13:39+03:00", id="iso-no-zone"),
         pytest.param("1759574340", "2025-10-04T10:39+00:00", id="epoch-seconds"),
-        pytest.param("20251004", "2025-10-04T00:00+03:00", id="iso-basic-date"),
+        pytest.param("20251004", "2025-10-04T12:00+03:00", id="iso-basic-date"),
         pytest.param("1759574340000", "2025-10-04T10:39+00:00", id="epoch-milliseconds"),
     ],
 )
@@ -59,6 +59,19 @@ def test_feed_times_are_aware_and_in_the_source_zone_when_they_name_none(value, 
     """A feed of a Moscow site: zone names count, and a time without one is Moscow time."""
     parsed = parse_timestamp(value, MOSCOW)
     assert parsed == at(expected) and parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Asia/Baku", "UTC", "America/Los_Angeles"])
+def test_a_day_without_a_time_stays_on_its_day_in_utc(zone):
+    """Daily counts and backfill windows go by UTC day: a bare day must not slip to the one
+    before (a Baku midnight is 20:00 UTC the day before)."""
+    reading = DateReading(zone)
+    for moment in (
+        parse_timestamp("2025-10-04", reading),
+        parse_listing_date("https://x.org/2025/10/04/story/", reading, NOW),
+        parse_listing_date("4 October 2025", reading, NOW),
+    ):
+        assert moment.astimezone(UTC).date() == date(2025, 10, 4)
 
 
 @pytest.mark.parametrize("value", ["вчера", "", "   ", "soon", "99999999999999999999"])
@@ -84,7 +97,7 @@ NOW = datetime(2025, 10, 5, 9, 0, tzinfo=UTC)  # 13:00 in Baku
         pytest.param("09:10, 29 апреля 2024", "2024-04-29T09:10+04:00", id="kavkaz-uzel-ru"),
         pytest.param("13:39, 4 May 2025", "2025-05-04T13:39+04:00", id="kavkaz-uzel-en"),
         pytest.param("March 18, 2019 12:57", "2019-03-18T12:57+04:00", id="month-first"),
-        pytest.param("https://x.org/2025/10/04/story/", "2025-10-04T00:00+04:00", id="url"),
+        pytest.param("https://x.org/2025/10/04/story/", "2025-10-04T12:00+04:00", id="url"),
     ],
 )
 def test_listing_dates_in_every_format_sites_print(text, expected):
@@ -113,7 +126,7 @@ def test_a_date_selector_names_the_date_where_the_headline_holds_one_too():
         parse_listing(item, "https://x.az/", "li.item", "/p/", BAKU, NOW, selector)[0].published_at
         for selector in (None, "span.when")
     )
-    assert guessed == at("2025-10-04T00:00+04:00")  # the headline's date: the item's first
+    assert guessed == at("2025-10-04T12:00+04:00")  # the headline's date: the item's first
     assert chosen == NOW - timedelta(minutes=5)
 
 
@@ -274,7 +287,7 @@ def test_every_article_records_where_its_publication_time_came_from(site, tmp_pa
     assert stored.pop("/feed/meta") == ("page_metadata", at("2025-10-04T13:39+04:00"))
     assert stored.pop("/feed/json-ld") == ("json_ld", at("2025-10-03T09:10+03:00"))
     assert stored.pop("/feed/plain") == ("feed", at("2025-10-04T10:00+03:00"))
-    assert stored.pop("/feed/2025/10/02/undated") == ("url", at("2025-10-02T00:00+03:00"))
+    assert stored.pop("/feed/2025/10/02/undated") == ("url", at("2025-10-02T12:00+03:00"))
     assert stored.pop("/feed/nothing") == ("none", None)
     assert stored.pop("/sitemap/plain") == ("sitemap", at("2025-10-04T12:00+04:00"))
     assert {how for how, when in stored.values() if when is not None} == {"listing"}
@@ -288,7 +301,7 @@ def test_every_article_records_where_its_publication_time_came_from(site, tmp_pa
     # A revisit hands the page the date the frontier remembered: no better than what is stored.
     [undated] = [p for p in archived if p.url.endswith("/undated")]
     feed = sources[0]
-    remembered = at("2025-10-02T00:00+03:00")
+    remembered = at("2025-10-02T12:00+03:00")
     again = process_page(feed, undated.url, undated.html, None, NOW, listed_at=remembered).article
     assert again is not None and again.published_source == "feed"
     warehouse.replace_articles([again])

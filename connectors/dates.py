@@ -123,7 +123,7 @@ def parse_timestamp(value: str | None, reading: DateReading | None = None) -> da
         except ValueError:
             pass
         else:
-            return moment if moment.tzinfo else local(moment, reading, _DAY_ONLY.match(value))
+            return moment if moment.tzinfo else local(moment, reading, bool(_DAY_ONLY.match(value)))
     if (match := _RFC822.match(value)) and (moment := _rfc822(match)):
         return moment
     return _dateparser(value, reading, None)  # absolute forms only: no "now" to count from
@@ -170,7 +170,7 @@ def absolute_date(text: str, reading: DateReading) -> datetime | None:
         return None
 
 
-def local(moment: datetime, reading: DateReading, day_only: object = False) -> datetime:
+def local(moment: datetime, reading: DateReading, day_only: bool = False) -> datetime:
     """A time printed without a zone, in the source's zone; a day without a time at noon."""
     if day_only:
         moment = moment.replace(hour=NOON)

@@ -55,8 +55,8 @@ attempts AS (
 lasts AS (
     SELECT
         source_id,
-        max(attempted_at) FILTER (outcome IN ('listed', 'not_modified', 'stored', 'duplicate'))
-            AS last_success,
+        max(attempted_at) FILTER (outcome IN ('listed', 'not_modified', 'stored', 'duplicate',
+                                              'revised')) AS last_success,
         max(attempted_at) FILTER (outcome = 'stored') AS last_new_article
     FROM fetch_log
     GROUP BY source_id

@@ -169,6 +169,7 @@ def test_two_groups_merge_when_a_page_links_both_and_other_sites_are_never_linke
             ("ru", f"{site}/post/1"),
             ("az", f"{site}/az/post/2"),
             ("en-gb", "https://caliber.az.example.net/en/post/2"),
+            ("uk", "http://[caliber.az/uk/post/2"),  # malformed: skipped, not a crash
         ),
     }
     path = tmp_path / "w.duckdb"

@@ -12,17 +12,23 @@ import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
+import httpx
 import pytest
 import yaml
 from conftest import FAST_POLITENESS
 
 from connectors.config import PROJECT_ROOT, load_sources
 from connectors.http import HttpClient
+from connectors.records import FetchAttempt, Outcome
 from fixture_site import FixtureSite, manifest
 from flows.cli import main
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
+from processing.page import process_page
+from processing.records import UrlResult
+from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
 
@@ -164,3 +170,45 @@ def test_by_default_an_article_is_rechecked_on_the_two_daily_runs_after_it_came_
     assert next_day[edited] == 304 and older not in next_day
     assert run_on(2)[edited] == 304
     assert edited not in run_on(3)
+
+
+def test_a_page_whose_text_did_not_change_is_no_revision_whatever_else_changed(site, tmp_path):
+    """A server without validators answers 200 every time: its view counter is no edit."""
+    source = next(s for s in load_sources(PROJECT_ROOT / "sources.yaml") if s.id == "caliber-az")
+    url = "https://caliber.az" + EDITED
+    page = httpx.get(site.url("caliber-az", EDITED)).text
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    moment = datetime(2025, 10, 8, 12, 0, tzinfo=UTC)
+
+    def fetched(body: str, run: str) -> str:
+        attempt = FetchAttempt("caliber-az", url, Outcome.OK, moment, 200, "text/html", body)
+        article = process_page(source, url, body, "text/html", moment).article
+        chunk = [UrlResult(attempt, article)]
+        warehouse.commit_chunk(RunKey(run), chunk, lambda _: source.revisit, moment)
+        with store.connect(tmp_path / "w.duckdb", read_only=True) as conn:
+            [(outcome,)] = conn.execute(
+                "select outcome from fetch_log where run_id = ?", [run]
+            ).fetchall()
+            [(revisions,)] = conn.execute("select count(*) from article_revisions").fetchall()
+        return f"{outcome}, {revisions} revisions"
+
+    assert fetched(page, "r1") == "stored, 0 revisions"
+    assert fetched(page, "r2") == "duplicate, 0 revisions"  # the same body
+    counted = page.replace("Views: 2391", "Views: 2875")
+    assert counted != page and fetched(counted, "r3") == "duplicate, 0 revisions"
+    edited = counted.replace("four new ferries", "six new ferries")
+    assert fetched(edited, "r4") == "revised, 2 revisions"
+
+
+def test_if_modified_since_alone_tells_the_edited_page_apart(tmp_path):
+    """The fixture server's Last-Modified moves forward with an edit, as a CMS's does."""
+    with FixtureSite() as site:
+        url = site.url("caliber-az", EDITED)
+        modified = httpx.get(url).headers["last-modified"]
+        assert httpx.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+        site.publish_updates()
+        edited = httpx.get(url, headers={"If-Modified-Since": modified})
+        assert edited.status_code == 200 and "six new ferries" in edited.text
+        assert parsedate_to_datetime(edited.headers["last-modified"]) > parsedate_to_datetime(
+            modified
+        )

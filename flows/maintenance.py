@@ -28,9 +28,9 @@ def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]
         keep_listing_days: Days to keep archived feed, sitemap and API bodies (articles' stay).
     """
     path = store.db_path()
-    sources = {source.id: source for source in load_sources()}
     with store.connect(path) as conn:
         done = maintain(conn, path, keep_listing_days)
+        sources = {source.id: source for source in load_sources()}  # a broken file: after that
         checks = check_canaries(conn, sources, datetime.now(UTC))
         store.record_run(conn, current_run(), [])
     logger = get_run_logger()

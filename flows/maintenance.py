@@ -30,7 +30,7 @@ def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]
     path = store.db_path()
     with store.connect(path) as conn:
         done = maintain(conn, path, keep_listing_days)
-        sources = {source.id: source for source in load_sources()}  # a broken file: after that
+        sources = {s.id: s for s in load_sources()}  # a broken file fails only the canaries
         checks = check_canaries(conn, sources, datetime.now(UTC))
         store.record_run(conn, current_run(), [])
     logger = get_run_logger()

@@ -50,6 +50,8 @@ class DateReading:
 
 
 NOON = 12  # the hour a day printed without a time is taken at
+MAX_DATE_CHARS = 64  # longer text is no date: dateparser is not asked
+SLOW_VALUES_PER_PAGE = 200  # dateparser calls one listing page may cost (a few ms each)
 _DAY_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _RFC822 = re.compile(
     r"^(?:[^\W\d_]{2,3},\s*)?(\d{1,2})\s+([^\W\d_]{3,})\.?\s+(\d{2,4})\s+"
@@ -109,6 +111,50 @@ def parse_timestamp(value: str | None, reading: DateReading | None = None) -> da
     """
     reading = reading or DateReading()
     value = (value or "").strip()
+    return _timestamp_by_hand(value, reading) or _dateparser(value, reading, None)
+
+
+def parse_listing_date(
+    text: str, reading: DateReading | None = None, now: datetime | None = None
+) -> datetime | None:
+    """A date as a listing prints it, absolute or relative to `now` (the fetch time), or None.
+
+    Absolute forms read by hand first ("13:39, 4 May 2025", "March 18, 2019 12:57",
+    "09:10, 29 апреля 2024", "04.10.2025 13:39", "2025年10月4日 13:39", a /2025/10/04/ path);
+    anything else is parsed by dateparser in the source's languages and date order.
+    """
+    reading = reading or DateReading()
+    return absolute_date(text, reading) or _dateparser(text, reading, now)
+
+
+@dataclass
+class PageDates:
+    """The dates of one listing page, read as parse_timestamp and parse_listing_date do, but
+    through dateparser for at most SLOW_VALUES_PER_PAGE values: a page of 100,000 odd items
+    then costs about a second, not an hour."""
+
+    reading: DateReading
+    now: datetime | None = None  # when the page was fetched: relative dates count from it
+    slow_left: int = SLOW_VALUES_PER_PAGE
+
+    def timestamp(self, value: str) -> datetime | None:
+        """A machine-readable time, such as a <time datetime>."""
+        value = value.strip()
+        return _timestamp_by_hand(value, self.reading) or self._slow(value, None)
+
+    def printed(self, text: str) -> datetime | None:
+        """A date printed for people: absolute, or relative to the fetch time."""
+        return absolute_date(text, self.reading) or self._slow(text, self.now)
+
+    def _slow(self, text: str, now: datetime | None) -> datetime | None:
+        if self.slow_left <= 0 or not _worth_parsing(text):
+            return None
+        self.slow_left -= 1
+        return _dateparser(text, self.reading, now)
+
+
+def _timestamp_by_hand(value: str, reading: DateReading) -> datetime | None:
+    """Epoch seconds, ISO 8601, or RFC 822 with names and zones known here; else None."""
     if not value:
         return None
     if value.isdigit() and len(value) >= 9:  # 8 digits are a basic ISO date (20251004)
@@ -126,24 +172,7 @@ def parse_timestamp(value: str | None, reading: DateReading | None = None) -> da
             return moment if moment.tzinfo else local(moment, reading, bool(_DAY_ONLY.match(value)))
     if (match := _RFC822.match(value)) and (moment := _rfc822(match)):
         return moment
-    return _dateparser(value, reading, None)  # absolute forms only: no "now" to count from
-
-
-def parse_listing_date(
-    text: str, reading: DateReading | None = None, now: datetime | None = None
-) -> datetime | None:
-    """A date as a listing prints it, absolute or relative to `now` (the fetch time), or None.
-
-    Absolute forms read by hand first ("13:39, 4 May 2025", "March 18, 2019 12:57",
-    "09:10, 29 апреля 2024", "04.10.2025 13:39", "2025年10月4日 13:39", a /2025/10/04/ path);
-    anything else is parsed by dateparser in the source's languages and date order.
-    """
-    reading = reading or DateReading()
-    if moment := absolute_date(text, reading):
-        return moment
-    if not any(ch.isdigit() or ch.isalpha() for ch in text):
-        return None
-    return _dateparser(text, reading, now)
+    return None
 
 
 def absolute_date(text: str, reading: DateReading) -> datetime | None:
@@ -219,11 +248,18 @@ def _month(name: str) -> int:
     return _MONTHS.get(name) or _MONTHS.get(name[:3], 0)
 
 
+def _worth_parsing(text: str) -> bool:
+    """Short enough to be a date, and with a letter or digit at all."""
+    return len(text) <= MAX_DATE_CHARS and any(ch.isalnum() for ch in text)
+
+
 def _dateparser(text: str, reading: DateReading, now: datetime | None) -> datetime | None:
     """dateparser's reading of text in the source's zone, languages and order; None if none.
 
     Relative forms are read only with a `now` to count from (a listing's fetch time).
     """
+    if not _worth_parsing(text):
+        return None
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
     settings: dict[str, Any] = {

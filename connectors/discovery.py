@@ -17,7 +17,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from connectors.config import ConfigError, Source
-from connectors.dates import DateReading, absolute_date, parse_listing_date, parse_timestamp
+from connectors.dates import DateReading, PageDates, absolute_date, parse_timestamp
 from connectors.http import HttpClient, parse_html, without_xml_declaration
 from connectors.records import FetchAttempt, Link, Outcome, Validators
 
@@ -270,8 +270,9 @@ def parse_listing(
     the text of its date_selector element, a date in the URL or the item's text read by hand,
     else the first short text of the item (not the title) that dateparser reads; relative
     forms ("Вчера, 13:39", "5 минут назад") count from `now`, the time the page was fetched.
+    A page asks dateparser for at most SLOW_VALUES_PER_PAGE values (connectors.dates).
     """
-    reading = reading or DateReading()
+    dates = PageDates(reading or DateReading(), now)
     try:
         tree = parse_html(text)
     except (etree.ParserError, ValueError) as exc:
@@ -283,32 +284,28 @@ def parse_listing(
             if not pattern.search(url):
                 continue
             title = " ".join(anchor.text_content().split()) or None
-            published = _item_date(item, url, title, reading, now, date_selector)
+            published = _item_date(item, url, title, dates, date_selector)
             links.append(Link("", url, title, published))
             break
     return links
 
 
 def _item_date(
-    item: etree._Element,
-    url: str,
-    title: str | None,
-    reading: DateReading,
-    now: datetime | None,
-    date_selector: str | None,
+    item: etree._Element, url: str, title: str | None, dates: PageDates, date_selector: str | None
 ) -> datetime | None:
     """A listing item's date (see parse_listing for the order of the clues)."""
     stamps = item.xpath(".//time/@datetime")
-    if stamps and (published := parse_timestamp(stamps[0], reading)):
+    if stamps and (published := dates.timestamp(stamps[0])):
         return published
     if date_selector:
-        dates = _selector(date_selector)(item)
-        return parse_listing_date(dates[0].text_content(), reading, now) if dates else None
+        shown = _selector(date_selector)(item)
+        return dates.printed(shown[0].text_content()) if shown else None
+    reading = dates.reading
     if published := absolute_date(url, reading) or absolute_date(item.text_content(), reading):
         return published
     texts = (" ".join(t.split()) for t in item.itertext())
     for candidate in (t for t in texts if t and t != title and len(t) <= _SHORT_TEXT):
-        if published := parse_listing_date(candidate, reading, now):
+        if published := dates.printed(candidate):
             return published
     return None
 

@@ -14,7 +14,13 @@ import pytest
 from hostile_site import HostileSite, response
 
 from connectors.config import ConfigError, Politeness, Source, load_sources
-from connectors.dates import DateOrder, DateReading, parse_listing_date, parse_timestamp
+from connectors.dates import (
+    SLOW_VALUES_PER_PAGE,
+    DateOrder,
+    DateReading,
+    parse_listing_date,
+    parse_timestamp,
+)
 from connectors.discovery import discover, parse_listing
 from connectors.http import HttpClient
 from pipeline.ingest import IngestRun, ingest_source
@@ -128,6 +134,23 @@ def test_a_date_selector_names_the_date_where_the_headline_holds_one_too():
     )
     assert guessed == at("2025-10-04T12:00+04:00")  # the headline's date: the item's first
     assert chosen == NOW - timedelta(minutes=5)
+
+
+def test_a_listing_page_asks_dateparser_a_bounded_number_of_times():
+    """A broken or hostile page of thousands of odd items costs seconds, not an hour: past the
+    budget, only dates read by hand count."""
+    many = SLOW_VALUES_PER_PAGE + 20
+    shown = ("04.10.2025", "Вчера, 13:39")  # read by hand; only dateparser reads the second
+    items = "".join(
+        f'<li><a href="/p/{i}">Story {i}</a><span>{shown[i % 2]}</span></li>'
+        for i in range(2 * many)
+    )
+    links = parse_listing(f"<ul>{items}</ul>", "https://x.az/", "li", "/p/", BAKU, NOW)
+    relative = [link.published_at for link in links[1::2]]
+    assert relative[:SLOW_VALUES_PER_PAGE] == [at("2025-10-04T13:39+04:00")] * SLOW_VALUES_PER_PAGE
+    assert relative[SLOW_VALUES_PER_PAGE:] == [None] * 20
+    assert {link.published_at for link in links[::2]} == {at("2025-10-04T12:00+04:00")}
+    assert parse_timestamp("1 " * 5000, BAKU) is None  # no date is that long
 
 
 def test_date_settings_are_typed_per_source(tmp_path):

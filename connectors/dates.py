@@ -129,17 +129,17 @@ def parse_listing_date(
 
 @dataclass
 class PageDates:
-    """The dates of one listing page, read as parse_timestamp and parse_listing_date do, but
-    through dateparser for at most SLOW_VALUES_PER_PAGE values: a page of 100,000 odd items
-    then costs about a second, not an hour."""
+    """The dates of one listing (feed, sitemap, page, JSON list), read as parse_timestamp and
+    parse_listing_date do, but through dateparser for at most SLOW_VALUES_PER_PAGE values: a
+    listing of 100,000 odd items then costs about a second, not an hour."""
 
     reading: DateReading
     now: datetime | None = None  # when the page was fetched: relative dates count from it
     slow_left: int = SLOW_VALUES_PER_PAGE
 
-    def timestamp(self, value: str) -> datetime | None:
-        """A machine-readable time, such as a <time datetime>."""
-        value = value.strip()
+    def timestamp(self, value: str | None) -> datetime | None:
+        """A machine-readable time: a feed's pubDate, a sitemap's lastmod, a <time datetime>."""
+        value = (value or "").strip()
         return _timestamp_by_hand(value, self.reading) or self._slow(value, None)
 
     def printed(self, text: str) -> datetime | None:

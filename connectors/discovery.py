@@ -17,7 +17,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from connectors.config import ConfigError, Source
-from connectors.dates import DateReading, PageDates, absolute_date, parse_timestamp
+from connectors.dates import DateReading, PageDates, absolute_date
 from connectors.http import HttpClient, parse_html, without_xml_declaration
 from connectors.records import FetchAttempt, Link, Outcome, Validators
 
@@ -175,7 +175,7 @@ def parse_feed(text: str, source_id: str, reading: DateReading | None = None) ->
         raise MalformedListing(f"not an RSS or Atom feed (root element <{_local(root)}>)")
     if not entries and error:
         raise MalformedListing(error)
-    links = []
+    links, dates = [], PageDates(reading or DateReading())
     for entry in entries:
         url = _child_text(entry, "link") or next(
             (
@@ -191,8 +191,8 @@ def parse_feed(text: str, source_id: str, reading: DateReading | None = None) ->
                     source_id,
                     url.strip(),
                     title=_child_text(entry, "title"),
-                    published_at=parse_timestamp(
-                        _child_text(entry, "pubDate", "published", "updated", "date"), reading
+                    published_at=dates.timestamp(
+                        _child_text(entry, "pubDate", "published", "updated", "date")
                     ),
                 )
             )
@@ -217,9 +217,10 @@ def parse_sitemap(
         raise MalformedListing(error)
     children: list[tuple[str, datetime | None]] = []
     pages: list[tuple[str, datetime | None, datetime | None]] = []
+    dates = PageDates(reading or DateReading())
     if kind == "sitemapindex":
         children = [
-            (str(_child_text(e, "loc")), parse_timestamp(_child_text(e, "lastmod"), reading))
+            (str(_child_text(e, "loc")), dates.timestamp(_child_text(e, "lastmod")))
             for e in entries
         ]
         entries = []
@@ -229,8 +230,8 @@ def parse_sitemap(
         pages.append(
             (
                 str(_child_text(entry, "loc")),
-                parse_timestamp(_child_text(entry, "lastmod"), reading),
-                parse_timestamp(published, reading),
+                dates.timestamp(_child_text(entry, "lastmod")),
+                dates.timestamp(published),
             )
         )
     if error:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.config import Source
-from connectors.dates import parse_timestamp
+from connectors.dates import PageDates
 from connectors.discovery import (
     MalformedListing,
     Walk,
@@ -97,10 +97,10 @@ class JsonApi(SourceKind):
         items = json_path(document, self.items_path)
         if not isinstance(items, list):
             raise MalformedListing(f"no item list at {self.items_path!r}")
-        links, oldest = [], None
+        links, oldest, dates = [], None, PageDates(source.dates)
         for item in filter(lambda item: isinstance(item, dict), items):
             stamp = self._value(item, self.fields.time)
-            published = parse_timestamp(str(stamp or ""), source.dates)
+            published = dates.timestamp(str(stamp or ""))
             if published and (oldest is None or published < oldest):
                 oldest = published
             if url := self.item_url(item):

@@ -28,8 +28,10 @@ from pipeline.pages import PageProcessor
 from pipeline.reprocess import reprocess_pages
 from processing.page import process_page
 from warehouse import store
+from warehouse.export import export_parquet
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
+from warehouse.search import format_hit, search
 
 PAGES = Path(__file__).parent / "pages" / "dates"
 MOSCOW = DateReading("Europe/Moscow", languages=("ru", "en"))
@@ -334,6 +336,15 @@ def test_every_article_records_where_its_publication_time_came_from(site, tmp_pa
         by_fetch_day = conn.execute(
             "SELECT source_id, articles FROM daily_counts WHERE day_from = 'fetched'"
         ).fetchall()
+        export_parquet(conn, tmp_path / "export")
+        exported = conn.execute(
+            "SELECT date_from, count(*) FROM read_parquet($files) GROUP BY 1 ORDER BY 1",
+            {"files": str(tmp_path / "export" / "**" / "*.parquet")},
+        ).fetchall()
+        [hit] = search(conn, "nothing")
     assert kept["/feed/plain"] == ("feed", at("2025-10-04T10:00+03:00"))
     assert kept["/feed/2025/10/02/undated"] == ("url", remembered)
     assert by_fetch_day == [("dated-feed", 1)]  # /feed/nothing, in a row that says so
+    assert exported == [("fetched", 1), ("published", len(pages) - 1)]
+    assert (hit.url, hit.day_from) == (base + "/feed/nothing", "fetched")
+    assert "(fetched)" in format_hit(hit)

@@ -174,9 +174,10 @@ def test_by_default_an_article_is_rechecked_on_the_two_daily_runs_after_it_came_
 
 def test_a_page_whose_text_did_not_change_is_no_revision_whatever_else_changed(site, tmp_path):
     """A server without validators answers 200 every time: its view counter is no edit."""
-    source = next(s for s in load_sources(PROJECT_ROOT / "sources.yaml") if s.id == "caliber-az")
-    url = "https://caliber.az" + EDITED
-    page = httpx.get(site.url("caliber-az", EDITED)).text
+    sources = load_sources(PROJECT_ROOT / "sources.yaml", base_url_override=site.base_url)
+    source = next(s for s in sources if s.id == "caliber-az")
+    url = site.url("caliber-az", EDITED)
+    page = httpx.get(url).text
     warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
     moment = datetime(2025, 10, 8, 12, 0, tzinfo=UTC)
 

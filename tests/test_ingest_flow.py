@@ -34,7 +34,7 @@ def runs(prefect_api, pointed_at_site, ru_model):
 
 
 def _run_ids() -> list[str]:
-    return [r[0] for r in _rows("select run_id from fetch_log group by 1 order by min(id)")]
+    return [r[0] for r in _rows("select run_id from fetch_log group by 1 order by min(attempted_at)")]
 
 
 def store_outcomes(run_id: str) -> dict[str, dict[str, int]]:
@@ -92,7 +92,7 @@ def test_bad_pages_are_recorded_with_their_reason_and_lose_nothing_else(runs, po
         url: (outcome, status, error)
         for url, outcome, status, error in _rows(
             "select url, outcome, http_status, error from fetch_log where run_id = "
-            "(select run_id from fetch_log order by id limit 1)"
+            "(select run_id from fetch_log order by attempted_at limit 1)"
         )
     }
     base = pointed_at_site.source_base("caucasian-knot")

@@ -1,22 +1,25 @@
+-- Idempotent (IF NOT EXISTS, OR REPLACE): two DuckLake workers that migrate a new lake at once
+-- may both run it.
+
 -- Editions: a publisher's versions of one story in other languages, linked by the pages'
 -- <link rel="alternate" hreflang> tags (same site only). article_editions keeps the links each
 -- page declared; edition_groups puts every URL of linked editions in one group, named by the
 -- smallest URL among them, so the name is the same whichever edition arrives first.
-CREATE TABLE article_editions (
+CREATE TABLE IF NOT EXISTS article_editions (
     url           VARCHAR NOT NULL,      -- the article whose page declares the link
     source_id     VARCHAR NOT NULL,
     language      VARCHAR NOT NULL,      -- the hreflang value, lower-case: en, ru, az, pt-br
     edition_url   VARCHAR NOT NULL,      -- canonical form of the edition's URL
     seen_at       TIMESTAMPTZ NOT NULL
 );
-CREATE TABLE edition_groups (
+CREATE TABLE IF NOT EXISTS edition_groups (
     url            VARCHAR NOT NULL,     -- an article, or an edition not fetched yet
     edition_group  VARCHAR NOT NULL
 );
 
 -- Updates: every version of an article whose text or title changed after it was stored.
 -- revision 1 is the text first stored; the articles row always holds the newest.
-CREATE TABLE article_revisions (
+CREATE TABLE IF NOT EXISTS article_revisions (
     url              VARCHAR NOT NULL,
     source_id        VARCHAR NOT NULL,
     revision         INTEGER NOT NULL,
@@ -31,8 +34,8 @@ CREATE TABLE article_revisions (
 );
 
 -- Conditional GETs of stored articles: what the last answer said identifies it.
-ALTER TABLE frontier ADD COLUMN etag VARCHAR;
-ALTER TABLE frontier ADD COLUMN last_modified VARCHAR;
+ALTER TABLE frontier ADD COLUMN IF NOT EXISTS etag VARCHAR;
+ALTER TABLE frontier ADD COLUMN IF NOT EXISTS last_modified VARCHAR;
 
 -- English for every story: the original where it is English, else the publisher's own English
 -- edition where one is stored, else the model's translation; english_from says which.

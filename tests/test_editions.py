@@ -6,6 +6,7 @@ publisher's own English edition rather than a machine translation.
 from __future__ import annotations
 
 import asyncio
+import shutil
 from datetime import UTC, datetime
 from itertools import permutations
 from pathlib import Path
@@ -18,6 +19,7 @@ from connectors.http import HttpClient
 from connectors.records import FetchAttempt, Outcome
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
+from pipeline.reprocess import reprocess_pages
 from processing.page import process_page
 from processing.records import UrlResult
 from warehouse import store
@@ -191,3 +193,23 @@ def test_two_groups_merge_when_a_page_links_both_and_other_sites_are_never_linke
     assert _rows(
         path, "select count(*) from article_editions where edition_url like '%example%'"
     ) == [(0,)]
+
+
+def test_reprocessing_a_warehouse_from_before_editions_links_them(ingested, site, tmp_path):
+    """Articles stored before the editions were read get them from the raw archive."""
+    path = tmp_path / "older.duckdb"
+    shutil.copy(ingested, path)
+    with store.connect(path) as conn:  # as a warehouse migrated to 0012 has them: none yet
+        conn.execute("delete from article_editions; delete from edition_groups")
+    warehouse = DuckDBWarehouse(path)
+    source = _caliber(site.base_url)
+
+    async def reprocess() -> None:
+        with PageProcessor(workers=0) as pages:
+            archived = warehouse.archived_pages(None, "caliber-az", None, None)
+            articles = await reprocess_pages(archived, {source.id: source}, warehouse, pages)
+            warehouse.replace_articles(articles)
+
+    asyncio.run(reprocess())
+    before = _rows(ingested, "select url, edition_group from edition_groups order by url")
+    assert _rows(path, "select url, edition_group from edition_groups order by url") == before

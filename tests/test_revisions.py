@@ -136,6 +136,13 @@ def test_only_the_edited_article_was_revised(runs, capsys):
     assert _sql(capsys, "select count(*) as n from articles") == [{"n": len(ARTICLES)}]
 
 
+def test_search_finds_the_words_the_edit_added(runs, capsys):
+    site, _ = runs
+    capsys.readouterr()
+    assert main(["search", "Kuryk shipyard"]) == 0
+    assert site.url("caliber-az", EDITED) in capsys.readouterr().out
+
+
 def test_by_default_an_article_is_rechecked_on_the_two_daily_runs_after_it_came_out(
     site, tmp_path, monkeypatch
 ):

@@ -142,11 +142,11 @@ class DuckDBWarehouse:
         policy: Callable[[str], Revisit],
         now: datetime,
     ) -> LoadResult:
-        """The chunk's load, then story clusters and search index for what it added."""
+        """The chunk's load, then story clusters and search index for what it added or revised."""
 
         def operation(conn: duckdb.DuckDBPyConnection) -> LoadResult:
             loaded = loads.commit_chunk(conn, run, results, policy, now)
-            if loaded.inserted or loaded.duplicates:
+            if loaded.inserted or loaded.duplicates or loaded.revised:
                 clusters.assign_clusters(conn)
                 refresh_index(conn)
             return loaded

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -38,11 +38,13 @@ class RunKey:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What one chunk changed: articles new to the warehouse and those it already had."""
+    """What one chunk changed: articles new to the warehouse, those it already had, and stored
+    ones whose text changed (revisions)."""
 
     inserted: int  # new stories
     duplicates: int  # same canonical URL or same normalized text as a stored article
     logged: int
+    revised: int = 0
 
 
 def record_listings(
@@ -116,9 +118,9 @@ def commit_chunk(
             states += _states(result, attempt, duplicate_of, stored, policy, now)
         _log(conn, run, logged, keys)
         frontier.write_states(conn, states)
-    stories = sum(1 for a in logged if a.outcome == Outcome.STORED)
+    counts = Counter(a.outcome for a in logged)
     return LoadResult(
-        stories, sum(1 for a in logged if a.outcome == Outcome.DUPLICATE), len(logged)
+        counts[Outcome.STORED], counts[Outcome.DUPLICATE], len(logged), counts[Outcome.REVISED]
     )
 
 

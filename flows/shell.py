@@ -60,6 +60,8 @@ def open_shell(path: Path | None = None, writable_dir: Path | None = None) -> in
     The file is first opened the way `newsflow sql` opens it, so a busy warehouse is waited
     for and reported (who holds it) before the shell starts.
     """
+    if path is None and store.backend() is not None:
+        raise ValueError("the shell opens a DuckDB file; on DuckLake give a query or --file")
     path = Path(path or store.db_path())
     with analysis_connection(path):
         pass

@@ -26,6 +26,7 @@ from warehouse.interface import Warehouse, WarehouseCache
 from warehouse.loads import RunKey
 
 CHUNK_SIZE = 200
+LEASE_POLL_SECONDS = 1.0  # how often a stream with nothing due looks at other runs' leases
 OUTSIDE_WINDOW = "published outside the requested window"
 Clock = Callable[[], datetime]
 
@@ -110,7 +111,9 @@ async def stream_chunks(
 
     Three chunks move at once, each in its own stage: one is fetched (network) while the one
     before is processed and translated (worker processes) and the one before that committed
-    (the warehouse), in order. Leases not committed are given back on exit.
+    (the warehouse), in order. Leases not committed are given back on exit. A stream ends
+    when nothing is due and no other live run holds leases on the source, so the chunks of a
+    worker that dies (pool workers, or two runs at once) are taken over and finished here.
     """
     owner = lease_owner(f"{params.run.run_id}#{params.run.attempt}/{source.id}")
     started = clock()
@@ -133,17 +136,27 @@ async def stream_chunks(
             committing = asyncio.create_task(commit(results))
             count += 1
 
+    async def next_chunk() -> list[Claimed]:
+        """Due URLs; while other runs still hold some, wait: if one dies, its leases come here."""
+        while True:
+            claimed = await asyncio.to_thread(
+                warehouse.claim,
+                source.id,
+                owner,
+                params.chunk_size,
+                clock(),
+                started,
+                window,
+                params.refetch,
+            )
+            if claimed or not await asyncio.to_thread(
+                warehouse.leased_elsewhere, source.id, owner, clock()
+            ):
+                return claimed
+            await asyncio.sleep(LEASE_POLL_SECONDS)
+
     try:
-        while claimed := await asyncio.to_thread(
-            warehouse.claim,
-            source.id,
-            owner,
-            params.chunk_size,
-            clock(),
-            started,
-            window,
-            params.refetch,
-        ):
+        while claimed := await next_chunk():
             fetched = await fetch_chunk(source, claimed, client)
             await hand_over()
             processing = asyncio.create_task(

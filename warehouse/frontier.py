@@ -179,6 +179,18 @@ def release(conn: duckdb.DuckDBPyConnection, owner: str) -> None:
     )
 
 
+def leased_elsewhere(
+    conn: duckdb.DuckDBPyConnection, source_id: str, owner: str, now: datetime
+) -> int:
+    """How many other live runs hold leases on a source's URLs (dead ones are taken over)."""
+    owners = conn.execute(
+        "SELECT DISTINCT leased_by FROM frontier WHERE source_id = ? AND leased_until >= ? "
+        "AND leased_by IS NOT NULL AND leased_by <> ?",
+        [source_id, now, owner],
+    ).fetchall()
+    return sum(1 for (other,) in owners if not runners.is_dead(other))
+
+
 def _dead_owners(conn: duckdb.DuckDBPyConnection, source_id: str, now: datetime) -> list[str]:
     """Live-looking leases held by processes of this host that no longer exist (a kill -9)."""
     owners = conn.execute(

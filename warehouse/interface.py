@@ -57,6 +57,7 @@ class Warehouse(Protocol):
         now: datetime,
     ) -> LoadResult: ...
     def release(self, owner: str) -> None: ...
+    def leased_elsewhere(self, source_id: str, owner: str, now: datetime) -> int: ...
     def cached(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]: ...
     def remember(self, model: ModelInfo, new: Mapping[str, str]) -> None: ...
     def archived_pages(
@@ -155,6 +156,11 @@ class DuckDBWarehouse:
 
     def release(self, owner: str) -> None:
         store.write(lambda conn: frontier.release(conn, owner), self.path)
+
+    def leased_elsewhere(self, source_id: str, owner: str, now: datetime) -> int:
+        """Other live runs holding leases on a source: a stream waits for them to finish."""
+        with store.connect(self.path) as conn:
+            return frontier.leased_elsewhere(conn, source_id, owner, now)
 
     def cached(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]:
         """The translation cache (TranslationCache.get)."""

@@ -125,7 +125,7 @@ def session(
     """A connection of this process's lake instance (attached once, migrated once)."""
     with _lock:
         if lake not in _instances:
-            instance = open_lake(lake)
+            instance = _retrying(lambda: open_lake(lake), "catalog creation", _creating)
             _retrying(lambda: migrate(_cursor(instance)), "migration")
             _instances[lake] = instance
         conn = _cursor(_instances[lake])
@@ -164,12 +164,20 @@ def is_conflict(error: duckdb.Error) -> bool:
     return "Transaction conflict" in text or "Failed to commit DuckLake" in text
 
 
-def _retrying(action: Callable[[], T], what: str) -> T:
+def _creating(error: duckdb.Error) -> bool:
+    """Two workers that open a new lake at once race to create its catalog; one loses."""
+    text = str(error)
+    return "Failed to initialize DuckLake" in text and "already exists" in text
+
+
+def _retrying(
+    action: Callable[[], T], what: str, retryable: Callable[[duckdb.Error], bool] = is_conflict
+) -> T:
     for attempt in range(1, TRIES + 1):
         try:
             return action()
         except duckdb.Error as error:
-            if not is_conflict(error):
+            if not retryable(error):
                 raise
             if attempt == TRIES:
                 raise LakeConflict(

@@ -68,6 +68,9 @@ def migrate(conn: duckdb.DuckDBPyConnection, on_lake: bool = False) -> int:
         if number in applied:
             continue
         with transaction(conn):
-            conn.execute(adapt(sql))
-            conn.execute("INSERT INTO schema_version VALUES (?, now())", [number])
+            # read again in the transaction: another worker may have applied it meanwhile
+            done = conn.execute("SELECT count(*) FROM schema_version WHERE version = ?", [number])
+            if done.fetchone() == (0,):
+                conn.execute(adapt(sql))
+                conn.execute("INSERT INTO schema_version VALUES (?, now())", [number])
     return current_version(conn)

@@ -101,12 +101,19 @@ def same_site_editions(
     source: Source, address: str, identity: str, page: str
 ) -> tuple[Edition, ...]:
     """The page's other language editions, trusted only on its own site (as its canonical):
-    otherwise any page could join another site's stories."""
+    otherwise any page could join another site's stories.
+
+    Only a set that names the page itself counts, as hreflang asks: templates that link every
+    page to the language home pages ("/en/") would otherwise make one story of a whole site.
+    """
     editions = {
         (language, canonical_url(href)): None
         for language, href in hreflang_alternates(page, address)
         if same_site(href, address, source)
     }
+    named = {url for _, url in editions}
+    if identity not in named and canonical_url(address) not in named:
+        return ()
     return tuple(Edition(language, url) for language, url in editions if url != identity)
 
 

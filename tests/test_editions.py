@@ -159,20 +159,27 @@ def _page(title: str, *alternates: tuple[str, str]) -> str:
     return f"<html>{head}<body><article>{text}</article></body></html>"
 
 
-def test_two_groups_merge_when_a_page_links_both_and_other_sites_are_never_linked(tmp_path):
+def test_two_groups_merge_when_a_page_links_both_and_nothing_else_joins_them(tmp_path):
     source = _caliber()  # https://caliber.az
     site = "https://caliber.az"
-    pages = {
-        f"{site}/post/1": _page("Report one", ("en", f"{site}/en/post/1")),
-        f"{site}/az/post/2": _page("Report two", ("en", f"{site}/en/post/2")),
+    pages = {  # each page names itself too, as hreflang sets do
+        f"{site}/post/1": _page(
+            "Report one", ("ru", f"{site}/post/1"), ("en", f"{site}/en/post/1")
+        ),
+        f"{site}/az/post/2": _page(
+            "Report two", ("az", f"{site}/az/post/2"), ("en", f"{site}/en/post/2")
+        ),
         # links both groups, and a look-alike on another site that must not join them
         f"{site}/en/post/2": _page(
             "Report three",
+            ("en", f"{site}/en/post/2"),
             ("ru", f"{site}/post/1"),
             ("az", f"{site}/az/post/2"),
             ("en-gb", "https://caliber.az.example.net/en/post/2"),
             ("uk", "http://[caliber.az/uk/post/2"),  # malformed: skipped, not a crash
         ),
+        # a template's links to the language home pages, not to editions of this story
+        f"{site}/post/3": _page("Report four", ("en", f"{site}/en/"), ("az", f"{site}/az/")),
     }
     path = tmp_path / "w.duckdb"
     warehouse = DuckDBWarehouse(path)
@@ -190,6 +197,11 @@ def test_two_groups_merge_when_a_page_links_both_and_other_sites_are_never_linke
         [f"{site}/post/1", f"{site}/en/post/1", f"{site}/az/post/2", f"{site}/en/post/2"],
         f"{site}/az/post/2",
     )
+    assert _rows(path, "select distinct url from article_editions order by url") == [
+        (f"{site}/az/post/2",),
+        (f"{site}/en/post/2",),
+        (f"{site}/post/1",),
+    ]
     assert _rows(
         path, "select count(*) from article_editions where edition_url like '%example%'"
     ) == [(0,)]

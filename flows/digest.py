@@ -26,6 +26,7 @@ from warehouse.digest import (
     Story,
     TitleKind,
     digest,
+    digest_fingerprint,
     reading,
     readings,
 )
@@ -65,22 +66,35 @@ class DigestFiles:
     page: Path
     readers: list[Path]
     digest: Digest
+    changed: bool = True  # False: the pages on disk were already these (nothing written)
 
 
-def write_digest(day: date | None = None, out_dir: Path | None = None) -> DigestFiles:
+def write_digest(
+    day: date | None = None, out_dir: Path | None = None, only_if_changed: bool = False
+) -> DigestFiles:
     """Write the day's digest page and a reader page for each of its articles into out_dir.
 
-    The day defaults to today (UTC); out_dir to `digest/` beside the warehouse file.
+    The day defaults to today (UTC); out_dir to `digest/` beside the warehouse file. With
+    only_if_changed (the daily run), pages whose stories, figures and articles are the same as
+    when they were last written are left as they are: a run that found nothing new would spend
+    most of its time rewriting them.
     """
     day = day or datetime.now(UTC).date()
     out_dir = out_dir or default_dir()
+    page = out_dir / f"{day.isoformat()}.html"
+    stamp = out_dir / f".{day.isoformat()}.fingerprint"
     with analysis_connection() as conn:
         day_digest = digest(conn, day)
-        articles = readings(conn, [m.url for s in day_digest.stories for m in s.members])
+        urls = [m.url for s in day_digest.stories for m in s.members]
+        fingerprint = digest_fingerprint(conn, day_digest, urls)
+        unchanged = stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint
+        if only_if_changed and unchanged and page.exists():
+            return DigestFiles(page, [], day_digest, changed=False)
+        articles = readings(conn, urls)
     out_dir.mkdir(parents=True, exist_ok=True)
     readers = [write_reader(article, out_dir) for article in articles]
-    page = out_dir / f"{day.isoformat()}.html"
     page.write_text(digest_html(day_digest), encoding="utf-8")
+    stamp.write_text(fingerprint, encoding="utf-8")
     return DigestFiles(page, readers, day_digest)
 
 
@@ -400,10 +414,13 @@ def publish_daily_digest(logger: logging.Logger | logging.LoggerAdapter) -> Dige
     from prefect.artifacts import create_markdown_artifact
 
     try:
-        files = write_digest()
+        files = write_digest(only_if_changed=True)
     except Exception:
         logger.exception("the daily digest could not be written")
         return None
+    if not files.changed:
+        logger.info("digest: %s unchanged since it was last written", files.page)
+        return files
     create_markdown_artifact(
         key="daily-digest", markdown=summary_markdown(files), description="the day's digest"
     )

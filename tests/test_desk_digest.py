@@ -22,6 +22,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from fixture_site import FixtureSite
 from flows.cli import main
+from flows.digest import write_digest
 from warehouse import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,6 +209,19 @@ def test_newsflow_digest_writes_any_day_where_asked(ingested, tmp_path, capsys):
     assert main(["digest", "--day", "2025-10-03", "--out", str(tmp_path)]) == 0
     assert "0 stories" in capsys.readouterr().out
     assert "Stories (0)" in (tmp_path / "2025-10-03.html").read_text(encoding="utf-8")
+
+
+def test_a_daily_run_that_changes_nothing_leaves_the_pages_as_they_were(ingested, tmp_path):
+    """A no-op daily run must stay cheap: rewriting every reader page was most of its time."""
+    first = write_digest(out_dir=tmp_path, only_if_changed=True)
+    assert first.changed and first.readers
+    again = write_digest(out_dir=tmp_path, only_if_changed=True)
+    assert not again.changed and again.readers == []
+    # a translation that arrives later changes a reader page: the pages are written again
+    url = first.digest.stories[0].members[0].url
+    with store.connect() as conn:
+        conn.execute("update articles set title_en = 'A later translation' where url = ?", [url])
+    assert write_digest(out_dir=tmp_path, only_if_changed=True).changed
 
 
 # --- saved questions ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ the locked-down analysis connection.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -132,6 +133,18 @@ def digest(conn: duckdb.DuckDBPyConnection, day: date) -> Digest:
         ],
         failures=_failures(conn, day),
     )
+
+
+def digest_fingerprint(conn: duckdb.DuckDBPyConnection, day_digest: Digest, urls: list[str]) -> str:
+    """What a day's pages are made of: the digest itself, and its articles' text, translation
+    and revision state (their reader pages show those; the digest page does not)."""
+    (articles,) = conn.execute(
+        "SELECT string_agg(concat_ws('|', url, content_hash, translation_status, "
+        "translation_model, title_en), chr(10) ORDER BY url) "
+        "FROM articles WHERE list_contains(?, url)",
+        [urls],
+    ).fetchone()
+    return hashlib.sha256(f"{day_digest!r}\n{articles}".encode()).hexdigest()
 
 
 def stories(conn: duckdb.DuckDBPyConnection, day: date) -> list[Story]:

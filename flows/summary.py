@@ -16,7 +16,8 @@ from prefect.states import Completed, Failed, State
 
 from warehouse.reports import SourceReport
 
-COLUMNS = ("fetched", "new", "duplicate", "failed", "translated", "duration")
+# revised: stored articles whose re-check found the publisher had edited them
+COLUMNS = ("fetched", "new", "revised", "duplicate", "failed", "translated", "duration")
 PARTIAL_FAILURE = "Partial failure"
 # A source whose failed listings and articles exceed this share of its attempts fails the run.
 DEFAULT_FAILURE_THRESHOLD = 0.2
@@ -33,8 +34,8 @@ def markdown(reports: Sequence[SourceReport], title: str) -> str:
     ]
     for r in reports:
         lines.append(
-            f"| {r.source_id}{_note(r)} | {r.fetched} | {r.new} | {r.duplicate} | {r.failed} "
-            f"| {r.translated} | {r.seconds:.1f} s |"
+            f"| {r.source_id}{_note(r)} | {r.fetched} | {r.new} | {r.revised} | {r.duplicate} "
+            f"| {r.failed} | {r.translated} | {r.seconds:.1f} s |"
         )
     totals = [sum(getattr(r, c) for r in reports) for c in COLUMNS[:-1]]
     lines.append("| **total** | " + " | ".join(str(t) for t in totals) + " | |")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -18,6 +19,8 @@ import httpx
 import pytest
 import yaml
 from conftest import FAST_POLITENESS
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from connectors.config import PROJECT_ROOT, load_sources
 from connectors.http import HttpClient
@@ -129,6 +132,21 @@ def test_an_edited_article_keeps_both_versions_and_shows_the_newest(runs, capsys
         f"where url = '{url}' order by l.attempted_at desc limit 1",
     )
     assert state == {"state": "stored", "outcome": "revised"}
+
+
+def test_the_run_summary_counts_the_revised_article(runs, capsys):
+    [last] = _sql(
+        capsys, "select run_id from fetch_log group by 1 order by min(attempted_at) desc limit 1"
+    )
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[last["run_id"]])
+            )
+        )
+    [summary] = [a.data for a in artifacts if a.key == "ingest-summary"]
+    assert "| fetched | new | revised | duplicate |" in summary
+    assert re.search(r"\| caliber-az \| \d+ \| 0 \| 1 \| 0 \|", summary), summary
 
 
 def test_only_the_edited_article_was_revised(runs, capsys):

@@ -29,9 +29,9 @@ def _report(
 
 def test_markdown_has_a_row_per_source_and_a_total():
     text = markdown([_report("caliber-az"), _report("toutiao")], "ingest 2025-10-01..07")
-    assert "| fetched | new | duplicate | failed | translated | duration |" in text
-    assert "| caliber-az | 6 | 4 | 1 | 1 | 2 | 3.2 s |" in text
-    assert "| **total** | 12 | 8 | 2 | 2 | 4 | |" in text
+    assert "| fetched | new | revised | duplicate | failed | translated | duration |" in text
+    assert "| caliber-az | 6 | 4 | 0 | 1 | 1 | 2 | 3.2 s |" in text
+    assert "| **total** | 12 | 8 | 0 | 2 | 2 | 4 | |" in text
 
 
 def test_markdown_lists_the_failure_reasons_with_example_urls():

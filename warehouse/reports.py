@@ -60,6 +60,7 @@ class SourceReport:
     examples: tuple[FailureExample, ...] = ()  # a few failed URLs with their reasons
     walls: Mapping[str, int] = field(default_factory=dict)  # bot wall vendor -> URLs blocked
     listings_blocked: int = 0  # listings a bot wall answered
+    revised: int = 0  # stored articles a re-check found edited (kept in article_revisions)
 
     @property
     def walled_out(self) -> bool:
@@ -97,7 +98,8 @@ def run_report(
             count(*) FILTER (l.outcome = 'stored' AND a.translation_status = 'done'),
             count(*) FILTER (l.kind = 'listing' AND l.outcome IN ('listed', 'not_modified')),
             count(*) FILTER (l.kind = 'listing' AND l.outcome NOT IN ('listed', 'not_modified')),
-            coalesce(epoch(max(l.attempted_at) - min(l.attempted_at)), 0)
+            coalesce(epoch(max(l.attempted_at) - min(l.attempted_at)), 0),
+            count(*) FILTER (l.outcome = 'revised')
         FROM fetch_log l LEFT JOIN articles a ON a.url = l.url
         WHERE l.run_id = $run_id AND l.attempt = $attempt
         GROUP BY l.source_id
@@ -109,7 +111,8 @@ def run_report(
     walls = _walls(conn, run_id, attempt)
     return [
         replace(
-            SourceReport(*row),
+            SourceReport(*row[:-1]),
+            revised=row[-1],
             failures=failures.get(row[0], {}),
             examples=tuple(examples.get(row[0], [])[:EXAMPLES_PER_SOURCE]),
             walls=walls.get(row[0], ({}, 0))[0],

@@ -9,7 +9,7 @@ Memory is bounded by three chunks (fetching, processing, committing); a crash lo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
@@ -29,6 +29,9 @@ CHUNK_SIZE = 200
 LEASE_POLL_SECONDS = 1.0  # how often a stream with nothing due looks at other runs' leases
 OUTSIDE_WINDOW = "published outside the requested window"
 Clock = Callable[[], datetime]
+ChunkFetcher = Callable[
+    [Source, list[Claimed], HttpClient], Awaitable[list[tuple[Claimed, FetchAttempt]]]
+]
 
 
 def utc_now() -> datetime:
@@ -106,6 +109,7 @@ async def stream_chunks(
     client: HttpClient,
     pages: PageProcessor,
     clock: Clock = utc_now,
+    fetch: ChunkFetcher | None = None,
 ) -> int:
     """Lease, fetch, process and commit due URLs until none is left; returns chunks committed.
 
@@ -114,6 +118,7 @@ async def stream_chunks(
     (the warehouse), in order. Leases not committed are given back on exit. A stream ends
     when nothing is due and no other live run holds leases on the source, so the chunks of a
     worker that dies (pool workers, or two runs at once) are taken over and finished here.
+    fetch replaces fetch_chunk (a pool worker takes its turn at the host first).
     """
     owner = lease_owner(f"{params.run.run_id}#{params.run.attempt}/{source.id}")
     started = clock()
@@ -149,23 +154,29 @@ async def stream_chunks(
                 window,
                 params.refetch,
             )
-            if claimed or not await asyncio.to_thread(
-                warehouse.leased_elsewhere, source.id, owner, clock()
-            ):
+            if claimed:
+                return claimed
+            await drain()  # ours first: another run may be waiting for them just the same
+            if not await asyncio.to_thread(warehouse.leased_elsewhere, source.id, owner, clock()):
                 return claimed
             await asyncio.sleep(LEASE_POLL_SECONDS)
 
-    try:
-        while claimed := await next_chunk():
-            fetched = await fetch_chunk(source, claimed, client)
-            await hand_over()
-            processing = asyncio.create_task(
-                finish_chunk(source, params, fetched, warehouse, pages)
-            )
+    async def drain() -> None:
+        """Commit what is in flight here: the last processed chunk, after the one before."""
+        nonlocal processing
         await hand_over()
         processing = None
         if committing is not None:
             await committing
+
+    try:
+        while claimed := await next_chunk():
+            fetched = await (fetch or fetch_chunk)(source, claimed, client)
+            await hand_over()
+            processing = asyncio.create_task(
+                finish_chunk(source, params, fetched, warehouse, pages)
+            )
+        await drain()
     finally:
         for stage in (processing, committing):
             if stage is not None and not stage.done():

@@ -109,6 +109,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
+    worker = commands.add_parser(
+        "worker", help="run a worker of the newsflow pool here (another machine's serve)"
+    )
+    worker.add_argument(
+        "--api", help="Prefect API URL, e.g. http://10.0.0.5:4200/api (default: PREFECT_API_URL)"
+    )
+    worker.add_argument("--name", help="worker name shown in the UI (default: Prefect's)")
+    worker.add_argument("--limit", type=int, help="flow runs at once (default: no limit)")
+    worker.set_defaults(run=_worker)
+
     sql = commands.add_parser(
         "sql", help="run a SQL query on the warehouse: read-only, no files, no network"
     )
@@ -398,6 +408,12 @@ def _serve(args: argparse.Namespace) -> int:
     from flows.serve import serve
 
     return serve(args.port, args.home)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from flows.pool import join_pool
+
+    return join_pool(args.api, args.name, args.limit)
 
 
 def _sql(args: argparse.Namespace) -> int:

@@ -61,6 +61,8 @@ class LocalStack:
     project_dir: Path = PROJECT_ROOT
     extra_env: Mapping[str, str] = field(default_factory=dict)
     deployments: bool = True
+    workers: int = 1  # process workers on the pool, each taking at most worker_limit runs at once
+    worker_limit: int | None = None
     _processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     @property
@@ -103,7 +105,11 @@ class LocalStack:
                 self._prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite")
                 self._prefect("--no-prompt", "deploy", "--all")
                 self._configure_alerts()
-                self._spawn("worker", "worker", "start", "--pool", WORK_POOL, "--type", "process")
+                for number in range(1, self.workers + 1):
+                    name = "worker" if self.workers == 1 else f"worker-{number}"
+                    limit = ["--limit", str(self.worker_limit)] if self.worker_limit else []
+                    worker = ["worker", "start", "--pool", WORK_POOL, "--type", "process"]
+                    self._spawn(name, *worker, "--name", name, *limit)
         except BaseException:
             self.stop()
             raise

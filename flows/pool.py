@@ -1,0 +1,231 @@
+"""An ingest spread over the `newsflow` work pool: any worker, on any machine, takes chunks.
+
+`ingest-on-pool` reads every source's listings into the frontier, then starts `workers` runs
+of the `ingest-chunks/pool` deployment and waits for them. Each of those runs, on whichever
+worker of the pool picks it up, leases due chunks from the frontier, fetches, processes,
+translates and commits them until none is left (pipeline.ingest.stream_chunks): leases keep
+two workers off the same URL, and a worker that dies leaves its leases to the others. The
+workers share one warehouse, which must be a DuckLake (NEWSFLOW_WAREHOUSE) once they are on
+several machines.
+
+Politeness holds across the pool: one Prefect global concurrency limit of one slot per host
+gives one worker at a time its turn to fetch a chunk from that host, with the source's own
+politeness (max_per_host in flight, delay_seconds apart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import date
+from pathlib import Path
+
+import httpx
+from prefect import flow, get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.concurrency.asyncio import concurrency
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL
+from prefect.states import State
+
+from connectors.config import Source, load_sources, select_sources
+from connectors.http import HttpClient
+from connectors.records import FetchAttempt
+from flows import summary
+from flows.ingest import check_window, close_run
+from flows.runs import current_run, run_key
+from pipeline.ingest import (
+    CHUNK_SIZE,
+    ChunkFetcher,
+    IngestRun,
+    crashed_listing,
+    fetch_chunk,
+    list_source,
+    stream_chunks,
+)
+from pipeline.ingest import utc_now as now
+from pipeline.pages import PageProcessor
+from warehouse import store
+from warehouse.frontier import Claimed, Refetch
+from warehouse.interface import DuckDBWarehouse
+from warehouse.loads import RunKey
+
+WORK_POOL = "newsflow"  # as flows/serve.py creates it
+CHUNKS_DEPLOYMENT = "ingest-chunks/pool"
+
+
+def host_limit(url: str) -> str:
+    """The name of the global concurrency limit of a URL's host (and port)."""
+    parsed = httpx.URL(url)
+    return f"newsflow-host-{parsed.host}-{parsed.port or parsed.scheme}"
+
+
+async def create_host_limits(sources: Sequence[Source]) -> set[str]:
+    """One limit of one slot per host of the sources, on the Prefect server; their names."""
+    names = {host_limit(s.base_url) for s in sources}
+    async with get_client() as client:
+        for name in names:
+            await client.upsert_global_concurrency_limit_by_name(name, 1)
+    return names
+
+
+async def existing_host_limits(sources: Sequence[Source]) -> set[str]:
+    """Which of the sources' host limits the server has (the pool run created them)."""
+    found = set()
+    async with get_client() as client:
+        for name in {host_limit(s.base_url) for s in sources}:
+            with suppress(ObjectNotFound):
+                await client.read_global_concurrency_limit_by_name(name)
+                found.add(name)
+    return found
+
+
+def polite_fetch(limits: set[str]) -> ChunkFetcher:
+    """fetch_chunk, once this worker has its turn at the source's host.
+
+    One worker of the pool fetches from a host at a time, with the source's politeness
+    (max_per_host in flight, delay_seconds apart), so the host sees what one process would
+    send, however many workers there are; the others process and commit meanwhile. A slot
+    per chunk, not per request: Prefect's limits cost API calls, a chunk is many requests.
+    """
+
+    async def fetch(
+        source: Source, claimed: list[Claimed], client: HttpClient
+    ) -> list[tuple[Claimed, FetchAttempt]]:
+        name = host_limit(source.base_url)
+        if name not in limits:
+            return await fetch_chunk(source, claimed, client)
+        async with concurrency(name, occupy=1):
+            return await fetch_chunk(source, claimed, client)
+
+    return fetch
+
+
+@flow(name="ingest-chunks", log_prints=True)
+async def ingest_chunks(
+    sources: list[str],
+    run_id: str,
+    attempt: int = 1,
+    since: date | None = None,
+    until: date | None = None,
+    refetch: Refetch | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> int:
+    """One worker's share of an ingest: lease and commit chunks until none is due.
+
+    Args:
+        sources: Source ids whose due URLs this run takes.
+        run_id: The ingest run the chunks belong to (its figures and fetch log).
+        attempt: Which try of that run.
+        since: First publication day of a backfill window.
+        until: Last publication day of a backfill window.
+        refetch: Fetch again what the revisit policy holds back: "failed" or "all".
+        chunk_size: URLs fetched, processed and committed together.
+    """
+    selected = select_sources(load_sources(), sources)
+    params = IngestRun(RunKey(run_id, attempt), since, until, refetch, chunk_size)
+    warehouse = DuckDBWarehouse()
+    fetch = polite_fetch(await existing_host_limits(selected))
+    with PageProcessor() as pages:
+        async with HttpClient() as client:
+            counts = await asyncio.gather(
+                *(stream_chunks(s, params, warehouse, client, pages, fetch=fetch) for s in selected)
+            )
+    get_run_logger().info("committed %d chunks", sum(counts))
+    return sum(counts)
+
+
+@flow(name="ingest-on-pool", log_prints=True)
+async def ingest_on_pool(
+    sources: list[str] | None = None,
+    workers: int = 2,
+    since: date | None = None,
+    until: date | None = None,
+    refetch: Refetch | None = None,
+    failure_threshold: float = summary.DEFAULT_FAILURE_THRESHOLD,
+    chunk_size: int = CHUNK_SIZE,
+) -> State:
+    """The ingest, its chunks spread over `workers` runs on the newsflow work pool.
+
+    Args:
+        sources: Source ids from sources.yaml. Empty means all sources.
+        workers: Chunk runs started on the pool; each takes chunks until none is due.
+        since: First publication day to load (a backfill). Empty: no lower bound.
+        until: Last publication day to load, inclusive. Empty: up to today.
+        refetch: Fetch again what the revisit policy holds back: "failed" or "all".
+        failure_threshold: Share of a source's URLs that may fail before the run is failed.
+        chunk_size: URLs fetched, processed and committed together.
+    """
+    check_window(since, until)
+    logger = get_run_logger()
+    selected = select_sources(load_sources(), sources)
+    warehouse = DuckDBWarehouse()
+    await asyncio.to_thread(warehouse.register_sources, selected)
+    if dead := await asyncio.to_thread(warehouse.start_run, current_run(), now()):
+        logger.warning("runs whose process died, now marked Crashed: %s", dead)
+    params = IngestRun(run_key(), since, until, refetch, chunk_size)
+    await create_host_limits(selected)
+    crashed: dict[str, str] = {}
+    async with HttpClient() as client:
+        listed = await asyncio.gather(
+            *(list_source(s, params, warehouse, client) for s in selected),
+            return_exceptions=True,
+        )
+    for source, outcome in zip(selected, listed, strict=True):
+        if isinstance(outcome, BaseException):
+            crashed[source.id] = _record_crash(warehouse, params, source, outcome)
+    parameters = {
+        "sources": [s.id for s in selected if s.id not in crashed],
+        "run_id": params.run.run_id,
+        "attempt": params.run.attempt,
+        "since": since,
+        "until": until,
+        "refetch": refetch,
+        "chunk_size": chunk_size,
+    }
+    runs = await asyncio.gather(
+        *(run_deployment(CHUNKS_DEPLOYMENT, parameters=parameters) for _ in range(workers))
+    )
+    failed = [run for run in runs if run.state is None or not run.state.is_completed()]
+    if failed:
+        crashed["pool"] = f"{len(failed)} of {workers} chunk runs did not complete: " + ", ".join(
+            f"{run.name} ({run.state.name if run.state else 'unknown'})" for run in failed
+        )
+    return await asyncio.to_thread(close_run, warehouse, params.run, failure_threshold, crashed)
+
+
+def _record_crash(
+    warehouse: DuckDBWarehouse, params: IngestRun, source: Source, error: BaseException
+) -> str:
+    """Log a source whose listing failed as a whole; its error for the run's state."""
+    failed = crashed_listing(source, error, now())
+    warehouse.record_listings(params.run, [failed], [], now())
+    return failed.error or ""
+
+
+def join_pool(api_url: str | None = None, name: str | None = None, limit: int | None = None) -> int:
+    """Run a process worker of the newsflow pool on this machine until it is stopped.
+
+    The warehouse is opened first, so a worker that cannot reach it says so before it takes
+    any work; one on the default DuckDB file is told that only this machine's workers share it.
+    """
+    api_url = api_url or PREFECT_API_URL.value()
+    if not api_url:
+        raise ValueError("which Prefect API? --api http://HOST:4200/api (a `newsflow serve`)")
+    shared = store.backend()
+    with store.connect():
+        pass
+    where = f"DuckLake {shared.catalog}" if shared else f"the DuckDB file {store.db_path()}"
+    print(f"worker of pool '{WORK_POOL}' at {api_url}, warehouse: {where}", flush=True)
+    if shared is None:
+        print("  only workers on this machine share a file: set NEWSFLOW_WAREHOUSE to a DuckLake")
+    command = [str(Path(sys.executable).with_name("prefect")), "worker", "start"]
+    command += ["--pool", WORK_POOL, "--type", "process", *(["--name", name] if name else [])]
+    command += ["--limit", str(limit)] if limit else []
+    env = {**os.environ, "PREFECT_API_URL": api_url}
+    return subprocess.call(command, env=env, cwd=Path(__file__).resolve().parents[1])

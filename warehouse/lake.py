@@ -126,11 +126,21 @@ def session(
     with _lock:
         if lake not in _instances:
             instance = _retrying(lambda: open_lake(lake), "catalog creation", _creating)
-            _retrying(lambda: migrate(_cursor(instance)), "migration")
+            _retrying(lambda: _migrated(instance, migrate), "migration")
             _instances[lake] = instance
         conn = _cursor(_instances[lake])
     try:
         yield conn
+    finally:
+        conn.close()
+
+
+def _migrated(
+    instance: duckdb.DuckDBPyConnection, migrate: Callable[[duckdb.DuckDBPyConnection], object]
+) -> None:
+    conn = _cursor(instance)
+    try:
+        migrate(conn)
     finally:
         conn.close()
 

@@ -122,17 +122,23 @@ def ingests(site, prefect_api, tmp_path_factory) -> Ingests:
             "NEWSFLOW_LAKE_DATA": str(tmp / "lake-data"),
         }
         first, second = _spawn(tmp / "worker-1", lake), _spawn(tmp / "worker-2", lake)
-        deadline = time.monotonic() + 240
-        while sum((_articles(corpus) - before).values()) < ARTICLES // 3:
-            assert first.poll() is None, first.stderr.read().decode()[-3000:]
-            assert time.monotonic() < deadline, "the workers made no progress"
-            time.sleep(0.05)
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
-        killed_after = sum((_articles(corpus) - before).values())
-        assert second.poll() is None, second.stderr.read().decode()[-3000:]
-        status = second.wait(timeout=300)
-        assert status in (0, 1), second.stderr.read().decode()[-3000:]
+        try:
+            deadline = time.monotonic() + 600
+            while sum((_articles(corpus) - before).values()) < ARTICLES // 3:
+                assert first.poll() is None, first.stderr.read().decode()[-3000:]
+                assert time.monotonic() < deadline, "the workers made no progress"
+                time.sleep(0.05)
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+            killed_after = sum((_articles(corpus) - before).values())
+            assert second.poll() is None, second.stderr.read().decode()[-3000:]
+            status = second.wait(timeout=600)
+            assert status in (0, 1), second.stderr.read().decode()[-3000:]
+        finally:  # a failed check leaves no worker behind
+            for worker in (first, second):
+                if worker.poll() is None:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()
         yield Ingests(reference, lake, corpus, before, killed_after)
 
 

@@ -55,13 +55,16 @@ def _rows(query: str, *params: object) -> list[tuple]:
 
 
 def _run_ids() -> list[str]:
-    return [r[0] for r in _rows("select run_id from fetch_log group by 1 order by min(attempted_at)")]
+    return [
+        r[0] for r in _rows("select run_id from fetch_log group by 1 order by min(attempted_at)")
+    ]
 
 
 def _log(run: int) -> dict[str, list[tuple]]:
     log: dict[str, list[tuple]] = {}
     for url, outcome, error in _rows(
-        "select url, outcome, error from fetch_log where run_id = ? order by attempted_at", _run_ids()[run]
+        "select url, outcome, error from fetch_log where run_id = ? order by attempted_at",
+        _run_ids()[run],
     ):
         log.setdefault(url, []).append((outcome, error))
     return log

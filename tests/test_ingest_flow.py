@@ -34,7 +34,9 @@ def runs(prefect_api, pointed_at_site, ru_model):
 
 
 def _run_ids() -> list[str]:
-    return [r[0] for r in _rows("select run_id from fetch_log group by 1 order by min(attempted_at)")]
+    return [
+        r[0] for r in _rows("select run_id from fetch_log group by 1 order by min(attempted_at)")
+    ]
 
 
 def store_outcomes(run_id: str) -> dict[str, dict[str, int]]:

@@ -111,10 +111,14 @@ def test_the_run_publishes_a_summary_artifact_on_the_flow_run(stack, backfill, s
     assert summary["task_run_id"] is None  # the Artifacts tab names the flow run, not "None"
     for source_id in ("caucasian-knot", "caliber-az", "toutiao"):
         assert source_id in summary["data"]
-    for column in ("fetched", "new", "duplicate", "failed", "translated", "duration"):
+    for column in ("fetched", "new", "revised", "duplicate", "failed", "translated", "duration"):
         assert column in summary["data"]
-    [total] = [line for line in summary["data"].splitlines() if "**total**" in line]
-    figures = tuple(int(cell) for cell in total.split("|")[2:7])
+    lines = summary["data"].splitlines()
+    [header] = [line for line in lines if line.startswith("| source |")]
+    [total] = [line for line in lines if "**total**" in line]
+    cells = dict(zip(header.split("|")[2:-1], total.split("|")[2:-1], strict=True))
+    totals = {name.strip(): cell.strip() for name, cell in cells.items()}
+    figures = tuple(int(totals[c]) for c in ("fetched", "new", "duplicate", "failed", "translated"))
     with duckdb.connect(stack.extra_env["NEWSFLOW_DB"], read_only=True) as conn:
         row = conn.execute(
             "select fetched, new, duplicate, failed, translated from runs where run_id = ?",

@@ -185,8 +185,8 @@ def test_the_killed_workers_chunks_are_taken_again_and_nothing_is_lost(ingests):
 
 
 @pytest.mark.xfail(
-    reason="known defect: on DuckLake, up to 6 chunks (not the 3 a worker has in flight) were "
-    "fetched again after a kill, on a quiet machine; cause not found yet",
+    reason="known defect: on DuckLake, in some runs up to 6 chunks (not the 3 a worker has "
+    "in flight) were fetched again after a kill, on a quiet machine; cause not found yet",
     strict=False,
 )
 def test_only_the_killed_workers_chunks_in_flight_are_fetched_twice(ingests):

@@ -98,17 +98,24 @@ def ingest(
             try:
                 future.result()
             except Exception as exc:  # one source's crash must not stop the others
-                failed = crashed_listing(source, exc, utc_now())
-                crashed[source.id] = failed.error or ""
-                try:
-                    warehouse.record_listings(params.run, [failed], [], utc_now())
-                except Exception:  # a full disk: the run's row below still says why
-                    get_run_logger().exception("could not record the failure of %s", source.id)
+                crashed[source.id] = record_crash(warehouse, params.run, source, exc)
     state = close_run(warehouse, params.run, failure_threshold, crashed)
     if params.daily:
         alerts.check_volume(warehouse, selected, get_run_logger())
         digest.publish_daily_digest(get_run_logger())
     return state
+
+
+def record_crash(
+    warehouse: DuckDBWarehouse, run: RunKey, source: Source, error: BaseException
+) -> str:
+    """Log a source whose stream or listing crashed as a whole; its error, for the run's state."""
+    failed = crashed_listing(source, error, utc_now())
+    try:
+        warehouse.record_listings(run, [failed], [], utc_now())
+    except Exception:  # a full disk: the run's row still says why
+        get_run_logger().exception("could not record the failure of %s", source.id)
+    return failed.error or ""
 
 
 def close_run(

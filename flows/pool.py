@@ -37,13 +37,12 @@ from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt
 from flows import summary
-from flows.ingest import check_window, close_run
+from flows.ingest import check_window, close_run, record_crash
 from flows.runs import current_run, run_key
 from pipeline.ingest import (
     CHUNK_SIZE,
     ChunkFetcher,
     IngestRun,
-    crashed_listing,
     fetch_chunk,
     list_source,
     stream_chunks,
@@ -178,7 +177,7 @@ async def ingest_on_pool(
         )
     for source, outcome in zip(selected, listed, strict=True):
         if isinstance(outcome, BaseException):
-            crashed[source.id] = _record_crash(warehouse, params, source, outcome)
+            crashed[source.id] = record_crash(warehouse, params.run, source, outcome)
     parameters = {
         "sources": [s.id for s in selected if s.id not in crashed],
         "run_id": params.run.run_id,
@@ -197,15 +196,6 @@ async def ingest_on_pool(
             f"{run.name} ({run.state.name if run.state else 'unknown'})" for run in failed
         )
     return await asyncio.to_thread(close_run, warehouse, params.run, failure_threshold, crashed)
-
-
-def _record_crash(
-    warehouse: DuckDBWarehouse, params: IngestRun, source: Source, error: BaseException
-) -> str:
-    """Log a source whose listing failed as a whole; its error for the run's state."""
-    failed = crashed_listing(source, error, now())
-    warehouse.record_listings(params.run, [failed], [], now())
-    return failed.error or ""
 
 
 def join_pool(api_url: str | None = None, name: str | None = None, limit: int | None = None) -> int:

@@ -8,11 +8,12 @@ lead out, when the reader clicks them.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html import escape
 from pathlib import Path
@@ -27,6 +28,7 @@ from warehouse.digest import (
     TitleKind,
     digest,
     digest_fingerprint,
+    reader_fingerprints,
     reading,
     readings,
 )
@@ -64,8 +66,9 @@ class DigestFiles:
     """What `write_digest` wrote."""
 
     page: Path
-    readers: list[Path]
+    readers: list[Path]  # one side-by-side page per article on the digest
     digest: Digest
+    written: list[Path] = field(default_factory=list)  # readers (re)written by this call
     changed: bool = True  # False: the pages on disk were already these (nothing written)
 
 
@@ -75,27 +78,49 @@ def write_digest(
     """Write the day's digest page and a reader page for each of its articles into out_dir.
 
     The day defaults to today (UTC); out_dir to `digest/` beside the warehouse file. With
-    only_if_changed (the daily run), pages whose stories, figures and articles are the same as
-    when they were last written are left as they are: a run that found nothing new would spend
-    most of its time rewriting them.
+    only_if_changed (the daily run), nothing is written when the stories, figures and articles
+    are as they were, and otherwise only the reader pages of new or changed articles: a run
+    would spend most of its time rewriting the pages of the day's earlier articles.
     """
     day = day or datetime.now(UTC).date()
     out_dir = out_dir or default_dir()
     page = out_dir / f"{day.isoformat()}.html"
     stamp = out_dir / f".{day.isoformat()}.fingerprint"
+    manifest = out_dir / f".{day.isoformat()}.readers.json"
     with analysis_connection() as conn:
         day_digest = digest(conn, day)
         urls = [m.url for s in day_digest.stories for m in s.members]
-        fingerprint = digest_fingerprint(conn, day_digest, urls)
+        prints = reader_fingerprints(conn, urls)
+        fingerprint = digest_fingerprint(day_digest, prints)
         unchanged = stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint
         if only_if_changed and unchanged and page.exists():
-            return DigestFiles(page, [], day_digest, changed=False)
-        articles = readings(conn, urls)
+            return DigestFiles(page, _reader_paths(out_dir, urls), day_digest, changed=False)
+        known = _read_manifest(manifest) if only_if_changed else {}
+        stale = [
+            url
+            for url, print_ in prints.items()
+            if known.get(url) != print_ or not (out_dir / reader_name(url)).exists()
+        ]
+        articles = readings(conn, stale)
     out_dir.mkdir(parents=True, exist_ok=True)
-    readers = [write_reader(article, out_dir) for article in articles]
+    written = [write_reader(article, out_dir) for article in articles]
     page.write_text(digest_html(day_digest), encoding="utf-8")
+    manifest.write_text(json.dumps(prints), encoding="utf-8")
     stamp.write_text(fingerprint, encoding="utf-8")
-    return DigestFiles(page, readers, day_digest)
+    return DigestFiles(page, _reader_paths(out_dir, urls), day_digest, written)
+
+
+def _reader_paths(out_dir: Path, urls: Sequence[str]) -> list[Path]:
+    return [out_dir / reader_name(url) for url in urls]
+
+
+def _read_manifest(path: Path) -> dict[str, str]:
+    """The day's reader hashes as last written (none if the file is missing or damaged)."""
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
 
 
 def default_dir() -> Path:

@@ -22,7 +22,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from fixture_site import FixtureSite
 from flows.cli import main
-from flows.digest import write_digest
+from flows.digest import reader_name, write_digest
 from warehouse import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,14 +214,24 @@ def test_newsflow_digest_writes_any_day_where_asked(ingested, tmp_path, capsys):
 def test_a_daily_run_that_changes_nothing_leaves_the_pages_as_they_were(ingested, tmp_path):
     """A no-op daily run must stay cheap: rewriting every reader page was most of its time."""
     first = write_digest(out_dir=tmp_path, only_if_changed=True)
-    assert first.changed and first.readers
+    assert first.changed and len(first.written) == len(first.readers) > 1
     again = write_digest(out_dir=tmp_path, only_if_changed=True)
-    assert not again.changed and again.readers == []
-    # a translation that arrives later changes a reader page: the pages are written again
+    assert not again.changed and again.written == [] and again.readers == first.readers
+    # a translation that arrives later changes one reader page: that one is written again
     url = first.digest.stories[0].members[0].url
     with store.connect() as conn:
         conn.execute("update articles set title_en = 'A later translation' where url = ?", [url])
-    assert write_digest(out_dir=tmp_path, only_if_changed=True).changed
+    later = write_digest(out_dir=tmp_path, only_if_changed=True)
+    assert later.changed and later.written == [tmp_path / reader_name(url)]
+    assert "A later translation" in later.written[0].read_text(encoding="utf-8")
+    # a lost page is written again, even when its article did not change
+    first.readers[-1].unlink()
+    with store.connect() as conn:
+        conn.execute("update articles set title_en = 'Once more' where url = ?", [url])
+    assert set(write_digest(out_dir=tmp_path, only_if_changed=True).written) == {
+        tmp_path / reader_name(url),
+        first.readers[-1],
+    }
 
 
 # --- saved questions ---------------------------------------------------------------------------

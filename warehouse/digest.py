@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -135,15 +135,27 @@ def digest(conn: duckdb.DuckDBPyConnection, day: date) -> Digest:
     )
 
 
-def digest_fingerprint(conn: duckdb.DuckDBPyConnection, day_digest: Digest, urls: list[str]) -> str:
-    """What a day's pages are made of: the digest itself, and its articles' text, translation
-    and revision state (their reader pages show those; the digest page does not)."""
-    (articles,) = conn.execute(
-        "SELECT string_agg(concat_ws('|', url, content_hash, translation_status, "
-        "translation_model, title_en), chr(10) ORDER BY url) "
-        "FROM articles WHERE list_contains(?, url)",
-        [urls],
-    ).fetchone()
+def reader_fingerprints(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> dict[str, str]:
+    """Per article, a hash of what its reader page shows: text, title, translation, credits.
+
+    A daily run rewrites only the reader pages whose hash moved, so its cost follows the
+    articles it added or changed, not all the articles of the day.
+    """
+    credits = "".join(f", a.{column}" for column in _attribution_columns(conn))
+    return dict(
+        conn.execute(
+            f"SELECT a.url, md5(concat_ws('|', a.url, a.content_hash, a.title, a.title_en, "
+            f"a.published_at, a.translation_status, a.translation_model, s.name{credits})) "
+            "FROM articles a LEFT JOIN sources s ON s.id = a.source_id "
+            "WHERE a.url IN (SELECT unnest($urls))",
+            {"urls": list(urls)},
+        ).fetchall()
+    )
+
+
+def digest_fingerprint(day_digest: Digest, readers: Mapping[str, str]) -> str:
+    """What a day's pages are made of: the digest itself and its articles' reader hashes."""
+    articles = "\n".join(f"{url}|{readers[url]}" for url in sorted(readers))
     return hashlib.sha256(f"{day_digest!r}\n{articles}".encode()).hexdigest()
 
 

@@ -5,11 +5,15 @@ default); NEWSFLOW_LAKE_DATA is where the Parquet files go, a path every worker 
 recorded in the catalog when the lake is created, so later workers may leave it unset). The
 ducklake and postgres extensions load from their registry packages, never from the network.
 
-DuckLake has no PRIMARY KEY or UNIQUE constraint, so keys are kept by serializing the writes
-that need them: every write operation bumps one shared row (writer_turn) in its transaction.
-Two workers committing at once then conflict at commit, and the loser runs its whole
-operation again on the new snapshot (bounded, logged back-off); fetching and extracting,
-outside these short transactions, still run side by side.
+DuckLake has no PRIMARY KEY or UNIQUE constraint, so keys are kept by serializing the writes:
+a write operation waits for its turn (the threads of a process take turns, and processes take
+a PostgreSQL advisory lock in the catalog's database), then runs in one transaction that also
+bumps one shared row (writer_turn). Waiting for the turn is what makes writers fair: with
+conflicts alone, a chunk's commit of a few seconds kept losing to other writers' short lease
+transactions until it gave up, and the stream's retry fetched its chunks in flight again. The
+writer_turn bump still makes a writer that skips the turn conflict at commit, and the loser
+runs its whole operation again on the new snapshot (bounded, logged back-off). Fetching and
+extracting, outside these short transactions, run side by side.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ PREFIX = "ducklake:"
 TRIES = 12  # a commit that conflicts this often in a row is a real problem: say so
 FIRST_WAIT = 0.05  # seconds; doubles each try (with jitter) up to MAX_WAIT
 MAX_WAIT = 5.0
+TURN_WAIT = "300s"  # a writer waits out other workers' operations this long, then fails
 _CATALOG = "lake"
+_TURN_LOCK = 0x6E657773  # the advisory lock's key in the catalog's database ("news")
 _EXTENSIONS = ("ducklake", "postgres")
 # What DuckLake cannot keep; the migrations are written for DuckDB and adapted here.
 _UNSUPPORTED = (
@@ -116,6 +122,8 @@ def open_lake(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 _instances: dict[Lake, duckdb.DuckDBPyConnection] = {}
 _lock = threading.Lock()
+_turns: dict[Lake, duckdb.DuckDBPyConnection | None] = {}
+_writing = threading.Lock()  # this process's writers take turns (they would only conflict)
 
 
 @contextmanager
@@ -165,7 +173,53 @@ def write(
             conn.execute("UPDATE writer_turn SET turn = turn + 1")
             return operation(conn)
 
-    return _retrying(attempt, "commit")
+    with _turn(lake):
+        return _retrying(attempt, "commit")
+
+
+@contextmanager
+def _turn(lake: Lake) -> Iterator[None]:
+    """This process's turn to write, then (PostgreSQL catalog) the lake's, until it committed.
+
+    The advisory lock is held by a transaction of a connection of its own, so it is released
+    after the operation's commit, or when a killed process's connection drops.
+    """
+    with _writing:
+        if lake not in _turns:
+            _turns[lake] = _open_turn(lake)
+        conn = _turns[lake]
+        if conn is None:  # a catalog without advisory locks: conflicts alone serialize
+            yield
+            return
+        with transaction(conn):
+            try:
+                for statement in (f"SET LOCAL lock_timeout = '{TURN_WAIT}'", _TAKE_TURN):
+                    conn.execute("CALL postgres_execute('turn', ?)", [statement])
+            except duckdb.Error as error:
+                raise LakeConflict(
+                    f"waited {TURN_WAIT} for other workers' writes to the warehouse: "
+                    f"{str(error).splitlines()[-1]}"
+                ) from error
+            yield
+
+
+_TAKE_TURN = f"SELECT pg_advisory_xact_lock({_TURN_LOCK})"
+
+
+def _open_turn(lake: Lake) -> duckdb.DuckDBPyConnection | None:
+    """The connection that takes the write turn in a PostgreSQL catalog; None for others."""
+    kind, _, settings = lake.catalog.partition(":")
+    if kind != "postgres":
+        return None
+    conn = duckdb.connect()
+    try:
+        conn.execute(f"INSTALL '{extension_file('postgres')}'")
+        conn.execute("LOAD postgres")
+        conn.execute(f"ATTACH '{_quote(settings)}' AS turn (TYPE postgres)")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def is_conflict(error: duckdb.Error) -> bool:
@@ -223,3 +277,15 @@ def data_dir(conn: duckdb.DuckDBPyConnection) -> str | None:
         "WHERE key = 'data_path'"
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def data_bytes(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """Bytes of the Parquet files the attached lake's catalog lists (None on a DuckDB file)."""
+    if data_dir(conn) is None:
+        return None
+    metadata = f"__ducklake_metadata_{_CATALOG}"
+    row = conn.execute(
+        f"SELECT (SELECT coalesce(sum(file_size_bytes), 0) FROM {metadata}.ducklake_data_file)"
+        f" + (SELECT coalesce(sum(file_size_bytes), 0) FROM {metadata}.ducklake_delete_file)"
+    ).fetchone()
+    return int(row[0]) if row else 0

@@ -27,9 +27,8 @@ def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]
     Args:
         keep_listing_days: Days to keep archived feed, sitemap and API bodies (articles' stay).
     """
-    path = store.db_path()
-    with store.connect(path) as conn:
-        done = maintain(conn, path, keep_listing_days)
+    with store.connect() as conn:  # the configured warehouse: the file or a DuckLake
+        done = maintain(conn, keep_listing_days)
         sources = {s.id: s for s in load_sources()}  # a broken file fails only the canaries
         checks = check_canaries(conn, sources, datetime.now(UTC))
         store.record_run(conn, current_run(), [])
@@ -48,8 +47,8 @@ def _markdown(done: Compaction, checks: list[CanaryCheck]) -> str:
         "### maintenance\n\n| | |\n|---|---:|",
         f"| listing bodies released | {done.listing_bodies_released} |",
         f"| archived bodies dropped | {done.bodies_dropped} |",
-        f"| file size before | {done.bytes_before / mib:.1f} MiB |",
-        f"| file size after | {done.bytes_after / mib:.1f} MiB |",
+        f"| size before | {done.bytes_before / mib:.1f} MiB |",
+        f"| size after | {done.bytes_after / mib:.1f} MiB |",
     ]
     if checks:
         lines += ["", "#### Canaries", "", "| source | status | stored | now | what changed |"]

@@ -1,4 +1,4 @@
-"""Keeping the warehouse file lean: old listing bodies out of the archive, a checkpoint.
+"""Keeping the warehouse lean: old listing bodies out of the archive, a checkpoint.
 
 Article bodies stay forever (reprocess needs them). Feed, sitemap and API bodies only matter
 for a while: a daily run archives a new one per listing, so they would grow the file without
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import lake
 from warehouse.search import refresh_index
 from warehouse.sql import transaction
 
@@ -21,7 +22,7 @@ KEEP_LISTING_DAYS = 30
 
 @dataclass(frozen=True)
 class Compaction:
-    """What one maintenance pass removed, and the file size around it."""
+    """What one maintenance pass removed, and the warehouse's size around it."""
 
     listing_bodies_released: int  # fetch_log rows of old listings that no longer keep a body
     bodies_dropped: int  # raw_archive rows that nothing referenced any more
@@ -52,11 +53,26 @@ def compact_archive(
 
 
 def maintain(
-    conn: duckdb.DuckDBPyConnection, path: Path, keep_listing_days: int = KEEP_LISTING_DAYS
+    conn: duckdb.DuckDBPyConnection, keep_listing_days: int = KEEP_LISTING_DAYS
 ) -> Compaction:
-    """Compact the archive, rebuild the search index, checkpoint so freed space is reused."""
-    before = path.stat().st_size
+    """Compact the archive, rebuild the search index, checkpoint so freed space is reused.
+
+    On DuckLake the checkpoint is DuckLake's own maintenance (inlined rows flushed, small
+    files merged, files of expired snapshots removed).
+    """
+    before = stored_bytes(conn)
     released, dropped = compact_archive(conn, keep_listing_days)
     refresh_index(conn)
     conn.execute("FORCE CHECKPOINT")
-    return Compaction(released, dropped, before, path.stat().st_size)
+    return Compaction(released, dropped, before, stored_bytes(conn))
+
+
+def stored_bytes(conn: duckdb.DuckDBPyConnection) -> int:
+    """The warehouse's size: its file, or the Parquet files of a DuckLake."""
+    on_lake = lake.data_bytes(conn)
+    if on_lake is not None:
+        return on_lake
+    row = conn.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return Path(row[0]).stat().st_size if row else 0

@@ -80,6 +80,7 @@ class Warehouse(Protocol):
     def pending_articles(
         self, languages: Sequence[str], after: str, limit: int
     ) -> list[PendingArticle]: ...
+    def still_pending(self, urls: Sequence[str]) -> list[PendingArticle]: ...
     def save_translations(self, results: Sequence[tuple[str, Translation]]) -> None: ...
 
 
@@ -241,6 +242,11 @@ class DuckDBWarehouse:
         """A page of pending articles, by URL after `after`."""
         with store.connect(self.path) as conn:
             return translations.pending_articles(conn, list(languages), after, limit)
+
+    def still_pending(self, urls: Sequence[str]) -> list[PendingArticle]:
+        """Those of these articles that still wait for a model."""
+        with store.connect(self.path) as conn:
+            return translations.still_pending(conn, urls)
 
     def save_translations(self, results: Sequence[tuple[str, Translation]]) -> None:
         """Backlog translations and their paragraphs; the search index follows at once."""

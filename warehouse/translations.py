@@ -99,6 +99,17 @@ def pending_articles(
     return [PendingArticle(*row) for row in rows]
 
 
+def still_pending(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[PendingArticle]:
+    """Those of these articles that still wait for a model (another run may have done the rest)."""
+    wanted = pa.table({"url": pa.array(list(urls), pa.string())})
+    with registered(conn, wanted=wanted):
+        rows = conn.execute(
+            "SELECT url, language, title, text FROM articles JOIN wanted USING (url) "
+            "WHERE translation_status = 'pending_model' ORDER BY url"
+        ).fetchall()
+    return [PendingArticle(*row) for row in rows]
+
+
 def save_translations(
     conn: duckdb.DuckDBPyConnection, results: Sequence[tuple[str, Translation]]
 ) -> None:

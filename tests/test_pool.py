@@ -1,12 +1,15 @@
-"""Two workers of the `newsflow` pool share one ingest, and a host's politeness holds across them.
+"""Two workers of the `newsflow` pool share one ingest and the translation backlog after it.
 
 A real local Prefect stack (server, pool, prefect.yaml deployed) with two process workers that
 take one flow run at a time each; the pool ingest is started from its own process, as an
-operator's script would, and spreads its chunks over two runs of ingest-chunks/pool.
+operator's script would, and spreads its chunks over two runs of ingest-chunks/pool. Its
+Russian articles wait for a model that the workers do not have yet; the backlog is then spread
+over translate-batch runs twice: before the model is installed on the workers, and after.
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +21,7 @@ import duckdb
 import httpx
 import pytest
 import yaml
+from argos_package import build_argos_package
 from hostile_site import HostileSite, Request, response, urlset
 
 from flows.pool import host_limit
@@ -25,11 +29,21 @@ from flows.serve import LocalStack, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = 240
+RUSSIAN = range(0, ARTICLES, 20)  # these notices are in Russian: 12 wait for a model
+BATCH_SIZE = 6  # two batch runs, one on each worker
 MAX_PER_HOST = 2
 pytestmark = pytest.mark.e2e
 
 
 def _page(number: int) -> bytes:
+    if number in RUSSIAN:
+        return response(
+            f"<html><head><title>Объявление порта {number}</title></head><body><article>"
+            f"<h1>Объявление порта {number}</h1><p>Объявление {number}: причал {number % 13} "
+            f"закрывается на дноуглубление с понедельника, заявили в управлении порта, а паромы "
+            f"пойдут к причалу {(number + 5) % 13}, пока работы на пирсе {number} не закончатся."
+            f"</p></article></body></html>"
+        )
     return response(
         f"<html><head><title>Harbour notice {number}</title></head><body><article>"
         f"<h1>Harbour notice {number}</h1><p>Notice {number}: berth {number % 13} closes for "
@@ -40,13 +54,16 @@ def _page(number: int) -> bytes:
 
 @dataclass
 class PoolIngest:
-    """What the pool ingest left: its chunk runs, the pool's limits, the site, the warehouse."""
+    """What the pool ingest and the pool translations left: runs, limits, site, warehouse."""
 
     chunk_runs: list[dict]
     limits: list[dict]
     site: HostileSite
     peak: int  # most article requests in flight at once
     warehouse: Path
+    spread_runs: list[dict]  # translate-on-pool: without the model on the workers, then with it
+    batch_runs: list[dict]  # translate-batch runs of both, in the order they were created
+    pending_after_failure: set[str]  # URLs still pending after the spread that failed
 
 
 class Busiest:
@@ -97,6 +114,9 @@ def pool_ingest(tmp_path_factory):
             "NEWSFLOW_SOURCES": str(sources),
             "NEWSFLOW_DB": str(tmp / "newsflow.duckdb"),
             "NEWSFLOW_WORKERS": "0",
+            # the workers' own model store, empty until the model is installed below
+            "ARGOS_PACKAGES_DIR": str(tmp / "argos-packages"),
+            "PREFECT_WORKER_QUERY_SECONDS": "2",  # the workers ask for new runs this often
         }
         stack = LocalStack(
             home=tmp / "prefect", port=free_port(), extra_env=env, workers=2, worker_limit=1
@@ -113,7 +133,54 @@ def pool_ingest(tmp_path_factory):
                 json={"flows": {"name": {"any_": ["ingest-chunks"]}}},
             ).json()
             limits = httpx.post(f"{stack.api_url}/v2/concurrency_limits/filter", json={}).json()
-        yield PoolIngest(chunk_runs, limits, site, busiest.peak, Path(env["NEWSFLOW_DB"]))
+
+            def run(command: list[str]) -> None:
+                done = subprocess.run(
+                    command, cwd=ROOT, env=stack.env(), capture_output=True, text=True, timeout=300
+                )
+                assert done.returncode == 0, done.stderr[-3000:]
+
+            def spread_translation(arguments: str) -> None:
+                run([sys.executable, "-c", "import asyncio; from flows.translate import "
+                     f"translate_on_pool; asyncio.run(translate_on_pool({arguments}, "
+                     "return_state=True))"])  # fmt: skip
+
+            # no model anywhere yet: the spread run is told which language; one batch, 2 tries
+            spread_translation(f"languages=['ru'], batch_size={len(RUSSIAN)}, tries=2")
+            pending_after_failure = _pending(Path(env["NEWSFLOW_DB"]))
+            model = build_argos_package(tmp)
+            run([str(Path(sys.executable).with_name("newsflow")), "models", "install", "--file",
+                 str(model)])  # fmt: skip
+            # the languages installed where it runs: ru
+            spread_translation(f"workers=2, batch_size={BATCH_SIZE}")
+            spread_runs, batch_runs = (
+                sorted(
+                    httpx.post(
+                        f"{stack.api_url}/flow_runs/filter",
+                        json={"flows": {"name": {"any_": [flow]}}},
+                    ).json(),
+                    key=lambda r: r["created"],
+                )
+                for flow in ("translate-on-pool", "translate-batch")
+            )
+        yield PoolIngest(
+            chunk_runs,
+            limits,
+            site,
+            busiest.peak,
+            Path(env["NEWSFLOW_DB"]),
+            spread_runs,
+            batch_runs,
+            pending_after_failure,
+        )
+
+
+def _pending(warehouse: Path) -> set[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT url FROM articles WHERE translation_status = 'pending_model'"
+        ).fetchall()
+    return {url for (url,) in rows}
 
 
 def _when(moment: str) -> datetime:
@@ -142,3 +209,54 @@ def test_a_hosts_politeness_holds_across_the_workers(pool_ingest):
     assert limit["limit"] == 1  # one worker's turn at the host at a time
     # each worker alone would allow MAX_PER_HOST requests: together they stay within it
     assert pool_ingest.peak <= MAX_PER_HOST
+
+
+def test_a_batch_on_a_worker_without_the_model_fails_clearly_and_nothing_is_saved(pool_ingest):
+    failed_spread = pool_ingest.spread_runs[0]
+    russian = {pool_ingest.site.url(f"/notice/{n}") for n in RUSSIAN}
+    # all 12 Russian articles waited for a model after the ingest, and still do
+    assert pool_ingest.pending_after_failure == russian
+    assert failed_spread["state"]["type"] == "FAILED"
+    message = failed_spread["state"]["message"]
+    assert "12 articles stayed untranslated" in message
+    assert f"no translation model for ru (12 articles) on worker host {socket.gethostname()}" in (
+        message
+    )
+    # the batch got two runs (tries=2), both failed on the missing model
+    failed_batches = [r for r in pool_ingest.batch_runs if r["state"]["type"] == "FAILED"]
+    assert [sorted(r["parameters"]["urls"]) for r in failed_batches] == [sorted(russian)] * 2
+    assert all("no translation model for ru" in r["state"]["message"] for r in failed_batches)
+
+
+def test_the_backlog_spread_over_the_pool_translates_each_article_once(pool_ingest):
+    spread = pool_ingest.spread_runs[1]
+    assert spread["state"]["type"] == "COMPLETED", spread["state"]["message"]
+    russian = {pool_ingest.site.url(f"/notice/{n}") for n in RUSSIAN}
+    batches = [r for r in pool_ingest.batch_runs if r["state"]["type"] == "COMPLETED"]
+    assert {r["work_pool_name"] for r in batches} == {"newsflow"}
+    # several runs, each article in exactly one of them
+    assert len(batches) == len(russian) // BATCH_SIZE
+    given = [url for run in batches for url in run["parameters"]["urls"]]
+    assert sorted(given) == sorted(russian)
+    # one worker takes one run at a time: runs that overlap ran on the two workers
+    first, second = sorted(batches, key=lambda r: r["start_time"])
+    assert _when(second["start_time"]) < _when(first["end_time"])
+    with duckdb.connect(str(pool_ingest.warehouse), read_only=True) as conn:
+        statuses = conn.execute(
+            "SELECT translation_status, translation_model, count(*), count(title_en), "
+            "count(DISTINCT url) FROM articles GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        paragraphs = conn.execute(
+            "SELECT count(DISTINCT url), count(*) FROM paragraphs WHERE model IS NOT NULL"
+        ).fetchone()
+        run = conn.execute(
+            "SELECT state, translated FROM runs WHERE flow = 'translate-on-pool' "
+            "ORDER BY started_at"
+        ).fetchall()
+    done = len(russian)
+    assert statuses == [
+        ("done", "argos:ru-en@0.1", done, done, done),
+        ("not_needed", None, ARTICLES - done, ARTICLES - done, ARTICLES - done),
+    ]
+    assert paragraphs == (done, done)  # one paragraph each, written once
+    assert run == [("Failed", 0), ("Completed", done)]

@@ -79,8 +79,9 @@ def publication(
     """
     reading = source.dates
     if (moment := extracted.published_at) is not None:
-        stamp = _json_ld_date(page, reading)
-        if stamp and stamp.date() == moment.date() and not _PAGE_STAMPS.search(page):
+        # The page-stamp search first: on the pages that have one, the JSON-LD is not read.
+        stamp = None if _PAGE_STAMPS.search(page) else _json_ld_date(page, reading)
+        if stamp and stamp.date() == moment.date():
             return stamp, PublishedSource.JSON_LD
         if moment.tzinfo is None:  # at 00:00 it is a day without a time (htmldate's dates)
             moment = local(moment, reading, moment.time() == time.min)

@@ -372,20 +372,27 @@ class Blocks:
     """
 
     def __init__(self, tree: lxml.html.HtmlElement) -> None:
-        self.elements = [el for el in tree.iter() if isinstance(el.tag, str)]
+        self.elements: list[lxml.html.HtmlElement] = list(tree.iter(lxml.etree.Element))
         self.letters: dict[lxml.html.HtmlElement, int] = {}
         self.linked: dict[lxml.html.HtmlElement, int] = {}
         self.links: dict[lxml.html.HtmlElement, int] = {}
+        # One pass with the counts inlined: this loop visits every element and child of a page.
+        all_letters, all_linked, all_links = self.letters, self.linked, self.links
         for el in reversed(self.elements):  # children before their parents
-            letters, linked, links = _letters(el.text), 0, 0
+            text = el.text
+            letters = len(text) - text.count(" ") if text else 0
+            linked = links = 0
             for child in el:
-                letters += self.letters.get(child, 0) + _letters(child.tail)
-                linked += self.linked.get(child, 0)
-                links += self.links.get(child, 0)
-            self.letters[el] = letters
+                tail = child.tail
+                if tail:
+                    letters += len(tail) - tail.count(" ")
+                letters += all_letters.get(child, 0)
+                linked += all_linked.get(child, 0)
+                links += all_links.get(child, 0)
+            all_letters[el] = letters
             if el.tag == "a":
                 linked, links = letters, 1
-            self.linked[el], self.links[el] = linked, links
+            all_linked[el], all_links[el] = linked, links
 
 
 TreeRule = Callable[[Blocks], list[lxml.html.HtmlElement]]
@@ -399,16 +406,20 @@ _COMMENT_CONTAINER = re.compile(
     re.IGNORECASE,
 )
 _STRUCTURAL = {"html", "body", "main", "article", "head"}
+_CLASS_AND_ID = lxml.etree.XPath("descendant-or-self::*/@class | descendant-or-self::*/@id")
 
 
 def comment_containers(blocks: Blocks) -> list[lxml.html.HtmlElement]:
-    """Elements whose class or id names them as comments (any language's transliteration)."""
-    found = [
-        el
-        for el in blocks.elements
-        if el.tag not in _STRUCTURAL
-        and _COMMENT_CONTAINER.search(f"{el.get('class', '')} {el.get('id', '')}")
-    ]
+    """Elements whose class or id names them as comments (any language's transliteration).
+
+    The attribute values come from one XPath (in document order): only the elements that have
+    one are looked at, and each value alone matches as it would joined to the other.
+    """
+    if not blocks.elements:
+        return []
+    values = _CLASS_AND_ID(blocks.elements[0])
+    named = (value.getparent() for value in values if _COMMENT_CONTAINER.search(value))
+    found = [el for el in dict.fromkeys(named) if el.tag not in _STRUCTURAL]
     return [block for el in _outermost(found) for block in el.iter(*_BLOCK_TAGS)]
 
 
@@ -443,10 +454,6 @@ def _text(el: lxml.html.HtmlElement) -> str:
     return lxml.etree.tostring(el, method="text", encoding=str, with_tail=False)
 
 
-def _letters(value: str | None) -> int:
-    return len(value) - value.count(" ") if value else 0
-
-
 def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
     """The elements that are not inside another one of them."""
     chosen = set(elements)
@@ -460,9 +467,13 @@ def dated_teasers(blocks: Blocks) -> list[lxml.html.HtmlElement]:
     The counts pick short link blocks first; only runs of three of those are read for a date,
     which keeps the date pattern off nine in ten elements of a page.
     """
+    snippets = {el for el in blocks.elements if _linked_snippet(blocks, el)}
+    parents = {el.getparent() for el in snippets}
     found: list[lxml.html.HtmlElement] = []
     for parent in blocks.elements:
-        for run in _runs(parent, lambda el: _linked_snippet(blocks, el)):
+        if parent not in parents:  # no run of snippets without one among its children
+            continue
+        for run in _runs(parent, snippets.__contains__):
             for dated in _runs(run, _has_timestamp):
                 found += dated
     return found
@@ -485,7 +496,7 @@ def _runs(
 
 
 def _linked_snippet(blocks: Blocks, el: lxml.html.HtmlElement) -> bool:
-    letters = blocks.letters.get(el, 0)
+    letters = blocks.letters[el]
     return 0 < letters <= 200 and blocks.linked[el] * 2 >= letters
 
 

@@ -60,9 +60,10 @@ def extract(
         tree = parse_html(html)  # XHTML with an XML declaration too
     except (ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
-    declared = normalize_code(tree.get("lang") or _meta(tree, "og:locale", "language"))
+    metas = _metas(tree)
+    declared = normalize_code(tree.get("lang") or _meta(metas, "og:locale", "language"))
     canonical = _canonical(tree, url)
-    published = _published(tree)
+    published = _published(tree, metas)
     found = clean_tree(tree, skip_rules)
     for selector in cleanup.drop_selectors:
         for element in _selector(selector)(tree):
@@ -123,10 +124,25 @@ def _title_and_author(tree: lxml.html.HtmlElement) -> tuple[str | None, str | No
     return found.title or extract_title(tree) or None, found.author or extract_author(tree) or None
 
 
-def _meta(tree: lxml.html.HtmlElement, *names: str) -> str | None:
+_Metas = list[tuple[tuple[str | None, str | None, str | None], str]]
+
+
+def _metas(tree: lxml.html.HtmlElement) -> _Metas:
+    """The page's <meta> tags with content, as (property, name, itemprop) and content: read
+    once for all the names looked up (an XPath per name walked the whole page each time)."""
+    found = []
+    for element in tree.iter("meta"):
+        if content := (element.get("content") or "").strip():
+            keys = (element.get("property"), element.get("name"), element.get("itemprop"))
+            found.append((keys, content))
+    return found
+
+
+def _meta(metas: _Metas, *names: str) -> str | None:
+    """The content of the first meta tag naming the first of `names` that the page has."""
     for name in names:
-        for element in tree.xpath("//meta[@property=$n or @name=$n or @itemprop=$n]", n=name):
-            if content := (element.get("content") or "").strip():
+        for keys, content in metas:
+            if name in keys:
                 return content
     return None
 
@@ -139,9 +155,9 @@ def _canonical(tree: lxml.html.HtmlElement, url: str) -> str | None:
     return None
 
 
-def _published(tree: lxml.html.HtmlElement) -> datetime | None:
+def _published(tree: lxml.html.HtmlElement, metas: _Metas) -> datetime | None:
     """Publication time with its time zone, from the page's meta tags, when it has one."""
-    value = _meta(tree, *_PUBLISHED_META)
+    value = _meta(metas, *_PUBLISHED_META)
     if not value:
         for element in tree.xpath("//time[@datetime]"):
             value = element.get("datetime")

@@ -9,11 +9,18 @@ from uuid import UUID, uuid4
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
+from connectors.config import sources_file_model
 from flows import summary
 from warehouse.interface import Warehouse
 from warehouse.loads import RunKey
 from warehouse.reports import SourceReport
 from warehouse.store import RunRecord
+
+# Every flow that reads sources.yaml imports this module. Pydantic reads the source kinds' field
+# docstrings with ast.parse, which CPython 3.11.7 does not make safe across threads (gh-106905,
+# "AST constructor recursion depth mismatch"): build the models here, in the importing thread,
+# before a flow starts threads of its own.
+sources_file_model()
 
 
 def run_key() -> RunKey:

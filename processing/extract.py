@@ -16,10 +16,11 @@ from htmldate import find_date
 from lxml.cssselect import CSSSelector
 from lxml.etree import ParserError
 from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title
+from trafilatura.settings import DEFAULT_CONFIG
 
 from connectors.config import Cleanup
 from connectors.http import parse_html
-from processing.boilerplate import clean_lines, clean_tree
+from processing.boilerplate import Cleaned, clean_lines, clean_tree
 from processing.language import normalize_code
 from processing.records import Extracted
 
@@ -36,6 +37,10 @@ _PUBLISHED_META = (
 # Below this many letters a page holds a menu or an error message, not an article: a short
 # Chinese news brief has about 80, a two-sentence Russian note about 150.
 MIN_TEXT_LETTERS = 40
+
+
+# trafilatura's own threshold below which its default (balanced) mode retries an extraction.
+_MIN_EXTRACTED_SIZE = DEFAULT_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE")
 
 
 class ExtractionError(ValueError):
@@ -70,29 +75,18 @@ def extract(
             element.drop_tree()
     title, author = _title_and_author(tree)
     published = published or _date_only(find_date(tree, original_date=True, extensive_search=False))
-    document = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        include_comments=False,
-        # Tables are article text as often as layout, and precision first leaves less for the
-        # rules: together +0.003 F1 on the English benchmark (bench/extraction.py), either one
-        # alone a little less than neither.
-        include_tables=True,
-        favor_precision=True,
-    )
-    if document is None or not (document.text or "").strip():
+    text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)
+    # Precision first leaves less for the rules, but it also turns off trafilatura's own retry of
+    # a short extraction: where little text is left, its balanced mode reads the page again
+    # (trafilatura copies the tree, so only those pages pay). On the English benchmark's only
+    # such page, precision had kept a reprints notice instead of the story.
+    if _chars(text) < _MIN_EXTRACTED_SIZE:
+        balanced = _article_text(tree, url, title, found, cleanup, skip_rules, precision=False)
+        if _chars(balanced) > _chars(text):
+            text = balanced
+    if text is None:
         raise ExtractionError("no main text found")
-    cleaned = clean_lines(
-        [" ".join(line.split()) for line in document.text.splitlines() if line.strip()],
-        skip_rules,
-        found,
-    )
-    patterns = _patterns(cleanup.drop_patterns)
-    paragraphs = [
-        line for line in cleaned.lines if not any(pattern.search(line) for pattern in patterns)
-    ]
-    if paragraphs and paragraphs[0] == title:  # the headline is the title, not text
-        paragraphs = paragraphs[1:]
+    cleaned, paragraphs = text
     if not paragraphs:
         raise ExtractionError("no text left after the source's cleanup rules")
     # Counting stops at the minimum: reading every character of a long article cost 4% of it.
@@ -110,6 +104,50 @@ def extract(
         attribution_url=cleaned.attribution_url,
         disclaimer=cleaned.disclaimer,
     )
+
+
+_Text = tuple[Cleaned, list[str]]
+
+
+def _article_text(
+    tree: lxml.html.HtmlElement,
+    url: str,
+    title: str | None,
+    found: Cleaned,
+    cleanup: Cleanup,
+    skip_rules: Collection[str],
+    precision: bool,
+) -> _Text | None:
+    """trafilatura's main text after the generic line rules and the source's drop_patterns, the
+    headline left out; None where trafilatura finds none."""
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        # Tables are article text as often as layout, and precision first leaves less for the
+        # rules: together +0.003 F1 on the English benchmark (bench/extraction.py), either one
+        # alone a little less than neither.
+        include_tables=True,
+        favor_precision=precision,
+    )
+    if document is None or not (document.text or "").strip():
+        return None
+    cleaned = clean_lines(
+        [" ".join(line.split()) for line in document.text.splitlines() if line.strip()],
+        skip_rules,
+        found,
+    )
+    patterns = _patterns(cleanup.drop_patterns)
+    paragraphs = [
+        line for line in cleaned.lines if not any(pattern.search(line) for pattern in patterns)
+    ]
+    if paragraphs and paragraphs[0] == title:  # the headline is the title, not text
+        paragraphs = paragraphs[1:]
+    return cleaned, paragraphs
+
+
+def _chars(text: _Text | None) -> int:
+    return sum(map(len, text[1])) if text else 0
 
 
 def _title_and_author(tree: lxml.html.HtmlElement) -> tuple[str | None, str | None]:

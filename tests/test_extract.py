@@ -1,5 +1,7 @@
 """Extraction: the article's own text and metadata, none of the site's furniture."""
 
+from pathlib import Path
+
 import pytest
 
 from connectors.config import Cleanup, load_sources
@@ -10,6 +12,7 @@ from processing.boilerplate import Disclaimer
 from processing.extract import ExtractionError, extract
 
 SOURCES = {s.id: s for s in load_sources(base_url_override="http://fixture")}
+PAGES = Path(__file__).parent / "pages"
 
 
 def _page(entry) -> tuple[str, str]:
@@ -122,3 +125,13 @@ def test_rules_that_drop_everything_are_reported_not_stored():
     entry = manifest()[0]
     with pytest.raises(ExtractionError, match="cleanup"):
         extract(*_page(entry), Cleanup(drop_patterns=(".",)))
+
+
+def test_a_story_that_precision_removes_is_read_again_in_trafilaturas_balanced_mode():
+    """trafilatura's precision rules drop a container named "paywall" that holds the whole
+    story; what is left is shorter than trafilatura's own minimum, so the page is read again
+    in its balanced mode and the story comes out, not the reprints notice alone."""
+    html = (PAGES / "paywall_story.html").read_text(encoding="utf-8")
+    result = extract(html, "https://www.barrons.com/articles/home-depot-stock")
+    assert "Our third-quarter results reflected broad-based growth" in result.text
+    assert "Write to" in result.text and len(result.text.split("\n")) >= 4

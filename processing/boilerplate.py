@@ -18,6 +18,7 @@ from enum import StrEnum
 
 import lxml.etree
 import lxml.html
+from trafilatura.xpaths import BODY_XPATH
 
 
 class Disclaimer(StrEnum):
@@ -511,7 +512,36 @@ TREE_RULES: dict[str, TreeRule] = {
     "dated_teasers": dated_teasers,
 }
 
-RULES: tuple[str, ...] = (*TREE_RULES, "attribution", "disclaimers", *LINE_RULES)
+RULES: tuple[str, ...] = (
+    "story_chunks",
+    *TREE_RULES,
+    "attribution",
+    "disclaimers",
+    *LINE_RULES,
+)
+
+
+def join_story_chunks(tree: lxml.html.HtmlElement) -> None:
+    """Move a story split into chunks (each in its own wrapper, between ads) into its first chunk.
+
+    trafilatura reads the first element of the page that looks like an article body; where the
+    story goes on in twins of it (the same tag and class, wrappers side by side under one parent),
+    it read only the first chunk (two English benchmark pages lost half their text and more).
+    """
+    twins: dict[tuple[str, str], list[lxml.html.HtmlElement]] = {}
+    for body in BODY_XPATH[0](tree):
+        if cls := body.get("class"):
+            twins.setdefault((body.tag, cls), []).append(body)
+    for first, *rest in twins.values():
+        chunks = _grandparent(first)
+        for chunk in rest:
+            if chunks is not None and _grandparent(chunk) is chunks:
+                first.extend(list(chunk))
+
+
+def _grandparent(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    parent = el.getparent()
+    return parent.getparent() if parent is not None else None
 
 
 # ---- provenance: attribution lines and disclaimers ----------------------------------------

@@ -20,7 +20,7 @@ from trafilatura.settings import DEFAULT_CONFIG
 
 from connectors.config import Cleanup
 from connectors.http import parse_html
-from processing.boilerplate import Cleaned, clean_lines, clean_tree
+from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
 from processing.records import Extracted
 
@@ -75,6 +75,8 @@ def extract(
             element.drop_tree()
     title, author = _title_and_author(tree)
     published = published or _date_only(find_date(tree, original_date=True, extensive_search=False))
+    if "story_chunks" not in skip_rules:
+        join_story_chunks(tree)
     text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)
     # Precision first leaves less for the rules, but it also turns off trafilatura's own retry of
     # a short extraction: where little text is left, its balanced mode reads the page again

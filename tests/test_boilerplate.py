@@ -258,3 +258,33 @@ def test_link_lists_and_comment_containers_are_found_on_the_page():
     furniture = clean_tree(tree).furniture
     assert {"Политика", "Спорт", "Гость: а у нас газа нет."} <= furniture
     assert not any(ARTICLE in text for text in furniture)
+
+
+def _story_in_chunks() -> str:
+    """A long story as some CMSs serve it: chunks in wrappers of their own, ads between."""
+    chunks = [
+        "".join(
+            f"<p>Part {n}, paragraph {i}: the harbour reopened on Monday after the storm, and "
+            "ferries to the islands run again on their summer timetable, the port said.</p>"
+            for i in range(4)
+        )
+        for n in (1, 2, 3)
+    ]
+    body = '<div class="ad-slot"><span>Advertisement</span></div>'.join(
+        f'<div class="grid"><div class="body article__body">{chunk}</div></div>' for chunk in chunks
+    )
+    return (
+        "<html><head><title>Harbour reopens</title></head><body>"
+        '<nav><a href="/">Home</a> <a href="/news">News</a></nav>'
+        f'<article><h1>Harbour reopens</h1><div class="article__chunks">{body}</div></article>'
+        "</body></html>"
+    )
+
+
+def test_a_story_split_into_chunks_between_ads_comes_out_whole():
+    html = _story_in_chunks()
+    paragraphs = extract(html, URL).text.split("\n")
+    parts = [paragraph.split(",")[0] for paragraph in paragraphs]
+    assert parts == [f"Part {n}" for n in (1, 2, 3) for _ in range(4)]
+    alone = extract(html, URL, skip_rules={"story_chunks"}).text.split("\n")
+    assert len(alone) == 4  # trafilatura on its own reads the first chunk only

@@ -33,6 +33,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["ARGOS_DEVICE_TYPE"] = "cpu"
     os.environ["ARGOS_PACKAGE_INDEX"] = "http://127.0.0.1:9/"  # never a real index
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"  # offline: no telemetry
+    # The tests' workers ask for runs every 2 s, not 10: most end-to-end tests wait for a
+    # worker to pick up a run, several times over.
+    os.environ["PREFECT_WORKER_QUERY_SECONDS"] = "2"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

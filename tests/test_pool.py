@@ -116,7 +116,6 @@ def pool_ingest(tmp_path_factory):
             "NEWSFLOW_WORKERS": "0",
             # the workers' own model store, empty until the model is installed below
             "ARGOS_PACKAGES_DIR": str(tmp / "argos-packages"),
-            "PREFECT_WORKER_QUERY_SECONDS": "2",  # the workers ask for new runs this often
         }
         stack = LocalStack(
             home=tmp / "prefect", port=free_port(), extra_env=env, workers=2, worker_limit=1

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from connectors.config import Alerts, Source
@@ -78,7 +79,11 @@ def stack(webhook, tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect-home")
     env = {"NEWSFLOW_ALERT_WEBHOOK": webhook[0], "NEWSFLOW_DB": str(home / "w.duckdb")}
     with LocalStack(home=home, port=free_port(), extra_env=env) as running:
+        # Prefect keeps one events worker per process, bound to the API of the first event:
+        # stop any that another module's server left, so this module's events reach its own
+        EventsWorker.drain_all(timeout=10)
         yield running
+        EventsWorker.drain_all(timeout=10)
 
 
 def _next_alert(received: queue.Queue, timeout: float = 120) -> dict:

@@ -28,6 +28,9 @@ def stack(site, tmp_path_factory):
         "NEWSFLOW_BASE_URL": site.base_url,
         "NEWSFLOW_POLITENESS": FAST_POLITENESS,
         "NEWSFLOW_DB": str(home / "newsflow.duckdb"),
+        # the scheduler's loop runs every 5 s, not every 60: a schedule added by a test is
+        # planned at once (what is checked is that it plans, not how often it looks)
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
     }
     with LocalStack(home=home, port=free_port(), extra_env=env) as running:
         yield running
@@ -69,7 +72,9 @@ def test_a_run_the_scheduler_makes_is_picked_up_by_the_worker(stack):
     daily = _deployment(stack, "ingest/daily")
     # every 5 s (not a cron every minute, which waits up to a minute for its first run)
     often = [{"schedule": {"interval": 5}, "active": True}]
-    httpx.post(f"{stack.api_url}/deployments/{daily['id']}/schedules", json=often).raise_for_status()
+    httpx.post(
+        f"{stack.api_url}/deployments/{daily['id']}/schedules", json=often
+    ).raise_for_status()
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         fired = [r for r in _scheduled_runs(stack, daily) if r["state"]["type"] in STARTED]

@@ -10,12 +10,15 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import duckdb
+import pyarrow as pa
 
 from warehouse.reports import FAILURES
+from warehouse.sql import registered
 
 CHART_DAYS = 30
 # where an article came from, as processing/boilerplate.py sets it apart from the text
@@ -142,15 +145,20 @@ def reader_fingerprints(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) ->
     articles it added or changed, not all the articles of the day.
     """
     credits = "".join(f", a.{column}" for column in _attribution_columns(conn))
-    return dict(
-        conn.execute(
-            f"SELECT a.url, md5(concat_ws('|', a.url, a.content_hash, a.title, a.title_en, "
-            f"a.published_at, a.translation_status, a.translation_model, s.name{credits})) "
-            "FROM articles a LEFT JOIN sources s ON s.id = a.source_id "
-            "WHERE a.url IN (SELECT unnest($urls))",
-            {"urls": list(urls)},
-        ).fetchall()
-    )
+    with _wanted(conn, urls):
+        return dict(
+            conn.execute(
+                f"SELECT a.url, md5(concat_ws('|', a.url, a.content_hash, a.title, a.title_en, "
+                f"a.published_at, a.translation_status, a.translation_model, s.name{credits})) "
+                "FROM articles a LEFT JOIN sources s ON s.id = a.source_id "
+                "WHERE a.url IN (SELECT url FROM wanted)"
+            ).fetchall()
+        )
+
+
+def _wanted(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> AbstractContextManager[None]:
+    """These URLs as the table `wanted`: binding thousands as a list parameter costs 0.1 ms each."""
+    return registered(conn, wanted=pa.table({"url": pa.array(list(urls), pa.string())}))
 
 
 def digest_fingerprint(day_digest: Digest, readers: Mapping[str, str]) -> str:
@@ -296,22 +304,22 @@ def readings(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[Readi
     """
     provenance = _attribution_columns(conn)
     extra = "".join(f", a.{column}" for column in provenance)
-    rows = conn.execute(
-        f"""
-        SELECT a.url, a.source_id, coalesce(s.name, a.source_id), a.language, a.title,
-               a.title_en, a.published_at, a.fetched_at, a.translation_status,
-               a.translation_model, a.text, a.text_en{extra}
-        FROM articles a LEFT JOIN sources s ON s.id = a.source_id
-        WHERE a.url IN (SELECT unnest($urls))
-        """,
-        {"urls": list(urls)},
-    ).fetchall()
+    with _wanted(conn, urls):
+        rows = conn.execute(
+            f"""
+            SELECT a.url, a.source_id, coalesce(s.name, a.source_id), a.language, a.title,
+                   a.title_en, a.published_at, a.fetched_at, a.translation_status,
+                   a.translation_model, a.text, a.text_en{extra}
+            FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+            WHERE a.url IN (SELECT url FROM wanted)
+            """
+        ).fetchall()
+        paragraphs = conn.execute(
+            "SELECT url, position, text, text_en, language, model FROM paragraphs "
+            "WHERE url IN (SELECT url FROM wanted) ORDER BY url, position"
+        ).fetchall()
     stored: dict[str, list[Paragraph]] = {}
-    for url, *paragraph in conn.execute(
-        "SELECT url, position, text, text_en, language, model FROM paragraphs "
-        "WHERE url IN (SELECT unnest($urls)) ORDER BY url, position",
-        {"urls": list(urls)},
-    ).fetchall():
+    for url, *paragraph in paragraphs:
         stored.setdefault(url, []).append(Paragraph(*paragraph))
     by_url = {}
     for row in rows:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 # --- Argos Translate: a private, offline model store for the whole session -------------------
@@ -36,6 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # The tests' workers ask for runs every 2 s, not 10: most end-to-end tests wait for a
     # worker to pick up a run, several times over.
     os.environ["PREFECT_WORKER_QUERY_SECONDS"] = "2"
+    # Two test processes load the machine: the test servers' SQLite waits longer for its lock
+    # before answering 503 (a request their clients then have to retry)
+    os.environ["PREFECT_SERVER_DATABASE_TIMEOUT"] = "30"
+    os.environ["PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT"] = "30"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -111,3 +117,20 @@ def model_calls(ru_model, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     monkeypatch.setattr(translator, "translate", spy)
     return calls
+
+
+def start_deployment(api_url: str, name: str, parameters: dict | None = None) -> tuple[dict, str]:
+    """Create a run of a deployment through the REST API, as the UI's Run button does.
+
+    A 503 means the server's SQLite was busy and nothing was created: clients retry it, as
+    Prefect's own client does. Returns the deployment and the new run's id.
+    """
+    deployment = httpx.get(f"{api_url}/deployments/name/{name}").json()
+    url = f"{api_url}/deployments/{deployment['id']}/create_flow_run"
+    for _ in range(5):
+        created = httpx.post(url, json={"parameters": parameters or {}}, timeout=30)
+        if created.status_code != 503:
+            break
+        time.sleep(2)
+    created.raise_for_status()
+    return deployment, created.json()["id"]

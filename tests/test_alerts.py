@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from conftest import start_deployment
 from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -102,12 +103,8 @@ def test_serve_sets_up_the_automations(stack):
 
 def test_a_failed_run_alerts_the_webhook(stack, webhook):
     _, received = webhook
-    deployment = httpx.get(f"{stack.api_url}/deployments/name/backfill/backfill").json()
     window = {"since": "2025-10-07", "until": "2025-10-01"}  # refused: fails at once
-    httpx.post(
-        f"{stack.api_url}/deployments/{deployment['id']}/create_flow_run",
-        json={"parameters": window},
-    ).raise_for_status()
+    start_deployment(stack.api_url, "backfill/backfill", window)
     alert = _next_alert(received)
     assert alert["subject"] == (
         "newsflow: backfill run backfill 2025-10-07..2025-10-01 all sources ended Failed"

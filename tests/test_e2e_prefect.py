@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from conftest import FAST_POLITENESS
+from conftest import FAST_POLITENESS, start_deployment
 
 from fixture_site import manifest
 from flows.serve import LocalStack, free_port
@@ -43,17 +43,6 @@ def stack(site, tmp_path_factory):
         yield running
 
 
-def _start(stack, deployment_name: str, parameters: dict) -> tuple[dict, str]:
-    """Create a flow run of a deployment through the REST API, as the UI's Run button does."""
-    deployment = httpx.get(f"{stack.api_url}/deployments/name/{deployment_name}").json()
-    created = httpx.post(
-        f"{stack.api_url}/deployments/{deployment['id']}/create_flow_run",
-        json={"parameters": parameters},
-    )
-    created.raise_for_status()
-    return deployment, created.json()["id"]
-
-
 def _wait(stack, run_id: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -68,7 +57,7 @@ def _wait(stack, run_id: str, timeout: float = 300) -> dict:
 @pytest.fixture(scope="module")
 def backfill(stack):
     """The backfill deployment run for one week, as the UI's Run form submits it."""
-    deployment, run_id = _start(stack, "backfill/backfill", BACKFILL)
+    deployment, run_id = start_deployment(stack.api_url, "backfill/backfill", BACKFILL)
     return deployment, _wait(stack, run_id)
 
 
@@ -202,7 +191,10 @@ def _ingest_runs(stack) -> list[dict]:
 
 
 def test_a_scheduled_run_and_a_backfill_at_once_both_complete(stack, backfill):
-    runs = [_start(stack, "ingest/daily", {})[1], _start(stack, "backfill/backfill", BACKFILL)[1]]
+    runs = [
+        start_deployment(stack.api_url, name, parameters)[1]
+        for name, parameters in (("ingest/daily", {}), ("backfill/backfill", BACKFILL))
+    ]
     states = [_wait(stack, run_id)["state"] for run_id in runs]
     assert [s["type"] for s in states] == ["COMPLETED", "COMPLETED"], states
     with duckdb.connect(stack.extra_env["NEWSFLOW_DB"], read_only=True) as conn:

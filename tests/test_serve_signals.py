@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import start_deployment
 
 from flows.serve import alive, descendants, free_port, port_is_free
 
@@ -92,12 +93,11 @@ def _api(port: int) -> str:
 def _run_in_flight(port: int) -> str:
     """A daily run, started as the UI's Run button does, once the worker has it Running."""
     api = _api(port)
-    deployment = httpx.get(f"{api}/deployments/name/ingest/daily").json()
-    run = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run", json={}).json()
+    _, run_id = start_deployment(api, "ingest/daily")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if httpx.get(f"{api}/flow_runs/{run['id']}").json()["state"]["type"] == "RUNNING":
-            return run["id"]
+        if httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]["type"] == "RUNNING":
+            return run_id
         time.sleep(1)
     raise AssertionError("the worker did not start the run within 120 s")
 

@@ -46,12 +46,14 @@ def current_run() -> RunRecord:
     )
 
 
-def finish_run(warehouse: Warehouse, reports: Sequence[SourceReport]) -> None:
-    """Record the run try in `runs`, then publish the same per-source figures as its summary.
+def finish_run(
+    warehouse: Warehouse, reports: Sequence[SourceReport], state: str = "Completed"
+) -> None:
+    """Record the run try in `runs` (in state), then publish the same figures as its summary.
 
     Called from the flow body with no warehouse connection open, so the artifact belongs to
     the flow run and a slow API never holds the warehouse.
     """
     run = current_run()
-    warehouse.record_run(run, reports, "Completed")
+    warehouse.record_run(run, reports, state)
     summary.publish(reports, summary.title(run.flow, run.parameters, run.attempt))

@@ -27,8 +27,7 @@ from prefect.deployments import run_deployment
 from prefect.states import Completed, Failed, State
 
 from connectors.records import TranslationStatus
-from flows import summary
-from flows.runs import current_run, finish_run
+from flows.runs import finish_run
 from processing.models import installed_models
 from processing.records import Translation
 from processing.translate import translate_articles
@@ -228,9 +227,6 @@ def _close_spread(
             message=f"{len(left)} articles stayed untranslated: {len(given_up)} of "
             f"{len(outcomes)} batches failed every run; last: {why}"
         )
-    reports = warehouse.articles_report(done, seconds)
-    record = current_run()
-    warehouse.record_run(record, reports, state.name)
-    summary.publish(reports, summary.title(record.flow, record.parameters, record.attempt))
+    finish_run(warehouse, warehouse.articles_report(done, seconds), state.name)
     get_run_logger().info("%s: %s", state.name, state.message)
     return state

@@ -21,7 +21,7 @@ from processing.similarity import (
     minhash,
     similarities,
 )
-from warehouse.sql import registered, transaction
+from warehouse.sql import registered, transaction, url_table
 
 _CLUSTER_SCHEMA = pa.schema(
     [
@@ -103,7 +103,7 @@ def _band_table(bands: dict[str, list[int]]) -> pa.Table:
 
 def forget(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> None:
     """Drop these articles' signatures and clusters, so the next assignment reads their new text."""
-    with registered(conn, forget_urls=pa.table({"url": pa.array(urls, pa.string())})):
+    with registered(conn, forget_urls=url_table(urls)):
         conn.execute("DELETE FROM minhash_bands WHERE url IN (SELECT url FROM forget_urls)")
         conn.execute("DELETE FROM story_clusters WHERE url IN (SELECT url FROM forget_urls)")
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import duckdb
-import pyarrow as pa
 
 from warehouse.reports import FAILURES
-from warehouse.sql import registered
+from warehouse.sql import registered, url_table
 
 CHART_DAYS = 30
 # where an article came from, as processing/boilerplate.py sets it apart from the text
@@ -145,7 +143,7 @@ def reader_fingerprints(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) ->
     articles it added or changed, not all the articles of the day.
     """
     credits = "".join(f", a.{column}" for column in _attribution_columns(conn))
-    with _wanted(conn, urls):
+    with registered(conn, wanted=url_table(urls)):
         return dict(
             conn.execute(
                 f"SELECT a.url, md5(concat_ws('|', a.url, a.content_hash, a.title, a.title_en, "
@@ -154,11 +152,6 @@ def reader_fingerprints(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) ->
                 "WHERE a.url IN (SELECT url FROM wanted)"
             ).fetchall()
         )
-
-
-def _wanted(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> AbstractContextManager[None]:
-    """These URLs as the table `wanted`: binding thousands as a list parameter costs 0.1 ms each."""
-    return registered(conn, wanted=pa.table({"url": pa.array(list(urls), pa.string())}))
 
 
 def digest_fingerprint(day_digest: Digest, readers: Mapping[str, str]) -> str:
@@ -304,7 +297,7 @@ def readings(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[Readi
     """
     provenance = _attribution_columns(conn)
     extra = "".join(f", a.{column}" for column in provenance)
-    with _wanted(conn, urls):
+    with registered(conn, wanted=url_table(urls)):
         rows = conn.execute(
             f"""
             SELECT a.url, a.source_id, coalesce(s.name, a.source_id), a.language, a.title,

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from connectors.records import Link, Validators
 from warehouse import runners
-from warehouse.sql import registered, transaction
+from warehouse.sql import registered, transaction, url_table
 
 LEASE = timedelta(minutes=30)  # a chunk not committed by then is free for another run
 FINAL_STATES = ("stored", "alias", "duplicate")
@@ -140,7 +140,7 @@ def claim(
     # chosen, then leased, in one transaction: DuckLake has no UPDATE ... RETURNING
     with transaction(conn):
         rows = conn.execute(sql, {k: v for k, v in values.items() if f"${k}" in sql}).fetchall()
-        chosen = pa.table({"url": pa.array([row[0] for row in rows], pa.string())})
+        chosen = url_table(row[0] for row in rows)
         with registered(conn, chosen=chosen):
             conn.execute(
                 "UPDATE frontier SET leased_by = ?, leased_until = ? "

@@ -25,7 +25,7 @@ from processing.records import Article, UrlResult
 from warehouse import frontier, translations
 from warehouse.archive import ARCHIVE_SCHEMA, archive_row
 from warehouse.revisit import next_due, recheck_due
-from warehouse.sql import merge, registered, transaction
+from warehouse.sql import merge, registered, transaction, url_table
 
 
 @dataclass(frozen=True)
@@ -301,7 +301,7 @@ def _link_editions(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article])
         for e in a.editions
     ]
     urls = sorted({a.url for a in linked.values()} | {d["edition_url"] for d in declared})
-    touched = pa.table({"url": pa.array(urls, pa.string())})
+    touched = url_table(urls)
     links = pa.Table.from_pylist(declared, _EDITION_SCHEMA)
     with registered(conn, declared=links, touched=touched):
         conn.execute("DELETE FROM article_editions WHERE url IN (SELECT url FROM declared)")
@@ -432,7 +432,7 @@ def _duplicate_reason(url: str, duplicate_of: dict[str, str]) -> str:
 
 def _stored(conn: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, _Stored]:
     """Which of these URLs are already stored as articles, with what a re-check compares."""
-    candidates = pa.table({"url": pa.array(sorted(set(urls)), pa.string())})
+    candidates = url_table(sorted(set(urls)))
     with registered(conn, candidates=candidates):
         rows = conn.execute(
             "SELECT a.url, a.source_id, a.title, a.text, a.published_at, a.fetched_at, "

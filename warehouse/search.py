@@ -27,7 +27,7 @@ import regex
 import Stemmer
 
 from processing.language import IDEOGRAPHIC, Script, script_of
-from warehouse.sql import registered, transaction
+from warehouse.sql import registered, transaction, url_table
 
 # Raise when tokenization changes: every article's fingerprint changes, so all are re-indexed.
 TOKENIZER_VERSION = 1
@@ -203,7 +203,7 @@ def refresh_index(conn: duckdb.DuckDBPyConnection) -> Refresh:
             ).fetchall()
         ]
         if stale:
-            with registered(conn, stale=pa.table({"url": pa.array(stale, pa.string())})):
+            with registered(conn, stale=url_table(stale)):
                 conn.execute("DELETE FROM search_postings WHERE url IN (SELECT url FROM stale)")
                 conn.execute("DELETE FROM search_docs WHERE url IN (SELECT url FROM stale)")
         fresh = conn.execute(

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
+
+
+def url_table(urls: Iterable[str]) -> pa.Table:
+    """URLs as a one-column Arrow table, to register and join on (`url IN (SELECT url FROM t)`):
+    a list bound as a parameter costs about 0.1 ms a URL."""
+    return pa.table({"url": pa.array(list(urls), pa.string())})
 
 
 @contextmanager

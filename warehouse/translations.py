@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from processing.models import ModelInfo
 from processing.records import Translation
-from warehouse.sql import merge, registered, transaction
+from warehouse.sql import merge, registered, transaction, url_table
 
 _PARAGRAPH_SCHEMA = pa.schema(
     [
@@ -101,7 +101,7 @@ def pending_articles(
 
 def still_pending(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[PendingArticle]:
     """Those of these articles that still wait for a model (another run may have done the rest)."""
-    wanted = pa.table({"url": pa.array(list(urls), pa.string())})
+    wanted = url_table(urls)
     with registered(conn, wanted=wanted):
         rows = conn.execute(
             "SELECT url, language, title, text FROM articles JOIN wanted USING (url) "

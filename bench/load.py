@@ -3,11 +3,12 @@
     .venv/bin/python bench/load.py [--rows 100000] [--chunk 200]
 
 Both paths write the same fetched pages into fresh DuckDB files in one run: each page's body
-to the raw archive (zstd), its article, its fetch_log row and its frontier row. The API path
-is loads.commit_chunk, one connection and one transaction per chunk as ingest commits them
-(Arrow tables, stored-URL and text-duplicate checks included); the baseline is executemany with
-one INSERT per row, all in one transaction, as naive code would do. The time to cluster and
-index the loaded articles afterwards is printed on its own line. Not part of the test suite.
+to the raw archive (a zstd file and its row), its article, its fetch_log row and its frontier
+row. The API path is loads.commit_chunk, one connection and one transaction per chunk as ingest
+commits them (Arrow tables, stored-URL and text-duplicate checks included); the baseline is
+executemany with one INSERT per row, all in one transaction, as naive code would do. The time
+to cluster and index the loaded articles afterwards is printed on its own line. Not part of the
+test suite.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pipeline.ingest import CHUNK_SIZE  # noqa: E402
 from processing.dedup import content_hash  # noqa: E402
 from processing.records import Article, Translation, UrlResult  # noqa: E402
 from warehouse import loads, store  # noqa: E402
-from warehouse.archive import archive_row  # noqa: E402
+from warehouse.archive import archive_root, pack, write_bodies  # noqa: E402
 from warehouse.clusters import assign_clusters  # noqa: E402
 from warehouse.loads import RunKey  # noqa: E402
 from warehouse.search import refresh_index  # noqa: E402
@@ -97,9 +98,10 @@ def row_by_row(path: Path, results: list[UrlResult]) -> float:
         for result in results:
             attempt, article = result.attempt, result.article
             assert attempt.text is not None and article is not None
-            body = archive_row(attempt.text, attempt.content_type, attempt.attempted_at)
-            key = body["sha256"]
-            tables["raw_archive"].append(body)
+            body = pack(attempt.text, attempt.content_type, attempt.attempted_at)
+            write_bodies(archive_root(conn), [body])
+            key = body.sha256
+            tables["raw_archive"].append(body.row())
             tables["articles"].append(loads._article_row(article, str(key), None))
             tables["fetch_log"].append(
                 {

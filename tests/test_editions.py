@@ -210,7 +210,8 @@ def test_two_groups_merge_when_a_page_links_both_and_nothing_else_joins_them(tmp
 def test_reprocessing_a_warehouse_from_before_editions_links_them(ingested, site, tmp_path):
     """Articles stored before the editions were read get them from the raw archive."""
     path = tmp_path / "older.duckdb"
-    shutil.copy(ingested, path)
+    shutil.copy(ingested, path)  # a copy of the warehouse is its file and its archive
+    shutil.copytree(ingested.with_name(f"{ingested.stem}.archive"), tmp_path / "older.archive")
     with store.connect(path) as conn:  # as a warehouse migrated to 0012 has them: none yet
         conn.execute("delete from article_editions; delete from edition_groups")
     warehouse = DuckDBWarehouse(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -74,6 +75,29 @@ def test_old_listing_bodies_go_and_article_bodies_stay(tmp_path):
         assert kept == [("https://c/en/1", False), ("https://c/rss", True)]
         assert [p.url for p in archived_pages(conn)] == ["https://c/en/1"]  # reprocess can run
         assert conn.execute("select count(*) from fetch_log").fetchone() == (3,)  # log is kept
+
+
+def test_old_listing_bodies_leave_the_disk_and_so_do_files_of_lost_commits(tmp_path):
+    path = tmp_path / "w.duckdb"
+    _warehouse(path)
+    root = tmp_path / "w.archive"
+    before = {p.name for p in root.rglob("*.zst")}
+    # what a crash leaves: a body written for a commit that never landed, a half-written one
+    lost, half = root / "ab" / "cd" / f"{'ab' * 32}.zst", root / "ab" / "cd" / "ef.zst.7.partial"
+    lost.parent.mkdir(parents=True, exist_ok=True)
+    lost.write_bytes(b"lost")
+    half.write_bytes(b"half")
+    os.utime(lost, (0, 0))
+    os.utime(half, (0, 0))
+    in_flight = root / "ab" / "ce" / f"{'ac' * 32}.zst"  # a commit under way: young, kept
+    in_flight.parent.mkdir(parents=True, exist_ok=True)
+    in_flight.write_bytes(b"new")
+    with store.connect(path) as conn:
+        assert compact_archive(conn, keep_listing_days=30) == (1, 1)
+        kept = {r[0] + ".zst" for r in conn.execute("select sha256 from raw_archive").fetchall()}
+    after = {p.name for p in root.rglob("*") if p.is_file()}
+    assert len(before) == 3 and kept < before  # the old feed's body is gone from the disk too
+    assert after == kept | {in_flight.name}
 
 
 @pytest.mark.usefixtures("prefect_api")

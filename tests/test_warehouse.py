@@ -6,6 +6,7 @@ Chunks are built as the pipeline core builds them: the fetched page's body trave
 FetchAttempt, and the article comes from that body through processing.page.process_page.
 """
 
+import hashlib
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import zstandard
 
 from connectors.config import Revisit, load_sources
 from connectors.records import FetchAttempt, Link, Outcome
@@ -21,7 +23,7 @@ from flows import cli
 from processing.page import process_page
 from processing.records import Translation, UrlResult
 from warehouse import frontier, store
-from warehouse.archive import read_body
+from warehouse.archive import archived_pages, read_body
 from warehouse.export import export_parquet
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
@@ -229,7 +231,7 @@ def test_upgrading_a_file_made_with_the_first_schema_keeps_its_data(tmp_path):
     path = tmp_path / "old.duckdb"
     old = duckdb.connect(str(path))
     old.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)")
-    old.execute(migrations()[0][1])
+    migrations()[0][1](old, str)
     old.execute("INSERT INTO schema_version VALUES (1, now())")
     old.execute(
         "INSERT INTO articles (url, source_id, title, text, language, fetched_at, content_hash, "
@@ -281,13 +283,13 @@ def test_upgrading_a_file_made_with_the_first_schema_keeps_its_data(tmp_path):
 def test_a_migration_numbered_below_an_applied_one_is_still_applied(tmp_path):
     # Parallel work on the schema: 0008 reached this file before 0006 and 0007 were written.
     path = tmp_path / "gap.duckdb"
-    early = [(v, sql) for v, sql in migrations() if v <= 5 or v == 8]
+    early = [(v, apply) for v, apply in migrations() if v <= 5 or v == 8]
     made = duckdb.connect(str(path))
     made.execute(
         "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)"
     )
-    for version, sql in early:
-        made.execute(sql)
+    for version, apply in early:
+        apply(made, str)
         made.execute("INSERT INTO schema_version VALUES (?, now())", [version])
     made.close()
     with store.connect(path) as conn:
@@ -379,10 +381,52 @@ def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
         assert read_body(conn, keys["https://c/1"]) == html
         assert read_body(conn, keys["https://c/9"]) == notice
         size, stored = conn.execute(
-            "select size, octet_length(body) from raw_archive where sha256 = ?", [row[0]]
+            "select size, stored_size from raw_archive where sha256 = ?", [row[0]]
         ).fetchone()
         assert size == len(html) and stored < size / 10
         assert conn.execute("select count(*) from raw_archive").fetchone() == (2,)
+    # the bodies are files beside the warehouse, named by their key
+    files = sorted(p.name for p in (tmp_path / "w.archive").rglob("*") if p.is_file())
+    assert files == sorted(f"{key}.zst" for key in keys.values())
+    assert (
+        tmp_path / "w.archive" / row[0][:2] / row[0][2:4] / f"{row[0]}.zst"
+    ).stat().st_size == stored
+
+
+def test_the_archive_goes_where_newsflow_archive_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_ARCHIVE", str(tmp_path / "shared" / "bodies"))
+    _commit(tmp_path / "w.duckdb", _fetched("https://c/1"))
+    assert len(list((tmp_path / "shared" / "bodies").rglob("*.zst"))) == 1
+    assert not (tmp_path / "w.archive").exists()
+
+
+def test_upgrading_moves_archived_bodies_out_of_the_table_into_files(tmp_path):
+    path = tmp_path / "w.duckdb"
+    before = duckdb.connect(str(path))
+    before.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)"
+    )
+    for version, apply in migrations():
+        if version < 13:
+            apply(before, str)
+            before.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    html = _html("Kept", INTERVIEW)
+    key = hashlib.sha256(html.encode()).hexdigest()
+    before.execute(
+        "INSERT INTO raw_archive VALUES (?, 'text/html', ?, ?, ?)",
+        [key, len(html.encode()), zstandard.ZstdCompressor().compress(html.encode()), NOW],
+    )
+    before.execute(
+        "INSERT INTO articles (url, source_id, title, text, language, fetched_at, content_hash, "
+        "translation_status, raw_sha256) "
+        "VALUES ('https://c/kept', 'caliber-az', 'Kept', 'text', 'en', ?, 'h', 'original', ?)",
+        [NOW, key],
+    )
+    before.close()
+    with store.connect(path) as conn:
+        assert "body" not in [c[0] for c in conn.execute("describe raw_archive").fetchall()]
+        assert [(p.url, p.html) for p in archived_pages(conn)] == [("https://c/kept", html)]
+    assert (tmp_path / "w.archive" / key[:2] / key[2:4] / f"{key}.zst").is_file()
 
 
 def test_a_run_is_recorded_with_its_counts(tmp_path):

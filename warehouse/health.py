@@ -19,11 +19,11 @@ from enum import StrEnum
 
 import duckdb
 import pyarrow as pa
-import zstandard
 
 from connectors.config import Source
 from processing.language import UNDETERMINED
 from processing.page import PageResult, process_page
+from warehouse.archive import read_bodies
 from warehouse.sql import registered, transaction
 
 log = logging.getLogger("newsflow.health")
@@ -89,7 +89,7 @@ def latest_good(conn: duckdb.DuckDBPyConnection) -> list[Canary]:
     """Each source's newest article with a title, enough text and an archived body."""
     rows = conn.execute(
         """
-        SELECT a.source_id, a.url, r.body, a.fetched_at, f.listed_published_at, a.title,
+        SELECT a.source_id, a.url, r.sha256, a.fetched_at, f.listed_published_at, a.title,
                a.published_at, a.language, length(a.text)
         FROM articles a
         JOIN raw_archive r ON r.sha256 = a.raw_sha256
@@ -101,10 +101,10 @@ def latest_good(conn: duckdb.DuckDBPyConnection) -> list[Canary]:
         """,
         {"min_chars": MIN_GOOD_CHARS},
     ).fetchall()
-    decompressor = zstandard.ZstdDecompressor()
+    bodies = read_bodies(conn, [sha256 for _, _, sha256, *_ in rows])
     return [
-        Canary(source, url, decompressor.decompress(body).decode("utf-8"), *rest)
-        for source, url, body, *rest in rows
+        Canary(source, url, body, *rest)
+        for (source, url, _, *rest), body in zip(rows, bodies, strict=True)
     ]
 
 

@@ -23,7 +23,7 @@ from connectors.records import FetchAttempt, Link, Outcome, TranslationStatus
 from processing.dedup import canonical_url
 from processing.records import Article, UrlResult
 from warehouse import frontier, translations
-from warehouse.archive import ARCHIVE_SCHEMA, archive_row
+from warehouse.archive import ARCHIVE_SCHEMA, Body, archive_root, pack, write_bodies
 from warehouse.revisit import next_due, recheck_due
 from warehouse.sql import merge, registered, transaction, url_table
 
@@ -468,20 +468,21 @@ def _text_duplicates(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -
 def _archive(conn: duckdb.DuckDBPyConnection, attempts: Sequence[FetchAttempt]) -> dict[str, str]:
     """Archive every fetched body (zstd, once per SHA-256); returns {url: sha256}.
 
-    Bodies go in before the rows that name them, in their own transaction: an orphan body
-    after a crash costs space, never consistency, and the next load reuses it.
+    Files go to disk before the rows that name them, and the rows in their own transaction:
+    an orphan body after a crash costs space (maintenance sweeps it), never consistency.
     """
     keys: dict[str, str] = {}
-    rows: dict[str, dict[str, object]] = {}
+    bodies: dict[str, Body] = {}
     for attempt in attempts:
         if attempt.text is None:
             continue
-        row = archive_row(attempt.text, attempt.content_type, _utc(attempt.attempted_at))
-        keys[attempt.url] = str(row["sha256"])
-        rows.setdefault(keys[attempt.url], row)
-    if rows:
+        body = pack(attempt.text, attempt.content_type, _utc(attempt.attempted_at))
+        keys[attempt.url] = body.sha256
+        bodies.setdefault(body.sha256, body)
+    if bodies:
+        write_bodies(archive_root(conn), bodies.values())
         with transaction(conn):
-            table = pa.Table.from_pylist(list(rows.values()), ARCHIVE_SCHEMA)
+            table = pa.Table.from_pylist([b.row() for b in bodies.values()], ARCHIVE_SCHEMA)
             merge(conn, "raw_archive", table, ["sha256"], replace=False)
     return keys
 

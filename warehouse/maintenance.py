@@ -1,4 +1,4 @@
-"""Keeping the warehouse lean: old listing bodies out of the archive, a checkpoint.
+"""Keeping the warehouse lean: old listing bodies and lost files out of the archive, a checkpoint.
 
 Article bodies stay forever (reprocess needs them). Feed, sitemap and API bodies only matter
 for a while: a daily run archives a new one per listing, so they would grow the file without
@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from warehouse import lake
+from warehouse.archive import archive_root, delete_bodies, sweep_orphans
 from warehouse.search import refresh_index
-from warehouse.sql import transaction
+from warehouse.sql import registered, transaction
 
 KEEP_LISTING_DAYS = 30
 
@@ -35,7 +37,8 @@ def compact_archive(
 ) -> tuple[int, int]:
     """Release listing bodies older than keep_listing_days, drop bodies nothing references.
 
-    Returns (listing rows released, bodies dropped). One transaction: all or nothing.
+    Returns (listing rows released, bodies dropped). The rows go in one transaction, all or
+    nothing; then their files, and body files no row names (a commit lost in a crash).
     """
     cutoff = datetime.now(UTC) - timedelta(days=keep_listing_days)
     with transaction(conn):
@@ -44,12 +47,19 @@ def compact_archive(
             "WHERE kind = 'listing' AND raw_sha256 IS NOT NULL AND attempted_at < ?",
             [cutoff],
         ).fetchone()
-        dropped = conn.execute(
-            "DELETE FROM raw_archive r "
-            "WHERE NOT EXISTS (SELECT 1 FROM fetch_log l WHERE l.raw_sha256 = r.sha256) "
-            "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.raw_sha256 = r.sha256)"
-        ).fetchone()
-    return (released[0] if released else 0), (dropped[0] if dropped else 0)
+        unused = [
+            row[0]
+            for row in conn.execute(
+                "SELECT sha256 FROM raw_archive r "
+                "WHERE NOT EXISTS (SELECT 1 FROM fetch_log l WHERE l.raw_sha256 = r.sha256) "
+                "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.raw_sha256 = r.sha256)"
+            ).fetchall()
+        ]
+        with registered(conn, unused=pa.table({"sha256": pa.array(unused, pa.string())})):
+            conn.execute("DELETE FROM raw_archive WHERE sha256 IN (SELECT sha256 FROM unused)")
+    delete_bodies(archive_root(conn), unused)
+    sweep_orphans(conn)
+    return (released[0] if released else 0), len(unused)
 
 
 def maintain(
@@ -68,11 +78,13 @@ def maintain(
 
 
 def stored_bytes(conn: duckdb.DuckDBPyConnection) -> int:
-    """The warehouse's size: its file, or the Parquet files of a DuckLake."""
+    """The warehouse's size: its file (or a DuckLake's Parquet files) and the archived bodies."""
+    row = conn.execute("SELECT coalesce(sum(stored_size), 0) FROM raw_archive").fetchone()
+    bodies = int(row[0]) if row else 0
     on_lake = lake.data_bytes(conn)
     if on_lake is not None:
-        return on_lake
+        return on_lake + bodies
     row = conn.execute(
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchone()
-    return Path(row[0]).stat().st_size if row else 0
+    return bodies + (Path(row[0]).stat().st_size if row else 0)

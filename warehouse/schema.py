@@ -1,12 +1,15 @@
 """Versioned schema: migrations applied in order on connect, recorded in schema_version.
 
-Each migration is a file warehouse/migrations/NNNN_name.sql; its number is its version. Add a
-new file to change the schema; never edit one that has shipped.
+Each migration is a file warehouse/migrations/NNNN_name.sql (statements) or NNNN_name.py (an
+`apply(conn, adapt)` for a step SQL cannot do, such as moving data to files); its number is its
+version. Add a new file to change the schema; never edit one that has shipped.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import importlib.util
+from collections.abc import Callable
+from functools import cache, partial
 from pathlib import Path
 
 import duckdb
@@ -15,18 +18,36 @@ from warehouse import lake
 from warehouse.sql import transaction
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+Adapt = Callable[[str], str]  # DuckDB's SQL made fit for DuckLake (lake.adapt), or unchanged
+Apply = Callable[[duckdb.DuckDBPyConnection, Adapt], None]
 
 
 @cache
-def migrations() -> tuple[tuple[int, str], ...]:
-    """(version, SQL) of every migration file, in version order."""
-    found = []
-    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
-        found.append((int(path.name[:4]), path.read_text(encoding="utf-8")))
+def migrations() -> tuple[tuple[int, Apply], ...]:
+    """(version, how to apply it) of every migration file, in version order."""
+    found: list[tuple[int, Apply]] = []
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.*")):
+        if path.suffix == ".sql":
+            found.append((int(path.name[:4]), partial(_run_sql, path.read_text(encoding="utf-8"))))
+        elif path.suffix == ".py":
+            found.append((int(path.name[:4]), _load_step(path)))
     versions = [v for v, _ in found]
     if len(set(versions)) != len(versions):
         raise RuntimeError(f"two migrations share a version in {MIGRATIONS_DIR}")
     return tuple(found)
+
+
+def _run_sql(sql: str, conn: duckdb.DuckDBPyConnection, adapt: Adapt) -> None:
+    conn.execute(adapt(sql))
+
+
+def _load_step(path: Path) -> Apply:
+    spec = importlib.util.spec_from_file_location(f"warehouse.migrations.m{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load migration {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.apply
 
 
 def latest_version() -> int:
@@ -49,11 +70,12 @@ def migrate(conn: duckdb.DuckDBPyConnection, on_lake: bool = False) -> int:
     """Bring the schema up to date, each migration in its own transaction; returns the version.
 
     Every migration not recorded yet is applied, in version order, so a number that lands
-    after a higher one (parallel work on the schema) is still applied, not skipped. On DuckLake
-    (on_lake) the same files run without the keys, indexes and sequences it lacks, and the
-    writer_turn row that serializes its writers (warehouse/lake.py) is created.
+    after a higher one (parallel work on the schema) is still applied, not skipped. The files
+    run without keys, indexes and sequences on both backends (lake.adapt): DuckLake has none,
+    and on the DuckDB file they made each checkpoint rewrite the whole table (migration 0014).
+    On DuckLake (on_lake) the writer_turn row that serializes its writers is created.
     """
-    adapt = lake.adapt if on_lake else str
+    adapt = lake.adapt
     conn.execute(
         adapt(
             "CREATE TABLE IF NOT EXISTS schema_version "
@@ -64,13 +86,13 @@ def migrate(conn: duckdb.DuckDBPyConnection, on_lake: bool = False) -> int:
         conn.execute("CREATE TABLE IF NOT EXISTS writer_turn (turn BIGINT NOT NULL)")
         conn.execute("INSERT INTO writer_turn SELECT 0 WHERE NOT EXISTS (FROM writer_turn)")
     applied = {row[0] for row in conn.execute("SELECT version FROM schema_version").fetchall()}
-    for number, sql in migrations():
+    for number, apply in migrations():
         if number in applied:
             continue
         with transaction(conn):
             # read again in the transaction: another worker may have applied it meanwhile
             done = conn.execute("SELECT count(*) FROM schema_version WHERE version = ?", [number])
             if done.fetchone() == (0,):
-                conn.execute(adapt(sql))
+                apply(conn, adapt)
                 conn.execute("INSERT INTO schema_version VALUES (?, now())", [number])
     return current_version(conn)

@@ -1,6 +1,6 @@
 """newsflow ingest against trafilatura's CLI and a minimal script, on the same corpus, in one run.
 
-    .venv/bin/python bench/ingest.py [--sizes 1000 5000] [--full] [--added 100]
+    .venv/bin/python bench/ingest.py [--sizes 1000 5000] [--full] [--added 100] [--baselines-at N]
 
 The corpus (bench/corpus.py): copies of the article-extraction benchmark's pages, each made
 distinct, served from 127.0.0.1 by a ThreadingHTTPServer in its own process with one sitemap.
@@ -13,10 +13,12 @@ At each size, side by side:
   SLEEP_TIME 0 and SSRF_PROTECTION off (its defaults wait 5 s per request to a host and refuse
   127.0.0.1); with one host it downloads one URL at a time;
 - bench/minimal_ingest.py: async httpx, trafilatura.extract in a process pool, one insert.
-Then on the largest newsflow warehouse: a no-op rerun, and 100 new articles listed over it
-against the same 100 into an empty (created, migrated) warehouse. Peak RSS is the whole process
-tree's (workers included, the corpus and Prefect servers not). Prints a table and ratios
-against the targets and writes them to bench/results/ingest-<date>.json. Not part of the suite.
+Then on the largest newsflow warehouse a no-op rerun, and 100 new articles listed over the one
+of 5k (the largest without one) against the same 100 into an empty (created, migrated)
+warehouse. --baselines-at limits the baselines to some sizes (a 10k run takes long enough).
+Peak RSS is the whole process tree's (workers included, the corpus and Prefect servers not).
+Prints a table and ratios against the targets and writes them to
+bench/results/ingest-<date>.json. Not part of the suite.
 """
 
 from __future__ import annotations
@@ -143,8 +145,12 @@ def _check(measured: Measured, what: str) -> None:
         raise SystemExit(f"{what} failed ({measured.returncode}):\n{measured.output[-3000:]}")
 
 
-def run(sizes: list[int], added: int) -> list[Row]:
-    """Every measurement, tools interleaved per size so that they share the machine's load."""
+def run(sizes: list[int], added: int, baselines_at: list[int]) -> list[Row]:
+    """Every measurement, tools interleaved per size so that they share the machine's load.
+
+    The baselines run at the sizes in baselines_at only; the no-op rerun is over the largest
+    warehouse, the added articles over the one of 5k (the target's) where there is one.
+    """
     rows: list[Row] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp,
@@ -155,43 +161,51 @@ def run(sizes: list[int], added: int) -> list[Row]:
         for size in sizes:
             case = f"{size}"
             rows.append(bench.newsflow(case, Path(tmp) / f"newsflow-{size}.duckdb", 0, size))
-            rows.append(bench.trafilatura_cli(case, size))
-            rows.append(bench.minimal(case, size))
-        largest = max(sizes)
+            if size in baselines_at:
+                rows.append(bench.trafilatura_cli(case, size))
+                rows.append(bench.minimal(case, size))
+        largest, over = max(sizes), _over(sizes)
         db = Path(tmp) / f"newsflow-{largest}.duckdb"
         rows.append(bench.newsflow(f"no-op rerun at {largest}", db, 0, largest))
-        rows.append(bench.newsflow(f"{added} new over {largest}", db, 0, largest + added))
+        db = Path(tmp) / f"newsflow-{over}.duckdb"
+        rows.append(bench.newsflow(f"{added} new over {over}", db, 0, over + added))
         empty = Path(tmp) / "empty.duckdb"
         with store.connect(empty):  # empty, not new: schema creation is no part of the figure
             pass
-        rows.append(bench.newsflow(f"{added} new into empty", empty, largest, largest + added))
+        rows.append(bench.newsflow(f"{added} new into empty", empty, over, over + added))
     return rows
+
+
+def _over(sizes: list[int]) -> int:
+    return 5000 if 5000 in sizes else max(sizes)
 
 
 def ratios(rows: list[Row], sizes: list[int], added: int) -> dict[str, float | None]:
     """Throughput and memory ratios, each named after the target it is read against."""
     by = {(r.tool, r.case): r for r in rows}
-    largest, smallest = max(sizes), min(sizes)
+    largest, smallest, base = max(sizes), min(sizes), _over(sizes)
     out: dict[str, float | None] = {}
     for size in sizes:
         newsflow = by["newsflow", f"{size}"]
         for tool in ("trafilatura CLI", "minimal script"):
-            out[f"newsflow / {tool} throughput at {size}"] = round(
-                by[tool, f"{size}"].wall_s / newsflow.wall_s, 2
-            )
+            if (tool, f"{size}") in by:
+                out[f"newsflow / {tool} throughput at {size}"] = round(
+                    by[tool, f"{size}"].wall_s / newsflow.wall_s, 2
+                )
     for tool in ("newsflow", "trafilatura CLI", "minimal script"):
-        out[f"{tool} peak RSS {largest} / {smallest}"] = round(
-            by[tool, f"{largest}"].peak_rss_mb / by[tool, f"{smallest}"].peak_rss_mb, 2
-        )
+        if (tool, f"{largest}") in by and (tool, f"{smallest}") in by:
+            out[f"{tool} peak RSS {largest} / {smallest}"] = round(
+                by[tool, f"{largest}"].peak_rss_mb / by[tool, f"{smallest}"].peak_rss_mb, 2
+            )
     over, empty = (
-        by["newsflow", f"{added} new over {largest}"],
+        by["newsflow", f"{added} new over {base}"],
         by["newsflow", f"{added} new into empty"],
     )
     if over.flow_body_s and empty.flow_body_s:
-        out[f"{added} new over {largest} / into empty (flow body)"] = round(
+        out[f"{added} new over {base} / into empty (flow body)"] = round(
             over.flow_body_s / empty.flow_body_s, 2
         )
-    out[f"{added} new over {largest} / into empty (wall)"] = round(over.wall_s / empty.wall_s, 2)
+    out[f"{added} new over {base} / into empty (wall)"] = round(over.wall_s / empty.wall_s, 2)
     out[f"no-op rerun at {largest}: flow body s"] = by[
         "newsflow", f"no-op rerun at {largest}"
     ].flow_body_s
@@ -218,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--full", action="store_true", help="add 10,000 URLs")
-    parser.add_argument("--added", type=int, default=100, help="new articles over the largest")
+    parser.add_argument("--added", type=int, default=100, help="new articles over 5k")
+    parser.add_argument(
+        "--baselines-at", type=int, nargs="*", help="sizes to run the baselines at (default all)"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers it started too
     sizes = sorted({*args.sizes, *([10_000] if args.full else [])})
@@ -226,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     header = ("urls", "wall s", "body s", "RSS MB", "stored")
     print(f"{'tool':16} {'case':24}", *(f"{h:>8}" for h in header))
     started = time.perf_counter()
-    rows = run(sizes, args.added)
+    at = sizes if args.baselines_at is None else args.baselines_at
+    rows = run(sizes, args.added, at)
     figures = ratios(rows, sizes, args.added)
     print()
     for name, value in figures.items():

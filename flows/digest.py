@@ -36,6 +36,7 @@ from warehouse.sandbox import analysis_connection
 
 SILENT_SHARE = 0.25  # below this share of its median a source is flagged, as the volume alert
 READER_DIR = "articles"
+READER_BATCH = 200  # reader pages read and written at a time: memory stays flat however big the day
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -101,9 +102,12 @@ def write_digest(
             for url, print_ in prints.items()
             if known.get(url) != print_ or not (out_dir / reader_name(url)).exists()
         ]
-        articles = readings(conn, stale)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [write_reader(article, out_dir) for article in articles]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = [
+            write_reader(article, out_dir)
+            for start in range(0, len(stale), READER_BATCH)
+            for article in readings(conn, stale[start : start + READER_BATCH])
+        ]
     page.write_text(digest_html(day_digest), encoding="utf-8")
     manifest.write_text(json.dumps(prints), encoding="utf-8")
     stamp.write_text(fingerprint, encoding="utf-8")

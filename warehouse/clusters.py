@@ -21,7 +21,7 @@ from processing.similarity import (
     minhash,
     similarities,
 )
-from warehouse.sql import registered, transaction, url_table
+from warehouse.sql import registered, transaction, url_table, wide_rows
 
 _CLUSTER_SCHEMA = pa.schema(
     [
@@ -39,10 +39,13 @@ _BAND_SCHEMA = pa.schema([("band", pa.int16()), ("bucket", pa.uint64()), ("url",
 def assign_clusters(conn: duckdb.DuckDBPyConnection) -> int:
     """Give every article without a cluster one, in one transaction; returns how many."""
     _resign(conn)
-    pending = conn.execute(
-        "SELECT a.url, coalesce(a.text_en, a.text) FROM articles a "
-        "WHERE a.url NOT IN (SELECT url FROM story_clusters) ORDER BY a.fetched_at, a.url"
-    ).fetchall()
+    pending = wide_rows(
+        conn,
+        "articles",
+        "SELECT rowid FROM articles WHERE url NOT IN (SELECT url FROM story_clusters)",
+        "url, coalesce(text_en, text)",
+        order="ORDER BY fetched_at, url",
+    )
     if not pending:
         return 0
     signatures = {url: minhash(text) for url, text in pending}
@@ -63,12 +66,14 @@ def _resign(conn: duckdb.DuckDBPyConnection) -> None:
 
     New articles are compared with stored signatures, so both must be made the same way.
     """
-    stale = conn.execute(
-        "SELECT c.url, coalesce(a.text_en, a.text) FROM story_clusters c "
-        "JOIN articles a ON a.url = c.url "
+    stale = wide_rows(
+        conn,
+        "articles",
+        "SELECT a.rowid FROM story_clusters c JOIN articles a ON a.url = c.url "
         "WHERE c.signature_version IS DISTINCT FROM ?",
-        [SIGNATURE_VERSION],
-    ).fetchall()
+        "url, coalesce(text_en, text)",
+        params=[SIGNATURE_VERSION],
+    )
     if not stale:
         return
     signatures = {url: minhash(text) for url, text in stale}

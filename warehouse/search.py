@@ -27,7 +27,7 @@ import regex
 import Stemmer
 
 from processing.language import IDEOGRAPHIC, Script, script_of
-from warehouse.sql import registered, transaction, url_table
+from warehouse.sql import registered, transaction, url_table, wide_rows
 
 # Raise when tokenization changes: every article's fingerprint changes, so all are re-indexed.
 TOKENIZER_VERSION = 1
@@ -206,11 +206,13 @@ def refresh_index(conn: duckdb.DuckDBPyConnection) -> Refresh:
             with registered(conn, stale=url_table(stale)):
                 conn.execute("DELETE FROM search_postings WHERE url IN (SELECT url FROM stale)")
                 conn.execute("DELETE FROM search_docs WHERE url IN (SELECT url FROM stale)")
-        fresh = conn.execute(
-            f"SELECT a.url, i.fingerprint, a.language, a.title, a.text, a.title_en, a.text_en "
-            f"FROM ({_INDEXED}) i ANTI JOIN search_docs d ON d.url = i.url "
-            "JOIN articles a ON a.url = i.url"
-        ).fetchall()
+        fresh = wide_rows(
+            conn,
+            "articles",
+            "SELECT rowid FROM articles WHERE duplicate_of IS NULL "
+            "AND url NOT IN (SELECT url FROM search_docs)",
+            f"url, {_FINGERPRINT}, language, title, text, title_en, text_en",
+        )
         _index(conn, fresh)
     return Refresh(len(fresh), len(stale) - len({row[0] for row in fresh} & set(stale)))
 

@@ -192,6 +192,13 @@ def _parser() -> argparse.ArgumentParser:
     reprocess.add_argument("--source", metavar="ID", help="only this source id")
     reprocess.add_argument("--since", type=date.fromisoformat, help="first fetch day")
     reprocess.add_argument("--until", type=date.fromisoformat, help="last fetch day")
+    reprocess.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="articles read from the archive and replaced together (default 200)",
+    )
     reprocess.set_defaults(run=_reprocess)
 
     maintain = commands.add_parser(
@@ -473,8 +480,10 @@ def _export(args: argparse.Namespace) -> int:
 
 def _reprocess(args: argparse.Namespace) -> int:
     from flows.reprocess import reprocess
+    from pipeline.ingest import CHUNK_SIZE
 
-    updated = reprocess(args.urls, args.source, args.since, args.until)
+    chunk_size = args.chunk_size or CHUNK_SIZE
+    updated = reprocess(args.urls, args.source, args.since, args.until, chunk_size)
     print(f"reprocessed {updated} articles from the archive")
     return 0
 

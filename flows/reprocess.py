@@ -10,8 +10,9 @@ from prefect import flow, get_run_logger
 
 from connectors.config import load_sources
 from flows.runs import finish_run
+from pipeline.ingest import CHUNK_SIZE
 from pipeline.pages import PageProcessor
-from pipeline.reprocess import reprocess_pages
+from pipeline.reprocess import reprocess_archive
 from warehouse.interface import DuckDBWarehouse
 
 
@@ -21,6 +22,7 @@ def reprocess(
     source: str | None = None,
     since: date | None = None,
     until: date | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> int:
     """Re-extract, re-detect and re-translate chosen stored articles; returns how many changed.
 
@@ -29,15 +31,16 @@ def reprocess(
         source: Only this source id.
         since: Only articles fetched on or after this day.
         until: Only articles fetched on or before this day.
+        chunk_size: Articles read from the archive and replaced together.
     """
     started = time.monotonic()
     warehouse = DuckDBWarehouse()
-    pages = warehouse.archived_pages(urls or None, source, since, until)
+    chosen = warehouse.archived_urls(urls or None, source, since, until)
     sources = {s.id: s for s in load_sources()}
     with PageProcessor() as processor:
-        articles = asyncio.run(reprocess_pages(pages, sources, warehouse, processor))
-    updated = warehouse.replace_articles(articles)
-    urls_done = [a.url for a in articles]
-    finish_run(warehouse, warehouse.articles_report(urls_done, time.monotonic() - started))
-    get_run_logger().info("reprocessed %d of %d archived articles", updated, len(pages))
+        updated, done = asyncio.run(
+            reprocess_archive(chosen, sources, warehouse, processor, chunk_size)
+        )
+    finish_run(warehouse, warehouse.articles_report(done, time.monotonic() - started))
+    get_run_logger().info("reprocessed %d of %d archived articles", updated, len(chosen))
     return updated

@@ -7,11 +7,13 @@ same text was translated before.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from connectors.config import Source
+from pipeline.ingest import CHUNK_SIZE
 from pipeline.pages import PageProcessor
 from processing.records import Article
 from processing.translate import translate_articles
@@ -19,6 +21,27 @@ from warehouse.archive import ArchivedPage
 from warehouse.interface import Warehouse, WarehouseCache
 
 log = logging.getLogger("newsflow.reprocess")
+
+
+async def reprocess_archive(
+    urls: Sequence[str],
+    sources: Mapping[str, Source],
+    warehouse: Warehouse,
+    processor: PageProcessor,
+    chunk_size: int = CHUNK_SIZE,
+) -> tuple[int, list[str]]:
+    """Reprocess these archived articles a chunk at a time, each chunk read, processed and
+    replaced before the next is read: memory is bounded by the chunk, not by the archive.
+
+    Returns how many stored articles changed and the URLs made afresh.
+    """
+    updated, done = 0, []
+    for start in range(0, len(urls), chunk_size):
+        pages = await asyncio.to_thread(warehouse.archived_pages, urls[start : start + chunk_size])
+        articles = await reprocess_pages(pages, sources, warehouse, processor)
+        updated += await asyncio.to_thread(warehouse.replace_articles, articles)
+        done += [a.url for a in articles]
+    return updated, done
 
 
 async def reprocess_pages(

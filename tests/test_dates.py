@@ -318,7 +318,7 @@ def test_every_article_records_where_its_publication_time_came_from(site, tmp_pa
     assert {how for how, when in stored.values() if when is not None} == {"listing"}
     assert len(stored) == 7
 
-    archived = warehouse.archived_pages(source_id="dated-feed")
+    archived = warehouse.archived_pages(warehouse.archived_urls(source_id="dated-feed"))
     fresh = asyncio.run(
         reprocess_pages(archived, {s.id: s for s in sources}, warehouse, PageProcessor(0))
     )

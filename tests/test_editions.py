@@ -219,7 +219,9 @@ def test_reprocessing_a_warehouse_from_before_editions_links_them(ingested, site
 
     async def reprocess() -> None:
         with PageProcessor(workers=0) as pages:
-            archived = warehouse.archived_pages(None, "caliber-az", None, None)
+            archived = warehouse.archived_pages(
+                warehouse.archived_urls(None, "caliber-az", None, None)
+            )
             articles = await reprocess_pages(archived, {source.id: source}, warehouse, pages)
             warehouse.replace_articles(articles)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ import pyarrow as pa
 import zstandard
 
 from warehouse import lake
-from warehouse.sql import registered
+from warehouse.sql import registered, url_table
 
 ARCHIVE_SCHEMA = pa.schema(
     [
@@ -154,29 +154,40 @@ def read_bodies(conn: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[st
     return [_load(root, sha256, decompressor) for sha256 in keys]
 
 
-def archived_pages(
+def archived_urls(
     conn: duckdb.DuckDBPyConnection,
-    urls: list[str] | None = None,
+    urls: Sequence[str] | None = None,
     source_id: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> list[ArchivedPage]:
-    """Stored articles chosen by URL, source and fetch day, with the body each came from.
+) -> list[str]:
+    """Stored articles with an archived body, chosen by URL, source and fetch day, in order.
 
     Articles stored before the archive existed have no body and are left out.
     """
-    rows = conn.execute(
-        """
-        SELECT a.url, a.source_id, a.fetched_at, r.sha256
-        FROM articles a JOIN raw_archive r ON r.sha256 = a.raw_sha256
-        WHERE ($urls IS NULL OR list_contains($urls, a.url))
-          AND ($source IS NULL OR a.source_id = $source)
-          AND ($since IS NULL OR CAST(a.fetched_at AS DATE) >= $since)
-          AND ($until IS NULL OR CAST(a.fetched_at AS DATE) <= $until)
-        ORDER BY a.url
-        """,
-        {"urls": urls, "source": source_id, "since": since, "until": until},
-    ).fetchall()
+    with registered(conn, wanted=url_table(urls or [])):
+        rows = conn.execute(
+            """
+            SELECT a.url FROM articles a JOIN raw_archive r ON r.sha256 = a.raw_sha256
+            WHERE ($all_urls OR a.url IN (SELECT url FROM wanted))
+              AND ($source IS NULL OR a.source_id = $source)
+              AND ($since IS NULL OR CAST(a.fetched_at AS DATE) >= $since)
+              AND ($until IS NULL OR CAST(a.fetched_at AS DATE) <= $until)
+            ORDER BY a.url
+            """,
+            {"all_urls": not urls, "source": source_id, "since": since, "until": until},
+        ).fetchall()
+    return [url for (url,) in rows]
+
+
+def archived_pages(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[ArchivedPage]:
+    """These stored articles with the body each came from (one chunk of archived_urls)."""
+    with registered(conn, wanted=url_table(urls)):
+        rows = conn.execute(
+            "SELECT a.url, a.source_id, a.fetched_at, r.sha256 "
+            "FROM articles a JOIN raw_archive r ON r.sha256 = a.raw_sha256 "
+            "WHERE a.url IN (SELECT url FROM wanted) ORDER BY a.url"
+        ).fetchall()
     bodies = read_bodies(conn, [sha256 for *_, sha256 in rows])
     return [
         ArchivedPage(url, source, fetched, body)

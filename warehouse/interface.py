@@ -60,13 +60,14 @@ class Warehouse(Protocol):
     def leased_elsewhere(self, source_id: str, owner: str, now: datetime) -> int: ...
     def cached(self, model: ModelInfo, texts: Sequence[str]) -> dict[str, str]: ...
     def remember(self, model: ModelInfo, new: Mapping[str, str]) -> None: ...
-    def archived_pages(
+    def archived_urls(
         self,
         urls: list[str] | None,
         source_id: str | None,
         since: date | None,
         until: date | None,
-    ) -> list[ArchivedPage]: ...
+    ) -> list[str]: ...
+    def archived_pages(self, urls: Sequence[str]) -> list[ArchivedPage]: ...
     def replace_articles(self, articles: Sequence[Article]) -> int: ...
     def run_report(self, run: RunKey) -> list[SourceReport]: ...
     def articles_report(self, urls: list[str], seconds: float) -> list[SourceReport]: ...
@@ -172,15 +173,19 @@ class DuckDBWarehouse:
         """The translation cache (TranslationCache.put)."""
         store.write(lambda conn: translations.remember(conn, model, new), self.path)
 
-    def archived_pages(
+    def archived_urls(
         self,
         urls: list[str] | None = None,
         source_id: str | None = None,
         since: date | None = None,
         until: date | None = None,
-    ) -> list[ArchivedPage]:
+    ) -> list[str]:
         with store.connect(self.path) as conn:
-            return archive.archived_pages(conn, urls, source_id, since, until)
+            return archive.archived_urls(conn, urls, source_id, since, until)
+
+    def archived_pages(self, urls: Sequence[str]) -> list[ArchivedPage]:
+        with store.connect(self.path) as conn:
+            return archive.archived_pages(conn, urls)
 
     def replace_articles(self, articles: Sequence[Article]) -> int:
         """Fresh processing of stored articles; their clusters and index entries follow."""

@@ -40,6 +40,11 @@ def test_ingest_archives_every_fetched_body(ingested_then_offline):
         _rows("select kind, count(*) from fetch_log where raw_sha256 is not null group by 1")
     )
     assert kinds["listing"] > 0 and kinds["article"] > 0
+    # each body is a zstd file beside the warehouse, named by its key, of the size recorded
+    archive = store.db_path().with_name(f"{store.db_path().stem}.archive")
+    files = {p.name: p.stat().st_size for p in archive.rglob("*") if p.is_file()}
+    stored = _rows("select sha256, stored_size from raw_archive")
+    assert files == {f"{key}.zst": size for key, size in stored}
 
 
 def test_reprocess_with_the_site_gone_gives_the_same_articles(

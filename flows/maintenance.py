@@ -27,11 +27,11 @@ def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]
     Args:
         keep_listing_days: Days to keep archived feed, sitemap and API bodies (articles' stay).
     """
-    with store.connect() as conn:  # the configured warehouse: the file or a DuckLake
-        done = maintain(conn, keep_listing_days)
-        sources = {s.id: s for s in load_sources()}  # a broken file fails only the canaries
-        checks = check_canaries(conn, sources, datetime.now(UTC))
-        store.record_run(conn, current_run(), [])
+    # the configured warehouse, the file or a DuckLake; each write in the writers' turn
+    done = maintain(keep_listing_days)
+    sources = {s.id: s for s in load_sources()}  # a broken file fails only the canaries
+    checks = store.write(lambda conn: check_canaries(conn, sources, datetime.now(UTC)))
+    store.write(lambda conn: store.record_run(conn, current_run(), []))
     logger = get_run_logger()
     flagged = alerts.flag_layout_changes(checks, logger)
     create_markdown_artifact(

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from warehouse import lake
+from warehouse import lake, store
 from warehouse.archive import archive_root, delete_bodies, sweep_orphans
 from warehouse.search import refresh_index
 from warehouse.sql import registered, transaction
@@ -32,13 +32,13 @@ class Compaction:
     bytes_after: int
 
 
-def compact_archive(
+def release_bodies(
     conn: duckdb.DuckDBPyConnection, keep_listing_days: int = KEEP_LISTING_DAYS
-) -> tuple[int, int]:
-    """Release listing bodies older than keep_listing_days, drop bodies nothing references.
+) -> tuple[int, list[str]]:
+    """Release listing bodies older than keep_listing_days and drop the rows of bodies nothing
+    references, in one transaction; returns (listing rows released, keys of dropped bodies).
 
-    Returns (listing rows released, bodies dropped). The rows go in one transaction, all or
-    nothing; then their files, and body files no row names (a commit lost in a crash).
+    Their files are the caller's to remove once this has committed.
     """
     cutoff = datetime.now(UTC) - timedelta(days=keep_listing_days)
     with transaction(conn):
@@ -57,24 +57,27 @@ def compact_archive(
         ]
         with registered(conn, unused=pa.table({"sha256": pa.array(unused, pa.string())})):
             conn.execute("DELETE FROM raw_archive WHERE sha256 IN (SELECT sha256 FROM unused)")
-    delete_bodies(archive_root(conn), unused)
-    sweep_orphans(conn)
-    return (released[0] if released else 0), len(unused)
+    return (released[0] if released else 0), unused
 
 
-def maintain(
-    conn: duckdb.DuckDBPyConnection, keep_listing_days: int = KEEP_LISTING_DAYS
-) -> Compaction:
-    """Compact the archive, rebuild the search index, checkpoint so freed space is reused.
+def maintain(keep_listing_days: int = KEEP_LISTING_DAYS, path: Path | None = None) -> Compaction:
+    """Compact the archive, refresh the search index, checkpoint so freed space is reused.
 
-    On DuckLake the checkpoint is DuckLake's own maintenance (inlined rows flushed, small
-    files merged, files of expired snapshots removed).
+    Each change of rows is one write operation (store.write): on DuckLake it waits for the
+    writers' turn, so no worker's commit interleaves with it (one could name a body being
+    dropped). The dropped bodies' files go after that commit, with files no row names (a
+    commit lost in a crash). On DuckLake the checkpoint is DuckLake's own maintenance (inlined
+    rows flushed, small files merged, files of expired snapshots removed).
     """
-    before = stored_bytes(conn)
-    released, dropped = compact_archive(conn, keep_listing_days)
-    refresh_index(conn)
-    conn.execute("FORCE CHECKPOINT")
-    return Compaction(released, dropped, before, stored_bytes(conn))
+    with store.connect(path) as conn:
+        before = stored_bytes(conn)
+    released, unused = store.write(lambda conn: release_bodies(conn, keep_listing_days), path)
+    store.write(refresh_index, path)
+    with store.connect(path) as conn:
+        delete_bodies(archive_root(conn), unused)
+        sweep_orphans(conn)
+        conn.execute("FORCE CHECKPOINT")
+        return Compaction(released, len(unused), before, stored_bytes(conn))
 
 
 def stored_bytes(conn: duckdb.DuckDBPyConnection) -> int:

@@ -1,4 +1,4 @@
-"""The two ways every warehouse module talks to DuckDB: Arrow tables by name, and transactions."""
+"""How every warehouse module talks to DuckDB: Arrow tables by name, rows by rowid, transactions."""
 
 from __future__ import annotations
 

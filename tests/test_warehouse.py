@@ -23,7 +23,7 @@ from flows import cli
 from processing.page import process_page
 from processing.records import Translation, UrlResult
 from warehouse import frontier, store
-from warehouse.archive import archived_pages, archived_urls, read_body
+from warehouse.archive import archived_pages, archived_urls, read_bodies
 from warehouse.export import export_parquet
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
@@ -378,8 +378,7 @@ def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
         assert all(keys.values()) and len(keys) == 2
         row = conn.execute("select raw_sha256 from articles").fetchone()
         assert row == (keys["https://c/1"],)
-        assert read_body(conn, keys["https://c/1"]) == html
-        assert read_body(conn, keys["https://c/9"]) == notice
+        assert read_bodies(conn, [keys["https://c/1"], keys["https://c/9"]]) == [html, notice]
         size, stored = conn.execute(
             "select size, stored_size from raw_archive where sha256 = ?", [row[0]]
         ).fetchone()

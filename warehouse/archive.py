@@ -131,14 +131,6 @@ def delete_bodies(root: Path, keys: Iterable[str]) -> None:
         body_path(root, sha256).unlink(missing_ok=True)
 
 
-def read_body(conn: duckdb.DuckDBPyConnection, sha256: str) -> str:
-    """The archived body with this key; KeyError if it was never archived."""
-    known = conn.execute("SELECT count(*) FROM raw_archive WHERE sha256 = ?", [sha256]).fetchone()
-    if not known or not known[0]:
-        raise KeyError(f"no archived body {sha256}")
-    return _load(archive_root(conn), sha256, zstandard.ZstdDecompressor())
-
-
 def _load(root: Path, sha256: str, decompressor: zstandard.ZstdDecompressor) -> str:
     path = body_path(root, sha256)
     try:
@@ -195,17 +187,17 @@ def archived_pages(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list
     ]
 
 
-def sweep_orphans(conn: duckdb.DuckDBPyConnection, now: float | None = None) -> int:
+def sweep_orphans(conn: duckdb.DuckDBPyConnection) -> int:
     """Delete body files that no row names, older than a day; returns how many.
 
     They are bodies written for a commit that never landed (a crash between file and row, or
-    in the middle of a file);
-    the age keeps a commit in flight, whose rows are not visible yet, from losing its files.
+    in the middle of a file); the age keeps a commit in flight, whose rows are not visible
+    yet, from losing its files.
     """
     root = archive_root(conn)
     if not root.is_dir():
         return 0
-    cutoff = (now if now is not None else time.time()) - ORPHAN_AGE_SECONDS
+    cutoff = time.time() - ORPHAN_AGE_SECONDS
     removed = 0
     for top in sorted(p for p in root.iterdir() if p.is_dir()):
         files = [f for f in top.glob("*/*") if f.is_file()]

@@ -36,6 +36,7 @@ from connectors.config import Source  # noqa: E402
 from connectors.http import html_text  # noqa: E402
 from processing.boilerplate import RULES  # noqa: E402
 from processing.extract import ExtractionError, extract  # noqa: E402
+from processing.fast_xpaths import shipped  # noqa: E402
 from processing.page import process_page  # noqa: E402
 
 DEFAULT_BENCHMARK = ROOT.parent / "shared" / "benchmarks" / "article-extraction-benchmark"
@@ -121,8 +122,9 @@ def score(pages: list[Page], *extractors: Callable[[Page], str]) -> list[Score]:
 
 
 def trafilatura_defaults(page: Page) -> str:
-    """trafilatura.extract() as shipped: the baseline."""
-    return trafilatura.extract(page.html, url=page.url) or ""
+    """trafilatura.extract() as shipped, with its own XPaths: the baseline."""
+    with shipped():
+        return trafilatura.extract(page.html, url=page.url) or ""
 
 
 _SOURCE = Source(id="file", name="benchmark", kind="file", base_url="https://example.com/")

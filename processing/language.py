@@ -14,8 +14,10 @@ from collections import Counter
 from enum import StrEnum
 
 import regex
-from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
+
+from processing.ngram_detector import NgramDetectorFactory
 
 UNDETERMINED = "und"
 CONFIDENT = 0.90
@@ -165,18 +167,19 @@ def _length(runs: regex.Pattern[str], text: str) -> int:
 
 
 _FACTORY_LOCK = threading.Lock()
-_FACTORIES: list[DetectorFactory] = []
+_FACTORIES: list[NgramDetectorFactory] = []
 
 
-def _factory() -> DetectorFactory:
-    """langdetect's profiles, loaded once under a lock and seeded.
+def _factory() -> NgramDetectorFactory:
+    """langdetect's profiles, loaded once under a lock and seeded (its detectors' answers are
+    langdetect's own, found faster: processing.ngram_detector).
 
     langdetect's own lazy global loader is not thread-safe: tasks detecting in parallel
     threads could load the profiles twice and skew every probability. Unseeded, it is random.
     """
     with _FACTORY_LOCK:
         if not _FACTORIES:
-            factory = DetectorFactory()
+            factory = NgramDetectorFactory()
             factory.load_profile(PROFILES_DIRECTORY)
             factory.set_seed(0)
             _FACTORIES.append(factory)

@@ -177,3 +177,40 @@ def test_parallel_first_use_gives_the_same_answers_as_sequential(monkeypatch):
     monkeypatch.setattr(language, "_FACTORIES", [])  # as in a fresh process
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(detect_language, texts)) == sequential
+
+
+# Texts that reach every branch of langdetect's n-gram walk: words in capitals, URLs and e-mail
+# addresses, runs of spaces, Vietnamese tone marks, Latin inside mostly non-Latin text, digits
+# and punctuation that become spaces, a text that ends inside a word.
+_DETECTOR_CORNERS = [
+    "NATO and the EU met in BRUSSELS on Monday; see https://example.com/x?y=1 or ask a@b.org",
+    "Hà Nội   hôm nay   trời mưa to,  nhiều tuyến phố bị ngập sâu.",
+    "Москва (Reuters) – ТАСС сообщает, что переговоры в Баку продолжатся в 2026 году",
+    "阿塞拜疆 Azerbaijan 总统 Aliyev 在 Baku 会见了 Putin 和 Erdoğan",
+    "iPhone iOS McDonald's O'Brien and DeSantis",
+    "ends inside a wor",
+]
+
+
+@pytest.mark.parametrize("trials", [3, 7])
+def test_the_fast_detector_gives_langdetects_own_probabilities(trials):
+    """processing.ngram_detector must be langdetect, only faster: the same probabilities to the
+    last bit, from the same seeded draws, on every labelled paragraph and the corners."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+    from processing.ngram_detector import NgramDetectorFactory
+
+    factories = [DetectorFactory(), NgramDetectorFactory()]
+    for factory in factories:
+        factory.load_profile(PROFILES_DIRECTORY)
+        factory.set_seed(0)
+    texts = [text for group in LABELLED.values() for text in group] + _DETECTOR_CORNERS
+    for text in texts:
+        answers = []
+        for factory in factories:
+            detector = factory.create()
+            detector.n_trial = trials
+            detector.append(text)
+            detector.get_probabilities()
+            answers.append(detector.langprob)
+        assert answers[0] == answers[1], text

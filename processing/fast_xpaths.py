@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -36,6 +37,7 @@ _TOKEN = re.compile(
     r"""\s*('[^']*'|"[^"]*"|\.//|//|self::|re:test|starts-with|[A-Za-z_][\w-]*|[()\[\],|=@*])"""
 )
 _REGEX_FLAGS = {"": 0, "i": re.IGNORECASE}
+_MEMO_SIZE = 4096  # attribute values remembered per regular expression
 
 
 class Unsupported(ValueError):
@@ -77,11 +79,19 @@ def _walk(absolute: bool, tags: tuple[str, ...], needs: frozenset[str] | None) -
 
 
 def first_value(element: etree._Element, names: tuple[str, ...]) -> str:
-    """XPath's string value of `@a|@b`: the first of those attributes in the element's order."""
-    for name, value in element.items():
-        if name in names:
-            return value
-    return ""
+    """XPath's string value of `@a|@b`: the first of those attributes in the element's order
+    (read only where the element has more than one of them)."""
+    present = [name for name in names if element.get(name) is not None]
+    if len(present) > 1:
+        order = element.keys()
+        present.sort(key=order.index)
+    return element.get(present[0]) if present else ""
+
+
+def _memoized(search: Callable[[str], object]) -> Callable[[str], bool]:
+    """A regular expression's verdict per attribute value, kept: class names repeat within a
+    page and across a site's pages, and a dictionary look-up is cheaper than a search."""
+    return lru_cache(maxsize=_MEMO_SIZE)(lambda value: search(value) is not None)
 
 
 class _Parser:
@@ -210,7 +220,7 @@ class _Parser:
             if flags not in _REGEX_FLAGS:
                 raise Unsupported(f"regex flags {flags!r}")
             search = re.compile(argument, _REGEX_FLAGS[flags]).search
-            result = f"{self.constant(search)}({value}) is not None"
+            result = f"{self.constant(_memoized(search))}({value})"
             holds_on_empty = search("") is not None
         elif name == "contains":
             result = f"{self.constant(argument)} in {value}"

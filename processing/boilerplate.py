@@ -105,6 +105,10 @@ _TEASER_HEADINGS = _whole(
     r"новости по теме",
     r"read (?:also|more)",
     r"see also",
+    r"don'?t miss",
+    r"не пропустите",
+    r"qaçırmayın",
+    r"不要错过",
     r"related(?: articles| stories| news)?",
     r"(?:most )?popular",
     r"most read",
@@ -124,9 +128,11 @@ _TEASER_HEADINGS = _whole(
 _TEASER_PREFIX = _label(
     r"читайте (?:также|еще|ещё)",
     r"смотрите также",
-    r"read also",
-    r"see also",
+    r"read (?:also|more)",
+    r"see (?:also|more)",
     r"also read",
+    r"подробнее",
+    r"daha ətraflı",
     r"həmçinin oxuyun",
     r"czytaj (?:także|też)",
     r"相关阅读",
@@ -262,13 +268,15 @@ _COPYRIGHT = re.compile(
     r"^(?:©|\(c\)\s|copyright\b)|все права (?:защищены|сохранены)|all rights reserved|"
     r"版权所有|bütün hüquqlar qorunur|wszelkie prawa zastrzeżone|"
     r"(?:перепечатка|копирование|использование) (?:материалов )?.{0,60}(?:запрещен|разрешен|"
-    r"только с|допускается)|при (?:использовании|цитировании|перепечатке) материалов",
+    r"только с|допускается)|при (?:использовании|цитировании|перепечатке) материалов|"
+    r"for (?:your )?personal,? non-?commercial use|для личного некоммерческого использования|"
+    r"^(?:order|buy) reprints?$|^заказать перепечатку$",
     re.IGNORECASE,
 )
 copyright_lines = _dropping(lambda line: _short(line, 300) and bool(_COPYRIGHT.search(line)))
 """Copyright and reprint-permission lines."""
 
-_KEYWORDS = _label(
+_KEYWORD_LABELS = (
     r"теги",
     r"тэги",
     r"метки",
@@ -284,8 +292,29 @@ _KEYWORDS = _label(
     r"标签",
     r"关键词",
 )
-keyword_lists = _dropping(lambda line: _short(line, 300) and bool(_KEYWORDS.match(line)))
-""""Tags: ..." keyword link lists."""
+_KEYWORDS = _label(*_KEYWORD_LABELS)
+_KEYWORDS_HEADING = _whole(*_KEYWORD_LABELS)
+_LIST_SEPARATORS = re.compile(r"[,，、;]")
+
+
+def keyword_lists(lines: list[str]) -> list[str]:
+    """ "Tags: ..." keyword lists, and a bare "Tags" heading with the list on the line under it."""
+    kept: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _short(line, 300) and _KEYWORDS.match(line):
+            i += 1
+            continue
+        if _KEYWORDS_HEADING.match(line):
+            following = lines[i + 1] if i + 1 < len(lines) else ""
+            listed = _LIST_SEPARATORS.search(following) and not _SENTENCE_END.search(following)
+            i += 2 if _short(following, 300) and listed else 1
+            continue
+        kept.append(line)
+        i += 1
+    return kept
+
 
 # Not "|": trafilatura joins a table row's cells with it, and a table of short cells is text
 # (with it, this rule cost 0.003 F1 on the English benchmark). Linked "|" menus are link_lists.

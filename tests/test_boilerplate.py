@@ -190,6 +190,15 @@ ARTICLE = "Жители села третью неделю остаются бе
         ("keyword_lists", ["Теги: Дагестан, газ", "Tags: energy, Caspian", "标签：里海 航运"]),
         ("section_menus", ["Политика • Экономика • Общество • Спорт • Культура"]),
         ("teaser_lists", ["Читайте также: Жители Каспийска пожаловались на перебои с водой"]),
+        (
+            "teaser_lists",
+            ["Подробнее: В Баку открылся новый терминал", "Read more: Ferry to Aktau"],
+        ),
+        (
+            "copyright_lines",
+            ["Order Reprints", "This copy is for your personal, non-commercial use only."],
+        ),
+        ("copyright_lines", ["Материал только для личного некоммерческого использования."]),
     ],
 )
 def test_each_rule_drops_its_family_and_keeps_the_article(rule, furniture):
@@ -207,6 +216,29 @@ def test_teaser_lists_go_with_their_heading():
         ARTICLE,
     ]
     assert boilerplate.teaser_lists(lines) == [ARTICLE, ARTICLE]
+
+
+@pytest.mark.parametrize("heading", ["Не пропустите", "DON'T MISS", "Qaçırmayın", "不要错过"])
+def test_dont_miss_lists_are_teasers(heading):
+    lines = [ARTICLE, heading, "Паром Баку – Актау снова ходит по расписанию [ВИДЕО]", ARTICLE]
+    assert boilerplate.teaser_lists(lines) == [ARTICLE, ARTICLE]
+
+
+@pytest.mark.parametrize(
+    ("heading", "keywords"),
+    [
+        ("Теги", "Дагестан, газ, Каспийск"),
+        ("Tags", "energy, Caspian, ferry"),
+        ("Teqlər", "Bakı, liman, bərə"),
+        ("标签", "里海、航运、阿克套"),
+    ],
+)
+def test_a_bare_tags_heading_goes_with_the_list_under_it(heading, keywords):
+    lines = [ARTICLE, heading, keywords, ARTICLE]
+    assert boilerplate.keyword_lists(lines) == [ARTICLE, ARTICLE]
+    # a sentence under the heading is text: only the heading goes
+    sentence = "Газ вернули в село в пятницу, сообщили в администрации."
+    assert boilerplate.keyword_lists([heading, sentence]) == [sentence]
 
 
 def test_dated_link_lists_are_teasers_and_dated_schedules_are_text():

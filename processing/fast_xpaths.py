@@ -36,6 +36,7 @@ LISTS = (
 _TOKEN = re.compile(
     r"""\s*('[^']*'|"[^"]*"|\.//|//|self::|re:test|starts-with|[A-Za-z_][\w-]*|[()\[\],|=@*])"""
 )
+_NAME = re.compile(r"[A-Za-z_][\w-]*")
 _REGEX_FLAGS = {"": 0, "i": re.IGNORECASE}
 _MEMO_SIZE = 4096  # attribute values remembered per regular expression
 
@@ -123,6 +124,13 @@ class _Parser:
         self.constants[name] = value
         return name
 
+    def name(self) -> str:
+        """A tag or attribute name: `*` and namespaced names are outside the grammar."""
+        token = self.take()
+        if not _NAME.fullmatch(token) or token in ("or", "and", "not"):
+            raise Unsupported(f"expected a name, found {token!r}")
+        return token
+
     def string(self) -> str:
         token = self.take()
         if token[0] not in "'\"":
@@ -157,6 +165,7 @@ class _Parser:
             tokens[:1] != ["["]
             or len(inner) != len(shape)
             or any(want is not None and got != want for want, got in zip(shape, inner, strict=True))
+            or not all(_NAME.fullmatch(tag) for tag in inner[1::3])
         ):
             return ()
         self.position += end + 1
@@ -191,10 +200,10 @@ class _Parser:
             return inner
         if token == "self::":
             self.take()
-            return f"e.tag == {self.constant(self.take())}", None
+            return f"e.tag == {self.constant(self.name())}", None
         if token == ".//":
             self.take()
-            tag = self.constant(self.take())
+            tag = self.constant(self.name())
             return f"next(e.iterdescendants({tag}), None) is not None", None
         if token == "@":
             names = self.attributes()
@@ -256,7 +265,7 @@ class _Parser:
         names = []
         while True:
             self.take("@")
-            names.append(self.take())
+            names.append(self.name())
             if self.peek() != "|":
                 return frozenset(names)
             self.take()

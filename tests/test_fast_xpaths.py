@@ -119,6 +119,11 @@ def test_a_path_outside_the_grammar_stays_trafilaturas() -> None:
         compile_path(".//div//a[re:test(@href, 'x')]")  # more than one step
     with pytest.raises(Unsupported):
         compile_path(".//*[re:test(@class, 'x', 'gx')]")
+    for wildcard in (".//*[self::*][@id]", ".//*[@*='x']", ".//*[self::div or self::*]"):
+        with pytest.raises(Unsupported):
+            compile_path(wildcard)
+    with pytest.raises(Unsupported):
+        compile_path(".//*[contains(text(), 'x')]")
     fast_xpaths.install()
     author_rules = xpaths.AUTHOR_XPATHS
     assert isinstance(author_rules[0], etree.XPath)  # its `rel='me'` is such a path

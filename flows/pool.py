@@ -39,6 +39,7 @@ from connectors.records import FetchAttempt
 from flows import summary
 from flows.ingest import check_window, close_run, record_crash
 from flows.runs import current_run, run_key
+from flows.unresponsive import heartbeat_env
 from pipeline.ingest import (
     CHUNK_SIZE,
     ChunkFetcher,
@@ -217,5 +218,5 @@ def join_pool(api_url: str | None = None, name: str | None = None, limit: int | 
     command = [str(Path(sys.executable).with_name("prefect")), "worker", "start"]
     command += ["--pool", WORK_POOL, "--type", "process", *(["--name", name] if name else [])]
     command += ["--limit", str(limit)] if limit else []
-    env = {**os.environ, "PREFECT_API_URL": api_url}
+    env = {**os.environ, "PREFECT_API_URL": api_url, **heartbeat_env()}
     return subprocess.call(command, env=env, cwd=Path(__file__).resolve().parents[1])

@@ -28,6 +28,8 @@ from types import FrameType
 import httpx
 
 from connectors.config import PROJECT_ROOT
+from flows.unresponsive import allowed_silence, heartbeat_env, watch_unresponsive_runs
+from warehouse.runners import running
 
 WORK_POOL = "newsflow"
 DEFAULT_PORT = 4200
@@ -86,6 +88,7 @@ class LocalStack:
             "PREFECT_LOGGING_EXTRA_LOGGERS": "newsflow",
             # prefect.yaml's pull step reads {{ $PWD }}: the worker runs flows from here.
             "PWD": str(self.project_dir),
+            **heartbeat_env(),
         }
 
     def start(self, timeout: float = 120.0) -> LocalStack:
@@ -104,7 +107,7 @@ class LocalStack:
             if self.deployments:
                 self._prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite")
                 self._prefect("--no-prompt", "deploy", "--all")
-                self._configure_alerts()
+                self._configure_automations()
                 for number in range(1, self.workers + 1):
                     name = "worker" if self.workers == 1 else f"worker-{number}"
                     limit = ["--limit", str(self.worker_limit)] if self.worker_limit else []
@@ -178,14 +181,17 @@ class LocalStack:
             f"Prefect server did not answer on {self.api_url}; see {self.log_path('server')}"
         )
 
-    def _configure_alerts(self) -> None:
-        """Alert automations to NEWSFLOW_ALERT_WEBHOOK, when the operator has set one."""
+    def _configure_automations(self) -> None:
+        """The automation that ends unresponsive runs Crashed, and the alert automations to
+        NEWSFLOW_ALERT_WEBHOOK when the operator has set one."""
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         from flows.alerts import WEBHOOK_ENV, configure_alerts
 
-        if webhook := self.env().get(WEBHOOK_ENV):
-            with temporary_settings({PREFECT_API_URL: self.api_url}):
+        env = self.env()
+        with temporary_settings({PREFECT_API_URL: self.api_url}):
+            watch_unresponsive_runs(allowed_silence(env))
+            if webhook := env.get(WEBHOOK_ENV):
                 configure_alerts(webhook)
 
     def _crash_runs_in_flight(self) -> None:
@@ -308,7 +314,7 @@ def _stop_tree(process: subprocess.Popen[bytes]) -> None:
     tree = [process.pid, *descendants(process.pid)]
     _signal_all(tree, signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while time.monotonic() < deadline and any(alive(pid) for pid in tree):
+    while time.monotonic() < deadline and any(running(pid) for pid in tree):
         process.poll()  # reaps our child, so it stops counting as alive
         time.sleep(0.2)
     _signal_all(tree, signal.SIGKILL)
@@ -322,15 +328,6 @@ def _signal_all(pids: list[int], sig: signal.Signals) -> None:
     for pid in pids:
         with suppress(ProcessLookupError):
             os.kill(pid, sig)
-
-
-def alive(pid: int) -> bool:
-    """True while a process exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def descendants(root: int) -> list[int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ import yaml
 from hostile_site import HostileSite, Request, response, urlset
 
 from flows.cli import main
-from warehouse import store
+from warehouse import runners, store
 
 ARTICLES = 300
 CHUNK = 30
@@ -192,3 +193,19 @@ def test_a_full_disk_fails_the_run_visibly_and_leaves_the_warehouse_readable(
         total = conn.execute("select count(*) from articles").fetchone()
     assert states == [("Failed",) if state == "Failed" else ("Crashed",), ("Completed",)]
     assert total == (ARTICLES,)
+
+
+def test_a_killed_process_not_yet_reaped_holds_no_lease():
+    """A process killed with its parent is adopted by a subreaper (`newsflow serve`) and stays a
+    zombie until reaped: its leases and Running rows must pass on at once all the same."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    me = f"{socket.gethostname()}:{child.pid}:run"
+    assert not runners.is_dead(me)
+    child.kill()
+    deadline = time.monotonic() + 10
+    while runners.running(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Path(f"/proc/{child.pid}").exists()  # not reaped: a zombie
+    assert runners.is_dead(me)
+    assert not runners.is_dead(f"elsewhere:{child.pid}:run")  # another host's: its lease expires
+    child.wait()

@@ -23,7 +23,8 @@ import httpx
 import pytest
 from conftest import start_deployment
 
-from flows.serve import alive, descendants, free_port, port_is_free
+from flows.serve import descendants, free_port, port_is_free
+from warehouse.runners import running
 
 pytestmark = pytest.mark.e2e
 
@@ -108,9 +109,9 @@ def _state(port: int, run_id: str) -> str:
 
 def _wait_gone(pids: list[int]) -> list[int]:
     deadline = time.monotonic() + STOPPED_WITHIN
-    while time.monotonic() < deadline and any(alive(p) for p in pids):
+    while time.monotonic() < deadline and any(running(p) for p in pids):
         time.sleep(0.2)
-    return [p for p in pids if alive(p)]
+    return [p for p in pids if running(p)]
 
 
 STOPS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 
 def this_process() -> str:
@@ -24,10 +25,14 @@ def is_dead(runner: str) -> bool:
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return False
+    return not running(int(pid))
+
+
+def running(pid: int) -> bool:
+    """True while a process exists and is not a zombie: one killed with its parent, adopted by
+    a subreaper (`newsflow serve`) that has not reaped it yet, holds nothing any more."""
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

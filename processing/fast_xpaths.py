@@ -302,9 +302,10 @@ _SHIPPED: dict[tuple[str, int], etree.XPath] = {}
 
 def install() -> None:
     """Swap each supported rule of trafilatura's lists for its twin, in the lists themselves
-    (trafilatura's modules imported the list objects). Idempotent."""
+    (trafilatura's modules imported the list objects). Idempotent. A list that a later
+    trafilatura renames is left alone: slower, never different."""
     for name in LISTS:
-        rules = getattr(xpaths, name)
+        rules = getattr(xpaths, name, [])
         for index, rule in enumerate(rules):
             if isinstance(rule, etree.XPath) and "re:" in rule.path:
                 try:

@@ -3,24 +3,34 @@
 Extraction and language detection are CPU-bound pure functions (processing.page); run in the
 event loop they would stall fetching, and in threads they would share one core. Small batches
 stay in a thread: starting worker processes costs more than they would save.
+
+A worker process that dies (the OOM killer, a crash in a C library on a hostile page) breaks
+the whole pool. The chunk's pages are then processed again one at a time on a fresh pool: a
+page that kills its worker alone is recorded as crashed, the others are processed, and nothing
+is fetched again. Without this, one such page failed its chunk in every run, for ever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from connectors.config import Source
-from connectors.records import Charset
+from connectors.records import Charset, Outcome
 from processing.page import PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
 BATCH_PAGES = 8  # pages sent to a worker process at a time
 WORKERS_ENV = "NEWSFLOW_WORKERS"  # processes for page work; 0 or 1: none, all in-process
+WORKER_DIED = "its page worker process died processing it (killed, out of memory or crashed)"
+
+log = logging.getLogger("newsflow.pages")
 
 # url, body, content type, fetch time, final URL, listing's date, charset (see process_page)
 PageInput = tuple[str, str, str | None, datetime, str | None, datetime | None, Charset | None]
@@ -44,6 +54,19 @@ class PageProcessor:
         """Results for the pages in their order; big batches are spread over the workers."""
         if self.workers <= 1 or len(pages) < INLINE_PAGES:
             return await asyncio.to_thread(process_pages, source, pages)
+        try:
+            return await self._spread(source, pages)
+        except BrokenProcessPool:
+            self._discard()
+            log.warning(
+                "a page worker died (killed, out of memory or crashed): %d pages of %s are "
+                "processed again one at a time",
+                len(pages),
+                source.id,
+            )
+            return [await self._alone(source, page) for page in pages]
+
+    async def _spread(self, source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
         loop = asyncio.get_running_loop()
         pool = self._start()
         # Small batches, so one slow page does not leave the other workers idle.
@@ -54,9 +77,26 @@ class PageProcessor:
         )
         return [result for part in done for result in part]
 
+    async def _alone(self, source: Source, page: PageInput) -> PageResult:
+        """One page in a worker of its own turn: if the worker dies, the page is to blame."""
+        loop = asyncio.get_running_loop()
+        try:
+            [result] = await loop.run_in_executor(self._start(), process_pages, source, [page])
+        except BrokenProcessPool:
+            self._discard()
+            log.warning("page %s: %s", page[0], WORKER_DIED)
+            return PageResult(Outcome.CRASHED, error=WORKER_DIED)
+        return result
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def _discard(self) -> None:
+        """Drop a broken pool (its processes are gone or going); the next need starts one."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
     def __enter__(self) -> PageProcessor:

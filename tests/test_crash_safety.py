@@ -6,6 +6,7 @@ the tests' Prefect API; the site counts every request it receives.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ import yaml
 from hostile_site import HostileSite, Request, response, urlset
 
 from flows.cli import main
+from flows.serve import descendants
 from warehouse import runners, store
 
 ARTICLES = 300
@@ -209,3 +211,79 @@ def test_a_killed_process_not_yet_reaped_holds_no_lease():
     assert runners.is_dead(me)
     assert not runners.is_dead(f"elsewhere:{child.pid}:run")  # another host's: its lease expires
     child.wait()
+
+
+def _page_workers(parent: int) -> list[int]:
+    """A process's page workers: the children multiprocessing spawned (not the Prefect server's)."""
+    found = []
+    for pid in descendants(parent):
+        try:
+            spawned = b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if spawned and ppid == parent:
+            found.append(pid)
+    return found
+
+
+def test_a_page_worker_killed_midway_costs_no_page_and_no_fetch(corpus, monkeypatch):
+    """The OOM killer takes a page worker: the run goes on with a fresh pool, every article is
+    stored, and no URL is fetched twice (the chunk in hand is processed again, not refetched)."""
+    site = corpus
+    monkeypatch.setenv("NEWSFLOW_WORKERS", "2")
+    run = _spawn(stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (workers := _page_workers(run.pid)):
+        assert run.poll() is None, "the run ended before its page workers started"
+        assert time.monotonic() < deadline, "no page worker started"
+        time.sleep(0.05)
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = run.communicate(timeout=300)
+
+    assert run.returncode == 0, err.decode()[-3000:]
+    assert "a page worker died" in err.decode()
+    requests = _article_requests(site)
+    assert set(requests) == {f"/news/{n}" for n in range(ARTICLES)}
+    assert max(requests.values()) == 1
+    stored = _stored()
+    assert len(stored) == len(set(stored)) == ARTICLES
+
+
+def test_a_page_whose_worker_dies_every_time_is_recorded_crashed_and_the_rest_go_on():
+    """While every page worker dies as it starts (a page that kills its worker each time), each
+    page of the batch gets its own crashed result instead of failing the chunk; once workers
+    live again, the same processor processes pages as before."""
+    import asyncio
+    import threading
+    from datetime import UTC, datetime
+
+    from connectors.config import Source
+    from pipeline.pages import INLINE_PAGES, WORKER_DIED, PageProcessor
+
+    source = Source(id="roads", name="Roads", kind="file", base_url="https://roads.example/")
+    now = datetime.now(UTC)
+    pages = [
+        (f"https://roads.example/news/{n}", _page(n).decode(), "text/html", now, None, None, None)
+        for n in range(INLINE_PAGES)
+    ]
+    stop = threading.Event()
+
+    def kill_every_worker() -> None:
+        while not stop.is_set():
+            for pid in _page_workers(os.getpid()):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.02)
+
+    with PageProcessor(workers=2) as processor:
+        killer = threading.Thread(target=kill_every_worker, daemon=True)
+        killer.start()
+        try:
+            crashed = asyncio.run(processor.process(source, pages))
+        finally:
+            stop.set()
+            killer.join()
+        assert [(r.outcome, r.error) for r in crashed] == [("crashed", WORKER_DIED)] * len(pages)
+        again = asyncio.run(processor.process(source, pages))
+    assert all(r.article is not None for r in again)

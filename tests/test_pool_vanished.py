@@ -79,7 +79,7 @@ def test_a_vanished_workers_run_ends_crashed_and_the_pool_ingest_ends_saying_so(
 
         def article(request: Request) -> bytes:
             served.append(request.path)
-            site.wait(0.05)
+            site.wait(0.2)  # slow enough that the ingest is still fetching when a worker goes
             return _page(int(request.path.rsplit("/", 1)[1]))
 
         for n in range(ARTICLES):
@@ -124,20 +124,22 @@ def test_a_vanished_workers_run_ends_crashed_and_the_pool_ingest_ends_saying_so(
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline:
                 running = [r for r in _chunk_runs(stack.api_url) if r["state_type"] == "RUNNING"]
-                if len(running) == 2 and len(served) >= 20:
+                if running and len(served) >= 10:
                     break
                 assert parent.poll() is None, parent.communicate()
-                time.sleep(0.5)
+                time.sleep(0.2)
             else:
-                pytest.fail("the two chunk runs never ran at once")
+                pytest.fail("no chunk run was fetching")
             victim = running[0]
             _vanish(victim["id"])
+            served_at_kill = len(served)
             killed_at = time.monotonic()
             out, err = parent.communicate(timeout=SILENCE + 240)
             waited = time.monotonic() - killed_at
             assert parent.returncode == 0, err[-3000:]
             runs = {r["id"]: r for r in _chunk_runs(stack.api_url)}
 
+    assert served_at_kill < ARTICLES  # the worker went while the ingest was fetching
     ended = json.loads(out.strip().splitlines()[-1])
     crashed = runs[victim["id"]]["state"]
     # the silent run is marked Crashed by the server's automation, not left Running

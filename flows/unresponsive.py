@@ -4,9 +4,10 @@ A worker killed with its machine tells the server nothing: its flow run would st
 a pool ingest waiting for it would wait for ever. Flow runs of deployments send a heartbeat
 event every HEARTBEAT_SECONDS (Prefect's PREFECT_FLOWS_HEARTBEAT_FREQUENCY, which `newsflow
 serve` and `newsflow worker` set for their workers); an automation on the server marks a run
-Crashed when no heartbeat, and no end, follows its last heartbeat within the allowed silence
-(NEWSFLOW_UNRESPONSIVE_AFTER seconds, 150 by default: five heartbeats missed). The pool ingest
-then sees the run Crashed and says so in its own end; its leases pass to the other workers.
+Crashed when no heartbeat, and no end, follows its start or its last heartbeat within the
+allowed silence (NEWSFLOW_UNRESPONSIVE_AFTER seconds, 150 by default: five heartbeats missed).
+The pool ingest then sees the run Crashed and says so in its own end; its leases pass to the
+other workers.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def watch_unresponsive_runs(silence: timedelta) -> None:
             "after its last heartbeat is marked Crashed: its worker or machine is gone."
         ),
         trigger=EventTrigger(
-            after={HEARTBEAT},
+            # from its start too: a run whose machine goes before its first heartbeat is sent
+            after={HEARTBEAT, "prefect.flow-run.Running"},
             expect={HEARTBEAT, *(f"prefect.flow-run.{end}" for end in _ENDS)},
             match={"prefect.resource.id": "prefect.flow-run.*"},
             for_each={"prefect.resource.id"},

@@ -57,7 +57,7 @@ class PageProcessor:
         try:
             return await self._spread(source, pages)
         except BrokenProcessPool:
-            self._discard()
+            self.close(wait=False)
             log.warning(
                 "a page worker died (killed, out of memory or crashed): %d pages of %s are "
                 "processed again one at a time",
@@ -83,20 +83,15 @@ class PageProcessor:
         try:
             [result] = await loop.run_in_executor(self._start(), process_pages, source, [page])
         except BrokenProcessPool:
-            self._discard()
+            self.close(wait=False)
             log.warning("page %s: %s", page[0], WORKER_DIED)
             return PageResult(Outcome.CRASHED, error=WORKER_DIED)
         return result
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop the pool; the next need starts one. A broken pool is not waited for."""
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-
-    def _discard(self) -> None:
-        """Drop a broken pool (its processes are gone or going); the next need starts one."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def __enter__(self) -> PageProcessor:

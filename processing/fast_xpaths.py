@@ -172,18 +172,20 @@ class _Parser:
         return tuple(inner[1::3])
 
     def expression(self) -> _Term:
-        terms = [self.conjunction()]
-        while self.peek() == "or":
-            self.take()
-            terms.append(self.conjunction())
-        return _any(terms)
+        return self.joined("or", self.conjunction, _any)
 
     def conjunction(self) -> _Term:
-        terms = [self.unary()]
-        while self.peek() == "and":
+        return self.joined("and", self.unary, _all)
+
+    def joined(
+        self, word: str, term: Callable[[], _Term], join: Callable[[list[_Term]], _Term]
+    ) -> _Term:
+        """Terms separated by `word` (or, and), joined into one."""
+        terms = [term()]
+        while self.peek() == word:
             self.take()
-            terms.append(self.unary())
-        return _all(terms)
+            terms.append(term())
+        return join(terms)
 
     def unary(self) -> _Term:
         token = self.peek()

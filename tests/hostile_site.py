@@ -177,6 +177,14 @@ class HostileSite:
             thread.join(timeout=5)
         self._socket.close()
 
+    def serve_sitemap(self, paths: list[str], answer: bytes | Handler) -> None:
+        """Serve each path, list them all in /sitemap.xml, and allow every robot."""
+        for path in paths:
+            self.route(path, answer)
+        listing = urlset([self.url(path) for path in paths])
+        self.route("/sitemap.xml", response(listing, content_type="application/xml"))
+        self.route("/robots.txt", response("User-agent: *\n", content_type="text/plain"))
+
     def wait(self, seconds: float) -> bool:
         """Sleep as a handler, waking early when the site stops; False once it has stopped."""
         return not self._stopping.wait(seconds)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hostile_site import HostileSite, Request, response, urlset
+from hostile_site import HostileSite, Request, response
 
 from flows.cli import main
 from flows.serve import descendants
@@ -52,12 +52,7 @@ def corpus(prefect_api, tmp_path, monkeypatch):
             site.wait(0.02)  # a real site's latency: a run takes a few seconds
             return _page(int(request.path.rsplit("/", 1)[1]))
 
-        paths = [f"/news/{n}" for n in range(ARTICLES)]
-        for path in paths:
-            site.route(path, article)
-        listing = urlset([site.url(p) for p in paths])
-        site.route("/sitemap.xml", response(listing, content_type="application/xml"))
-        site.route("/robots.txt", response("User-agent: *\n", content_type="text/plain"))
+        site.serve_sitemap([f"/news/{n}" for n in range(ARTICLES)], article)
         source = {"id": "roads", "name": "Roads", "kind": "sitemap", "base_url": site.base_url}
         source["sitemap_url"] = "/sitemap.xml"
         sources = tmp_path / "sources.yaml"

@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 from argos_package import build_argos_package
-from hostile_site import HostileSite, Request, response, urlset
+from hostile_site import HostileSite, Request, response
 
 from flows.pool import host_limit
 from flows.serve import LocalStack, free_port
@@ -95,11 +95,7 @@ def pool_ingest(tmp_path_factory):
                 site.wait(0.03)
                 return _page(int(request.path.rsplit("/", 1)[1]))
 
-        for n in range(ARTICLES):
-            site.route(f"/notice/{n}", article)
-        listing = urlset([site.url(f"/notice/{n}") for n in range(ARTICLES)])
-        site.route("/sitemap.xml", response(listing, content_type="application/xml"))
-        site.route("/robots.txt", response("User-agent: *\n", content_type="text/plain"))
+        site.serve_sitemap([f"/notice/{n}" for n in range(ARTICLES)], article)
         source = {
             "id": "harbour",
             "name": "Harbour",

@@ -21,7 +21,7 @@ import duckdb
 import httpx
 import pytest
 import yaml
-from hostile_site import HostileSite, Request, response, urlset
+from hostile_site import HostileSite, Request, response
 
 from flows.serve import LocalStack, descendants, free_port
 from flows.unresponsive import UNRESPONSIVE_ENV, allowed_silence
@@ -82,11 +82,7 @@ def test_a_vanished_workers_run_ends_crashed_and_the_pool_ingest_ends_saying_so(
             site.wait(0.2)  # slow enough that the ingest is still fetching when a worker goes
             return _page(int(request.path.rsplit("/", 1)[1]))
 
-        for n in range(ARTICLES):
-            site.route(f"/notice/{n}", article)
-        listing = urlset([site.url(f"/notice/{n}") for n in range(ARTICLES)])
-        site.route("/sitemap.xml", response(listing, content_type="application/xml"))
-        site.route("/robots.txt", response("User-agent: *\n", content_type="text/plain"))
+        site.serve_sitemap([f"/notice/{n}" for n in range(ARTICLES)], article)
         source = {
             "id": "ferries",
             "name": "Ferries",

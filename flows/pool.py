@@ -57,6 +57,11 @@ from warehouse.loads import RunKey
 
 WORK_POOL = "newsflow"  # as flows/serve.py creates it
 CHUNKS_DEPLOYMENT = "ingest-chunks/pool"
+# A host slot is held by a lease that its holder renews every 45 s; a worker that vanishes stops
+# renewing, and the server's repossessor frees the slot at most this long after (plus its loop,
+# REPOSSESSOR_LOOP_SECONDS under `newsflow serve`). Prefect's default, 300 s, kept every other
+# worker off that host for five minutes or more; 60 s is the shortest lease Prefect accepts.
+HOST_LEASE_SECONDS = 60
 
 
 def host_limit(url: str) -> str:
@@ -92,6 +97,7 @@ def polite_fetch(limits: set[str]) -> ChunkFetcher:
     (max_per_host in flight, delay_seconds apart), so the host sees what one process would
     send, however many workers there are; the others process and commit meanwhile. A slot
     per chunk, not per request: Prefect's limits cost API calls, a chunk is many requests.
+    The slot is leased (HOST_LEASE_SECONDS), so a worker lost mid-chunk does not keep it.
     """
 
     async def fetch(
@@ -100,7 +106,7 @@ def polite_fetch(limits: set[str]) -> ChunkFetcher:
         name = host_limit(source.base_url)
         if name not in limits:
             return await fetch_chunk(source, claimed, client)
-        async with concurrency(name, occupy=1):
+        async with concurrency(name, occupy=1, lease_duration=HOST_LEASE_SECONDS):
             return await fetch_chunk(source, claimed, client)
 
     return fetch

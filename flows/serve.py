@@ -36,6 +36,9 @@ DEFAULT_PORT = 4200
 STOP_GRACE_SECONDS = 15.0  # a process gets this long after SIGTERM before SIGKILL
 IN_FLIGHT = ["PENDING", "RUNNING", "CANCELLING"]
 SERVER_ONLY = ("--no-services", "--no-ui")  # a temporary API for one run: no scheduler, no UI
+# How often the server frees the concurrency slots of expired leases (Prefect's default 15 s):
+# a vanished worker's host slot comes back within flows.pool.HOST_LEASE_SECONDS plus this.
+REPOSSESSOR_LOOP_SECONDS = 5
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -84,6 +87,7 @@ class LocalStack:
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": str(REPOSSESSOR_LOOP_SECONDS),
             # the warehouse's wait messages (a plain logger) go to the flow run's log too
             "PREFECT_LOGGING_EXTRA_LOGGERS": "newsflow",
             # prefect.yaml's pull step reads {{ $PWD }}: the worker runs flows from here.

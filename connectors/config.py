@@ -115,10 +115,10 @@ class Revisit:
 class Alerts:
     """When a source's volume counts as collapsed (an alert goes to the operator's webhook)."""
 
-    silent_runs: int = Field(3, ge=1)
-    """Alert after this many daily runs in a row with no new article."""
+    silent_days: int = Field(3, ge=1)
+    """Alert after this many days of daily runs in a row with no new article."""
     min_share_of_median: float = Field(0.25, ge=0)
-    """Alert when new articles fall under this share of the 14-day median."""
+    """Alert when a day's new articles fall under this share of the same weekday's median."""
 
 
 @settings(frozen=True, config=_STRICT)

@@ -3,8 +3,10 @@
 Four automations post to one webhook (a CustomWebhookNotificationBlock named `newsflow-alerts`):
 - a flow run that ends Failed (including "Partial failure") or Crashed;
 - a source whose volume collapsed: the ingest flow emits a `newsflow.source.volume-collapsed`
-  event when a source had no new article for `silent_runs` daily runs in a row, or fewer than
-  `min_share_of_median` of its 14-day median (both per source in sources.yaml's `alerts`);
+  event when a source had no new article for `silent_days` days of daily runs in a row, or a
+  day brought fewer than `min_share_of_median` of the median of the same weekday over the last
+  eight weeks (of all its earlier days while no such weekday is known); both per source in
+  sources.yaml's `alerts`. Days, not runs: a manual run after the scheduled one adds to its day;
 - a source behind a bot wall: every ingest run emits `newsflow.source.blocked`, naming the
   vendors, for each source a challenge page answered;
 - a source whose layout changed: the maintenance flow's canary emits
@@ -20,7 +22,7 @@ import logging
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from prefect.automations import Automation
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
@@ -37,7 +39,7 @@ from warehouse.reports import SourceReport
 WEBHOOK_ENV = "NEWSFLOW_ALERT_WEBHOOK"
 WEBHOOK_BLOCK = "newsflow-alerts"
 VOLUME_EVENT = "newsflow.source.volume-collapsed"
-VOLUME_DAYS = 14
+VOLUME_DAYS = 56  # eight weeks: eight of each weekday to take a median of
 RUN_ALERT = "newsflow: a run failed"
 RUN_ENDED = "{{ flow.name }} run {{ flow_run.name }} ended {{ flow_run.state.name }}"
 VOLUME_ALERT = "newsflow: a source's volume collapsed"
@@ -49,27 +51,38 @@ CANARY_ALERT = "newsflow: a source's layout changed"
 
 @dataclass(frozen=True)
 class VolumeAlert:
-    """A source whose latest daily runs brought (almost) nothing new, and why that is alarming."""
+    """A source whose latest days brought (almost) nothing new, and why that is alarming."""
 
     source_id: str
-    new: int  # in the latest daily run
+    new: int  # on the latest day
     reason: str
 
 
-def collapsed(source_id: str, history: Sequence[int], settings: Alerts) -> VolumeAlert | None:
-    """Whether a source's daily volume collapsed; history is new articles per run, newest first."""
+def collapsed(
+    source_id: str, history: Sequence[tuple[date, int]], settings: Alerts
+) -> VolumeAlert | None:
+    """Whether a source's volume collapsed; history is new articles per day, newest first.
+
+    The latest day is compared with the median of the same weekday's earlier days (sources
+    publish less at weekends), or of all earlier days while no such weekday is known.
+    """
     if not history:
         return None
-    latest, earlier = history[0], history[1:]
-    silent = history[: settings.silent_runs]
-    if len(silent) == settings.silent_runs and not any(silent):
-        reason = f"no new article in the last {settings.silent_runs} daily runs"
+    latest_day, latest = history[0]
+    silent = history[: settings.silent_days]
+    if len(silent) == settings.silent_days and not any(new for _, new in silent):
+        reason = f"no new article in the last {settings.silent_days} days of daily runs"
         return VolumeAlert(source_id, latest, reason)
-    median = statistics.median(earlier) if earlier else 0
+    earlier = history[1:]
+    weekday = [new for day, new in earlier if day.weekday() == latest_day.weekday()]
+    baseline = weekday or [new for _, new in earlier]
+    median = statistics.median(baseline) if baseline else 0
     if median and latest < settings.min_share_of_median * median:
+        compared = f"{latest_day:%A}s" if weekday else "days"
         reason = (
-            f"{latest} new articles, under {settings.min_share_of_median:.0%} of its "
-            f"{VOLUME_DAYS}-day median of {median:g}"
+            f"{latest} new articles on {latest_day.isoformat()}, under "
+            f"{settings.min_share_of_median:.0%} of the median of its {len(baseline)} earlier "
+            f"{compared} ({median:g})"
         )
         return VolumeAlert(source_id, latest, reason)
     return None

@@ -1,4 +1,4 @@
-"""The `newsflow` command. Heavy imports (Prefect, argostranslate) happen only where needed."""
+"""newsflow: ingest news sites in several languages into a DuckDB warehouse, and read it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+# Heavy imports (Prefect, argostranslate) happen inside the commands that need them, so that a
+# typo or `--help` answers at once.
 
 DEMO_PORT = 8765
 DEMO_POLITENESS = "timeout_seconds=3,retries=1,backoff_seconds=0.2,delay_seconds=0"
@@ -28,17 +33,37 @@ SIDE_BY_SIDE_SQL = (
 )
 
 
+class UsageError(ValueError):
+    """The command line named something that is not there: exit 2, before any work starts."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line that says where to look (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script: 0 done, 1 failed work, 2 bad usage."""
     # Offline first: a temporary Prefect server must not phone home (its telemetry also races
     # the server's own start-up on SQLite and logs "database is locked").
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
+        _quiet_prefect(args.verbose)
+        _check_usage(args)
         return int(args.run(args) or 0)
+    except UsageError as exc:
+        print(f"newsflow: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `newsflow show URL | head`: the reader has what it wanted; stop without a traceback
+        # (and without another one when Python flushes stdout on exit).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a clear one-line error for the user, not a traceback
         if os.environ.get("NEWSFLOW_DEBUG"):
             raise
@@ -46,30 +71,150 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsflow", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+def _quiet_prefect(verbose: bool) -> None:
+    """Prefect's INFO lines on the terminal only with -v (the run's log in the UI keeps them)."""
+    level = "INFO" if verbose else "WARNING"
+    for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
+        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", level)
 
+
+def _check_usage(args: argparse.Namespace) -> None:
+    """What can be checked before any work starts: the window, the warehouse address."""
+    for first, last in (("since", "until"), ("fetched_since", "fetched_until")):
+        since, until = getattr(args, first, None), getattr(args, last, None)
+        if since and until and since > until:
+            raise UsageError(
+                f"{first} ({since.isoformat()}) is after {last} ({until.isoformat()}): "
+                "the window would be empty"
+            )
+    if getattr(args, "warehouse", False):
+        from warehouse.lake import AddressError, check_address
+
+        try:
+            check_address()
+        except AddressError as exc:
+            raise UsageError(str(exc)) from None
+
+
+# --- argument types: each says what was wrong and what would be right --------------------------
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {minimum}")
+        return value
+
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
+
+
+positive = _whole(1)
+
+
+def day(text: str) -> date:
+    """A YYYY-MM-DD day."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a day: YYYY-MM-DD, e.g. 2025-10-01"
+        ) from None
+
+
+def share(text: str) -> float:
+    """A share between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share from 0 to 1, e.g. 0.2")
+    return value
+
+
+def web_url(text: str) -> str:
+    """An http(s) URL with a host."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a web address: http(s)://HOST/PATH")
+    return text
+
+
+def source_id(text: str) -> str:
+    """The id of a source that sources.yaml configures."""
+    from connectors.config import load_sources
+
+    known = [s.id for s in load_sources()]
+    if text not in known:
+        raise argparse.ArgumentTypeError(f"no source {text!r}; sources.yaml has {', '.join(known)}")
+    return text
+
+
+# --- the commands: one function each adds its parser; COMMANDS lists them in help order ------
+
+Commands = argparse._SubParsersAction  # what add_parser is called on
+COMMANDS: list[Callable[[Commands], None]] = []
+
+
+def command(add: Callable[[Commands], None]) -> Callable[[Commands], None]:
+    """Register a function that adds one subcommand (its options and its `run`)."""
+    COMMANDS.append(add)
+    return add
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: global options, then each registered command."""
+    parser = Parser(prog="newsflow", description=__doc__)
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also print Prefect's INFO lines"
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=Parser)
+    for add in COMMANDS:
+        add(commands)
+    return parser
+
+
+def _window(parser: argparse.ArgumentParser, flag: str = "", what: str = "publication") -> None:
+    """--since/--until: always publication days; --fetched-since/--fetched-until: fetch days."""
+    parser.add_argument(
+        f"--{flag}since", type=day, metavar="YYYY-MM-DD", help=f"first {what} day (inclusive)"
+    )
+    parser.add_argument(
+        f"--{flag}until", type=day, metavar="YYYY-MM-DD", help=f"last {what} day (inclusive)"
+    )
+
+
+def _uses_warehouse(parser: argparse.ArgumentParser, run: Callable[..., int]) -> None:
+    parser.set_defaults(run=run, warehouse=True)
+
+
+@command
+def _ingest_command(commands: Commands) -> None:
     ingest = commands.add_parser("ingest", help="discover, fetch and load new articles")
     ingest.add_argument(
         "--source",
         action="append",
         dest="sources",
+        type=source_id,
         metavar="ID",
         help="source id from sources.yaml (repeatable; default: all)",
     )
-    ingest.add_argument("--since", type=date.fromisoformat, help="first publication day")
-    ingest.add_argument("--until", type=date.fromisoformat, help="last publication day")
+    _window(ingest)
     ingest.add_argument(
         "--failure-threshold",
-        type=float,
+        type=share,
         default=None,
         metavar="SHARE",
         help="share of a source's URLs that may fail before the run fails (default 0.2)",
     )
     ingest.add_argument(
         "--chunk-size",
-        type=int,
+        type=positive,
         default=None,
         metavar="N",
         help="URLs fetched and committed together (default 200); a crash loses at most three",
@@ -79,46 +224,65 @@ def _parser() -> argparse.ArgumentParser:
         choices=["failed", "all"],
         help="fetch again what the revisit policy holds back: every failed URL, or every URL",
     )
-    ingest.set_defaults(run=_ingest)
+    _uses_warehouse(ingest, _ingest)
 
+
+@command
+def _frontier_command(commands: Commands) -> None:
     frontier = commands.add_parser(
         "frontier", help="per source, how many URLs are in each state and due; failures"
     )
-    frontier.add_argument("--source", metavar="ID", help="only this source id")
+    frontier.add_argument("--source", type=source_id, metavar="ID", help="only this source id")
     frontier.add_argument("--failures", action="store_true", help="list failed URLs and why")
     frontier.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    frontier.set_defaults(run=_frontier)
+    _uses_warehouse(frontier, _frontier)
 
+
+@command
+def _demo_command(commands: Commands) -> None:
     demo = commands.add_parser("demo", help="ingest the bundled local fixture sites")
     demo.add_argument(
         "--port",
-        type=int,
+        type=positive,
         default=DEMO_PORT,
         help=f"port of the fixture site on 127.0.0.1 (default {DEMO_PORT})",
     )
-    demo.set_defaults(run=_demo)
+    _uses_warehouse(demo, _demo)
 
+
+@command
+def _serve_command(commands: Commands) -> None:
     serve = commands.add_parser(
         "serve", help="local Prefect server + deployments + worker; Ctrl-C stops all"
     )
-    serve.add_argument("--port", type=int, default=4200, help="UI/API port on 127.0.0.1")
+    serve.add_argument(
+        "--port", type=positive, default=4200, help="UI/API port on 127.0.0.1 (default 4200)"
+    )
     serve.add_argument(
         "--home",
         type=Path,
         help="where Prefect keeps its database and the logs (default: ./data/prefect)",
     )
-    serve.set_defaults(run=_serve)
+    _uses_warehouse(serve, _serve)
 
+
+@command
+def _worker_command(commands: Commands) -> None:
     worker = commands.add_parser(
         "worker", help="run a worker of the newsflow pool here (another machine's serve)"
     )
     worker.add_argument(
-        "--api", help="Prefect API URL, e.g. http://10.0.0.5:4200/api (default: PREFECT_API_URL)"
+        "--api",
+        type=web_url,
+        help="Prefect API URL, e.g. http://10.0.0.5:4200/api (default: PREFECT_API_URL)",
     )
     worker.add_argument("--name", help="worker name shown in the UI (default: Prefect's)")
-    worker.add_argument("--limit", type=int, help="flow runs at once (default: no limit)")
-    worker.set_defaults(run=_worker)
+    worker.add_argument("--limit", type=positive, help="flow runs at once (default: no limit)")
+    _uses_warehouse(worker, _worker)
 
+
+@command
+def _sql_command(commands: Commands) -> None:
     sql = commands.add_parser(
         "sql", help="run a SQL query on the warehouse: read-only, no files, no network"
     )
@@ -134,105 +298,152 @@ def _parser() -> argparse.ArgumentParser:
         help="a value for the saved query's $NAME (repeatable)",
     )
     sql.add_argument(
-        "--format", choices=["table", "csv", "json", "markdown"], default="table", dest="output"
+        "--format",
+        choices=["table", "csv", "json", "markdown"],
+        default="table",
+        dest="output",
+        help="how rows are printed (default table)",
     )
-    sql.add_argument("--max-rows", type=int, default=100, help="rows of a table (default 100)")
+    sql.add_argument(
+        "--max-rows", type=positive, default=100, metavar="N", help="rows of a table (default 100)"
+    )
     sql.add_argument(
         "--output-dir",
         type=Path,
         metavar="DIR",
         help="let the query write files (COPY ... TO 'DIR/...') in this directory only",
     )
-    sql.set_defaults(run=_sql)
+    _uses_warehouse(sql, _sql)
 
+
+@command
+def _digest_command(commands: Commands) -> None:
     digest = commands.add_parser(
         "digest", help="write the day's digest: stories, charts, backlog, failures (HTML)"
     )
-    digest.add_argument("--day", type=date.fromisoformat, help="UTC day (default: today)")
+    digest.add_argument(
+        "--day",
+        type=day,
+        metavar="YYYY-MM-DD",
+        help="fetch day (UTC) whose arrivals it shows (default: today)",
+    )
     digest.add_argument(
         "--out", type=Path, metavar="DIR", help="default: digest/ beside the warehouse file"
     )
-    digest.set_defaults(run=_digest)
+    _uses_warehouse(digest, _digest)
 
+
+@command
+def _show_command(commands: Commands) -> None:
     show = commands.add_parser("show", help="one article: original and English side by side")
-    show.add_argument("url", metavar="URL", help="the article's URL, or any URL that led to it")
+    show.add_argument(
+        "url", metavar="URL", type=web_url, help="the article's URL, or any URL that led to it"
+    )
     show.add_argument("--out", type=Path, metavar="DIR", help="also write its HTML page in DIR")
-    show.set_defaults(run=_show_article)
+    _uses_warehouse(show, _show_article)
 
+
+@command
+def _extract_command(commands: Commands) -> None:
     extract = commands.add_parser("extract", help="extract saved pages as JSON lines")
-    extract.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    extract.add_argument("--url", help="the page's URL: picks the source's cleanup rules")
+    extract.add_argument("files", nargs="+", type=Path, metavar="FILE", help="saved HTML pages")
+    extract.add_argument(
+        "--url", type=web_url, help="the page's URL: picks the source's cleanup rules"
+    )
     extract.add_argument(
         "--max-bytes",
-        type=int,
+        type=positive,
         default=EXTRACT_MAX_BYTES,
+        metavar="N",
         help=f"larger files are refused (default {EXTRACT_MAX_BYTES})",
     )
     extract.set_defaults(run=_extract)
 
+
+@command
+def _search_command(commands: Commands) -> None:
     search = commands.add_parser("search", help="full-text search, best matches first")
-    search.add_argument("query")
-    search.add_argument("--since", type=date.fromisoformat, help="first publication day")
-    search.add_argument("--source", metavar="ID", help="only this source id")
+    search.add_argument("query", help="words to find, in any language stored")
+    search.add_argument(
+        "--since", type=day, metavar="YYYY-MM-DD", help="first publication day (inclusive)"
+    )
+    search.add_argument("--source", type=source_id, metavar="ID", help="only this source id")
     search.add_argument("--lang", metavar="L", help="only this original language, e.g. ru")
-    search.add_argument("--limit", type=int, default=20)
-    search.set_defaults(run=_search)
+    search.add_argument(
+        "--limit", type=positive, default=20, metavar="N", help="matches shown (default 20)"
+    )
+    _uses_warehouse(search, _search)
 
+
+@command
+def _export_command(commands: Commands) -> None:
     export = commands.add_parser("export", help="write stories as Parquet by date and source")
-    export.add_argument("--format", choices=["parquet"], default="parquet")
-    export.add_argument("--since", type=date.fromisoformat, help="first publication day")
-    export.add_argument("--until", type=date.fromisoformat, help="last publication day")
-    export.add_argument("directory", type=Path, metavar="DIR")
-    export.set_defaults(run=_export)
+    export.add_argument(
+        "--format", choices=["parquet"], default="parquet", help="file format (parquet)"
+    )
+    _window(export)
+    export.add_argument("directory", type=Path, metavar="DIR", help="where the files go")
+    _uses_warehouse(export, _export)
 
+
+@command
+def _reprocess_command(commands: Commands) -> None:
     reprocess = commands.add_parser(
         "reprocess", help="re-extract and re-translate stored articles from the raw archive"
     )
-    reprocess.add_argument("urls", nargs="*", metavar="URL", help="default: all that match")
-    reprocess.add_argument("--source", metavar="ID", help="only this source id")
-    reprocess.add_argument("--since", type=date.fromisoformat, help="first fetch day")
-    reprocess.add_argument("--until", type=date.fromisoformat, help="last fetch day")
+    reprocess.add_argument(
+        "urls", nargs="*", metavar="URL", type=web_url, help="stored articles (default: all)"
+    )
+    reprocess.add_argument("--source", type=source_id, metavar="ID", help="only this source id")
+    _window(reprocess, "fetched-", "fetch")
     reprocess.add_argument(
         "--chunk-size",
-        type=int,
+        type=positive,
         default=None,
         metavar="N",
         help="articles read from the archive and replaced together (default 200)",
     )
-    reprocess.set_defaults(run=_reprocess)
+    _uses_warehouse(reprocess, _reprocess)
 
+
+@command
+def _maintenance_command(commands: Commands) -> None:
     maintain = commands.add_parser(
         "maintenance",
         help="compact the raw archive and run each source's canary (a layout check, no refetch)",
     )
     maintain.add_argument(
         "--keep-listing-days",
-        type=int,
+        type=_whole(0),
         default=None,
         metavar="N",
         help="days to keep archived feed, sitemap and API bodies (default 30)",
     )
-    maintain.set_defaults(run=_maintenance)
+    _uses_warehouse(maintain, _maintenance)
 
+
+@command
+def _sources_command(commands: Commands) -> None:
     sources = commands.add_parser("sources", help="check sources.yaml, or print its schema")
-    source_actions = sources.add_subparsers(required=True, metavar="ACTION")
-    source_actions.add_parser(
+    actions = sources.add_subparsers(required=True, metavar="ACTION", parser_class=Parser)
+    schema = actions.add_parser(
         "schema", help="print the JSON Schema of sources.yaml (for editors)"
-    ).set_defaults(run=_sources_schema)
-    check = source_actions.add_parser(
-        "check", help="validate a sources file without fetching anything"
     )
+    schema.set_defaults(run=_sources_schema)
+    check = actions.add_parser("check", help="validate a sources file without fetching anything")
     check.add_argument(
         "file", nargs="?", type=Path, help="default: $NEWSFLOW_SOURCES, ./sources.yaml or shipped"
     )
     check.set_defaults(run=_sources_check)
 
+
+@command
+def _models_command(commands: Commands) -> None:
     models = commands.add_parser("models", help="list or install translation models")
-    model_actions = models.add_subparsers(required=True, metavar="ACTION")
-    model_actions.add_parser(
-        "list", help="installed models: pair, version, size on disk"
-    ).set_defaults(run=_models_list)
-    install = model_actions.add_parser(
+    actions = models.add_subparsers(required=True, metavar="ACTION", parser_class=Parser)
+    listing = actions.add_parser("list", help="installed models: pair, version, size on disk")
+    listing.set_defaults(run=_models_list)
+    install = actions.add_parser(
         "install", help="install X->English models from the Argos index or from files"
     )
     install.add_argument("languages", nargs="*", metavar="LANG", help="e.g. ru zh az")
@@ -247,12 +458,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     install.set_defaults(run=_models_install)
 
+
+@command
+def _translate_command(commands: Commands) -> None:
     translate = commands.add_parser(
         "translate", help="translate the articles whose language now has a model"
     )
-    translate.add_argument("--batch-size", type=int, default=200, help="articles per batch")
-    translate.set_defaults(run=_translate)
-    return parser
+    translate.add_argument(
+        "--batch-size",
+        type=positive,
+        default=200,
+        metavar="N",
+        help="articles per batch (default 200)",
+    )
+    _uses_warehouse(translate, _translate)
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -275,9 +494,9 @@ def _ingest(args: argparse.Namespace) -> int:
 def _frontier(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from warehouse import frontier, store
+    from warehouse import frontier
 
-    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
+    with _existing_warehouse() as conn:
         if args.failures:
             columns = ("source_id", "url", "state", "http_status", "error", "attempts", "next_due")
             rows = frontier.failures(conn, args.source)
@@ -302,14 +521,11 @@ def _frontier(args: argparse.Namespace) -> int:
 def _run_ingest(**parameters: object) -> int:
     """Run the ingest flow and print what became of each URL; 1 on a partial failure.
 
-    The window is checked before anything starts. The run goes to the configured Prefect API,
+    The arguments were checked before (main). The run goes to the configured Prefect API,
     else to a running `newsflow serve`, else to a temporary server that dies with this process.
     """
     # the warehouse's wait messages (a plain logger) also go to the run's log; read at import
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsflow")
-    from flows.ingest import check_window
-
-    check_window(parameters.get("since"), parameters.get("until"))  # type: ignore[arg-type]
     from flows.ingest import ingest
     from flows.serve import prefect_api
 
@@ -479,13 +695,39 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _reprocess(args: argparse.Namespace) -> int:
+    """Reprocess; URLs named must be stored articles (an unknown one is an error, not 0 done)."""
+    if args.urls:
+        _require_archived(args.urls)
     from flows.reprocess import reprocess
     from pipeline.ingest import CHUNK_SIZE
 
     chunk_size = args.chunk_size or CHUNK_SIZE
-    updated = reprocess(args.urls, args.source, args.since, args.until, chunk_size)
+    updated = reprocess(args.urls, args.source, args.fetched_since, args.fetched_until, chunk_size)
     print(f"reprocessed {updated} articles from the archive")
     return 0
+
+
+def _require_archived(urls: Sequence[str]) -> None:
+    from warehouse import archive
+
+    with _existing_warehouse() as conn:
+        missing = sorted(set(urls) - set(archive.archived_urls(conn, urls)))
+    if missing:
+        raise UsageError(
+            f"not a stored article with its archived page: {', '.join(missing)} "
+            "(`newsflow search WORDS` finds stored ones)"
+        )
+
+
+def _existing_warehouse():  # noqa: ANN202 - a store.connect context
+    """A read-only connection to the warehouse, which must already exist (none is created)."""
+    from warehouse import store
+
+    if store.backend() is None and not store.db_path().exists():
+        raise UsageError(
+            f"no warehouse at {store.db_path()}: `newsflow demo` or `newsflow ingest` makes one"
+        )
+    return store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS)
 
 
 def _maintenance(args: argparse.Namespace) -> int:
@@ -603,6 +845,9 @@ def _models_install(args: argparse.Namespace) -> int:
 
 def _translate(args: argparse.Namespace) -> int:
     from rich.progress import Progress
+
+    with _existing_warehouse():  # translating nothing must not leave an empty warehouse behind
+        pass
 
     from flows.translate import reporting_progress, translate_backlog
 

@@ -20,8 +20,8 @@ from warehouse.interface import DuckDBWarehouse
 def reprocess(
     urls: list[str] | None = None,
     source: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    fetched_since: date | None = None,
+    fetched_until: date | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> int:
     """Re-extract, re-detect and re-translate chosen stored articles; returns how many changed.
@@ -29,13 +29,13 @@ def reprocess(
     Args:
         urls: Article URLs as stored. Empty: every article matching the other filters.
         source: Only this source id.
-        since: Only articles fetched on or after this day.
-        until: Only articles fetched on or before this day.
+        fetched_since: Only articles fetched on or after this day.
+        fetched_until: Only articles fetched on or before this day.
         chunk_size: Articles read from the archive and replaced together.
     """
     started = time.monotonic()
     warehouse = DuckDBWarehouse()
-    chosen = warehouse.archived_urls(urls or None, source, since, until)
+    chosen = warehouse.archived_urls(urls or None, source, fetched_since, fetched_until)
     sources = {s.id: s for s in load_sources()}
     with PageProcessor() as processor:
         updated, done = asyncio.run(

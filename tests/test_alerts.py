@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -38,20 +38,59 @@ from warehouse.health import CanaryCheck, CanaryStatus
 from warehouse.interface import DuckDBWarehouse
 from warehouse.reports import SourceReport
 
-SETTINGS = Alerts(silent_runs=3, min_share_of_median=0.25)
+SETTINGS = Alerts(silent_days=3, min_share_of_median=0.25)
+MONDAY = date(2025, 10, 6)
 
 
-def test_a_source_silent_for_n_daily_runs_collapsed():
-    alert = collapsed("toutiao", [0, 0, 0, 12], SETTINGS)
-    assert alert and alert.reason == "no new article in the last 3 daily runs"
-    assert collapsed("toutiao", [0, 0, 5, 0], SETTINGS) is None
+def _days(*new: int) -> list[tuple[date, int]]:
+    """New articles on consecutive days up to MONDAY, newest first."""
+    return [(MONDAY - timedelta(days=back), count) for back, count in enumerate(new)]
+
+
+def test_a_source_silent_for_n_days_collapsed():
+    alert = collapsed("toutiao", _days(0, 0, 0, 12), SETTINGS)
+    assert alert and alert.reason == "no new article in the last 3 days of daily runs"
+    assert collapsed("toutiao", _days(0, 0, 5, 0), SETTINGS) is None
 
 
 def test_a_source_far_under_its_median_collapsed_and_a_normal_day_did_not():
-    alert = collapsed("caliber-az", [2, 10, 12, 9, 11], SETTINGS)
-    assert alert and alert.reason == "2 new articles, under 25% of its 14-day median of 10.5"
-    assert collapsed("caliber-az", [3, 10, 12, 9, 11], SETTINGS) is None
-    assert collapsed("caliber-az", [4], SETTINGS) is None  # a first run has nothing to compare
+    alert = collapsed("caliber-az", _days(2, 10, 12, 9, 11), SETTINGS)
+    assert alert and alert.reason == (
+        "2 new articles on 2025-10-06, under 25% of the median of its 4 earlier days (10.5)"
+    )
+    assert collapsed("caliber-az", _days(3, 10, 12, 9, 11), SETTINGS) is None
+    assert collapsed("caliber-az", _days(4), SETTINGS) is None  # a first day: nothing to compare
+
+
+def test_a_day_is_compared_with_the_same_weekday():
+    """A quiet Sunday is a Sunday like the others; the same count on a Monday is a collapse."""
+    weeks = [(MONDAY - timedelta(days=back), 20) for back in range(1, 21)]
+    history = [(day, 2 if day.weekday() == 6 else new) for day, new in weeks]  # quiet Sundays
+    assert collapsed("azertac", history, SETTINGS) is None  # the latest day is a Sunday: 2
+    alert = collapsed("azertac", [(MONDAY, 3), *history], SETTINGS)
+    assert alert and alert.reason == (
+        "3 new articles on 2025-10-06, under 25% of the median of its 2 earlier Mondays (20)"
+    )
+
+
+def test_two_runs_on_one_day_are_one_day_and_the_collapse_next_day_alerts_once(tmp_path):
+    """A manual run after the scheduled one brings little: its day is not a collapse."""
+    path = tmp_path / "w.duckdb"
+    warehouse = DuckDBWarehouse(path)
+    since = datetime.now(UTC) - timedelta(days=30)
+    alerts = []
+    yesterday = datetime.now(UTC).replace(hour=1) - timedelta(days=1)
+    runs = [(yesterday, 12), (yesterday + timedelta(hours=3), 1), (datetime.now(UTC), 1)]
+    for number, (at, new) in enumerate(runs):
+        _record_daily_run(path, f"run-{number}", at, "toutiao", new)
+        history = warehouse.daily_volume(since)["toutiao"]
+        alerts.append(collapsed("toutiao", history, SETTINGS))
+    assert alerts[:2] == [None, None]
+    assert (
+        alerts[2]
+        and alerts[2].new == 1
+        and "median of its 1 earlier days (13)" in (alerts[2].reason)
+    )
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -112,28 +151,32 @@ def test_a_failed_run_alerts_the_webhook(stack, webhook):
     assert "since (2025-10-07) is after until (2025-10-01)" in alert["text"]
 
 
-def _daily_runs(path, source_id: str, new_per_run: list[int]) -> None:
-    """A warehouse whose fetch log holds these daily runs of one source, oldest first."""
-    start = datetime.now(UTC) - timedelta(days=len(new_per_run))
+def _record_daily_run(path, run_id: str, at: datetime, source_id: str, new: int) -> None:
+    """A daily ingest run in the warehouse's runs and fetch log: a listing and `new` stored."""
     with store.connect(path) as conn:
-        for day, new in enumerate(new_per_run):
-            run_id, at = f"run-{day}", start + timedelta(days=day)
-            conn.execute(
-                "INSERT INTO runs (run_id, attempt, flow, started_at, ended_at, parameters, "
-                "fetched, new, duplicate, failed, translated) "
-                "VALUES (?, 1, 'ingest', ?, ?, '{\"sources\": null}', ?, ?, 0, 0, 0)",
-                [run_id, at, at, new, new],
-            )
-            rows = [(run_id, source_id, f"https://x/{day}/listing", "listed", "listing", at)]
-            rows += [
-                (run_id, source_id, f"https://x/{day}/{i}", "stored", "article", at)
-                for i in range(new)
-            ]
-            conn.executemany(
-                "INSERT INTO fetch_log (run_id, source_id, url, outcome, kind, attempted_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        conn.execute(
+            "INSERT INTO runs (run_id, attempt, flow, started_at, ended_at, parameters, "
+            "fetched, new, duplicate, failed, translated) "
+            "VALUES (?, 1, 'ingest', ?, ?, '{\"sources\": null}', ?, ?, 0, 0, 0)",
+            [run_id, at, at, new, new],
+        )
+        rows = [(run_id, source_id, f"https://x/{run_id}/listing", "listed", "listing", at)]
+        rows += [
+            (run_id, source_id, f"https://x/{run_id}/{i}", "stored", "article", at)
+            for i in range(new)
+        ]
+        conn.executemany(
+            "INSERT INTO fetch_log (run_id, source_id, url, outcome, kind, attempted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def _daily_runs(path, source_id: str, new_per_day: list[int]) -> None:
+    """A warehouse holding one daily run a day of one source, oldest first, the last today."""
+    start = datetime.now(UTC) - timedelta(days=len(new_per_day) - 1)
+    for day, new in enumerate(new_per_day):
+        _record_daily_run(path, f"run-{day}", start + timedelta(days=day), source_id, new)
 
 
 def test_a_collapsed_source_alerts_the_webhook(stack, webhook, tmp_path):
@@ -151,7 +194,8 @@ def test_a_collapsed_source_alerts_the_webhook(stack, webhook, tmp_path):
             break
     assert received_alert == {
         "subject": "newsflow: toutiao volume collapsed",
-        "text": "toutiao: 1 new articles, under 25% of its 14-day median of 10.5",
+        "text": f"toutiao: 1 new articles on {datetime.now(UTC).date().isoformat()}, under 25% "
+        "of the median of its 4 earlier days (10.5)",
     }
 
 

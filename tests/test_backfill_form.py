@@ -28,7 +28,7 @@ def test_the_form_has_required_date_pickers_and_a_pick_list_of_the_configured_so
 
 def test_the_cli_refuses_a_window_that_ends_before_it_starts(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
-    assert cli.main(["ingest", "--since", "2025-10-07", "--until", "2025-10-01"]) == 1
+    assert cli.main(["ingest", "--since", "2025-10-07", "--until", "2025-10-01"]) == 2
     assert capsys.readouterr().err.strip() == (
         "newsflow: error: since (2025-10-07) is after until (2025-10-01): the window would be empty"
     )

@@ -77,7 +77,7 @@ class Warehouse(Protocol):
     ) -> None: ...
     def start_run(self, record: store.RunRecord, now: datetime) -> list[str]: ...
     def count_pending(self, languages: Sequence[str]) -> int: ...
-    def daily_volume(self, since: datetime) -> dict[str, list[int]]: ...
+    def daily_volume(self, since: datetime) -> dict[str, list[tuple[date, int]]]: ...
     def pending_articles(
         self, languages: Sequence[str], after: str, limit: int
     ) -> list[PendingArticle]: ...
@@ -231,8 +231,8 @@ class DuckDBWarehouse:
 
         return store.write(operation, self.path)
 
-    def daily_volume(self, since: datetime) -> dict[str, list[int]]:
-        """New articles per daily run since a time, per source (for volume alerts)."""
+    def daily_volume(self, since: datetime) -> dict[str, list[tuple[date, int]]]:
+        """New articles per UTC day of daily runs since a time, per source (volume alerts)."""
         with store.connect(self.path) as conn:
             return reports.daily_volume(conn, since)
 

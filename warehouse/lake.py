@@ -76,9 +76,28 @@ class LakeConflict(RuntimeError):
     """Another worker's commits kept conflicting with this one beyond the retries."""
 
 
+class AddressError(ValueError):
+    """A warehouse address with a scheme newsflow does not know (a typo of ducklake:)."""
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+
+
+def check_address() -> str:
+    """NEWSFLOW_WAREHOUSE, refused when it starts with an unknown scheme such as `ducklak:`:
+    taken as a file name, it would quietly make a new, empty warehouse."""
+    spec = os.environ.get("NEWSFLOW_WAREHOUSE", "")
+    if (scheme := _SCHEME.match(spec)) and not spec.startswith(PREFIX):
+        raise AddressError(
+            f"NEWSFLOW_WAREHOUSE={spec!r} starts with an unknown scheme {scheme.group(0)!r}: "
+            f"a DuckLake is {PREFIX}postgres:dbname=NAME host=HOST, a DuckDB file is a path"
+        )
+    return spec
+
+
 def configured() -> Lake | None:
     """The lake NEWSFLOW_WAREHOUSE names, or None where the warehouse is a DuckDB file."""
-    spec = os.environ.get("NEWSFLOW_WAREHOUSE", "")
+    spec = check_address()
     if not spec.startswith(PREFIX):
         return None
     data = os.environ.get("NEWSFLOW_LAKE_DATA")

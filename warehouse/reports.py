@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 
@@ -195,24 +195,28 @@ def articles_report(
     return [SourceReport(*row) for row in rows]
 
 
-def daily_volume(conn: duckdb.DuckDBPyConnection, since: datetime) -> dict[str, list[int]]:
-    """New articles per source in each daily ingest run (no date window) since a moment.
+def daily_volume(
+    conn: duckdb.DuckDBPyConnection, since: datetime
+) -> dict[str, list[tuple[date, int]]]:
+    """New articles per source and UTC day of the daily ingest runs (no date window) since a
+    moment, newest day first: two runs on one day count as that one day.
 
-    Newest run first; a run that read a source but stored nothing counts 0 for it.
+    A day a run read a source but stored nothing counts 0; a day with no daily run is absent.
     """
     rows = conn.execute(
         """
-        SELECT l.source_id, list(new ORDER BY started_at DESC)
+        SELECT source_id, list({'day': day, 'new': new} ORDER BY day DESC)
         FROM (
-            SELECT l.source_id, r.started_at, count(*) FILTER (l.outcome = 'stored') AS new
+            SELECT l.source_id, CAST(timezone('UTC', r.started_at) AS DATE) AS day,
+                   count(*) FILTER (l.outcome = 'stored') AS new
             FROM runs r JOIN fetch_log l ON l.run_id = r.run_id AND l.attempt = r.attempt
             WHERE r.flow = 'ingest' AND r.started_at >= $since
               AND json_extract_string(r.parameters, '$.since') IS NULL
               AND json_extract_string(r.parameters, '$.until') IS NULL
             GROUP BY ALL
-        ) l
-        GROUP BY l.source_id
+        )
+        GROUP BY source_id
         """,
         {"since": since},
     ).fetchall()
-    return dict(rows)
+    return {source: [(d["day"], d["new"]) for d in days] for source, days in rows}

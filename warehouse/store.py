@@ -61,7 +61,7 @@ def db_path() -> Path:
 
     The default is ./data/newsflow.duckdb.
     """
-    chosen = os.environ.get("NEWSFLOW_WAREHOUSE", "")
+    chosen = lake.check_address()
     if chosen and not chosen.startswith(lake.PREFIX):
         return Path(chosen)
     return Path(os.environ.get("NEWSFLOW_DB") or DEFAULT_DB)

@@ -13,7 +13,7 @@ from connectors.config import load_sources
 from flows import alerts
 from flows.runs import current_run
 from warehouse import store
-from warehouse.health import CanaryCheck, check_canaries
+from warehouse.health import CanaryCheck, CanaryStatus, check_canaries
 from warehouse.maintenance import KEEP_LISTING_DAYS, Compaction, maintain
 
 
@@ -38,7 +38,12 @@ def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]
         key="maintenance-summary", markdown=_markdown(done, checks), description="maintenance"
     )
     logger.info("maintenance: %s", done)
-    return {**asdict(done), "layout_changed": {c.source_id: c.reason for c in flagged}}
+    none = {c.source_id: c.reason for c in checks if c.status == CanaryStatus.NONE}
+    return {
+        **asdict(done),
+        "layout_changed": {c.source_id: c.reason for c in flagged},
+        "no_canary": none,
+    }
 
 
 def _markdown(done: Compaction, checks: list[CanaryCheck]) -> str:

@@ -213,3 +213,39 @@ def test_a_site_whose_new_pages_lost_their_body_is_flagged_from_its_newest_artic
     assert check.url in before  # the latest good article, which still extracts as it did
     assert check.reason.startswith("its last 5 articles have a median of ")
     assert "characters, under half of the 20 before them (" in check.reason
+
+
+def test_a_source_of_short_texts_has_its_own_canary_and_one_with_none_is_reported(tmp_path):
+    """Reposts of a line or two (under 300 characters) still give their source a canary, from
+    its own text lengths; a configured source with nothing stored yet is reported, not skipped.
+    """
+    with HostileSite() as site:
+        site.route("/robots.txt", response("", "404 Not Found"))
+        source = Source(
+            "reposts", "Reposts", "feed", site.base_url, options={"feed_url": "/feed.xml"},
+            politeness=Politeness(retries=0, delay_seconds=0, timeout_seconds=2),
+        )  # fmt: skip
+        for n in range(6):
+            site.route(f"/news/{n}", response(_page(n, _paragraphs(n, 1))))
+        links = [site.url(f"/news/{n}") for n in range(6)]
+        site.route("/feed.xml", response(feed(links), content_type="application/rss+xml"))
+        warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+
+        async def ingest() -> None:
+            async with HttpClient() as client:
+                with PageProcessor(workers=0) as pages:
+                    await ingest_source(source, IngestRun(RunKey("run")), warehouse, client, pages)
+
+        asyncio.run(ingest())
+    silent = Source("silent", "Silent", "feed", source.base_url, options={"feed_url": "/feed.xml"})
+    with store.connect(tmp_path / "w.duckdb") as conn:
+        stored = conn.execute("SELECT max(length(text)) FROM articles").fetchone()[0]
+        checks = check_canaries(conn, {"reposts": source, "silent": silent}, NOW)
+    assert stored < 300  # the old constant would have left this source without a canary
+    by_source = {c.source_id: c for c in checks}
+    assert by_source["reposts"].status == CanaryStatus.OK
+    assert by_source["reposts"].url in links
+    assert by_source["silent"].status == CanaryStatus.NONE
+    assert by_source["silent"].reason == (
+        "no canary: no stored article with a title, text and its archived page yet"
+    )

@@ -29,7 +29,8 @@ from warehouse.sql import registered, transaction
 log = logging.getLogger("newsflow.health")
 
 SHRINK = 0.5  # flagged when today's text is under half of the stored one
-MIN_GOOD_CHARS = 300  # a stored article with a title and this much text is a good canary
+MIN_GOOD_CHARS = 300  # a stored article with a title and this much text is a good canary,
+GOOD_SHARE = 0.5  # or, at a source of short texts, this share of its median text length
 RECENT = 5  # the newest articles of a source, compared with
 USUAL = 20  # the ones before them,
 MIN_USUAL = 10  # when there are at least this many
@@ -42,6 +43,7 @@ class CanaryStatus(StrEnum):
 
     OK = "ok"
     CHANGED = "changed"  # the source is flagged: its pages no longer extract as they did
+    NONE = "none"  # no canary to check yet: said so, never skipped silently
 
 
 @dataclass(frozen=True)
@@ -86,20 +88,31 @@ class Trend:
 
 
 def latest_good(conn: duckdb.DuckDBPyConnection) -> list[Canary]:
-    """Each source's newest article with a title, enough text and an archived body."""
+    """Each source's newest article with a title, enough text and an archived body.
+
+    Enough text is MIN_GOOD_CHARS, or less at a source whose texts are short (reposts of a few
+    lines): GOOD_SHARE of its own median, so that such a source has a canary too.
+    """
     rows = conn.execute(
         """
+        WITH usual AS (
+            SELECT source_id, median(length(text)) AS chars
+            FROM articles
+            WHERE duplicate_of IS NULL AND coalesce(title, '') <> ''
+            GROUP BY source_id
+        )
         SELECT a.source_id, a.url, r.sha256, a.fetched_at, f.listed_published_at, a.title,
                a.published_at, a.language, length(a.text)
         FROM articles a
+        JOIN usual u ON u.source_id = a.source_id
         JOIN raw_archive r ON r.sha256 = a.raw_sha256
         LEFT JOIN frontier f ON f.url = a.url
         WHERE a.duplicate_of IS NULL AND coalesce(a.title, '') <> ''
-          AND length(a.text) >= $min_chars
+          AND length(a.text) >= greatest(1, least($min_chars, $share * u.chars))
         QUALIFY row_number() OVER (PARTITION BY a.source_id ORDER BY a.fetched_at DESC, a.url) = 1
         ORDER BY a.source_id
         """,
-        {"min_chars": MIN_GOOD_CHARS},
+        {"min_chars": MIN_GOOD_CHARS, "share": GOOD_SHARE},
     ).fetchall()
     bodies = read_bodies(conn, [sha256 for _, _, sha256, *_ in rows])
     return [
@@ -206,10 +219,18 @@ def _lost(trend: Trend, name: str) -> bool:
 def check_canaries(
     conn: duckdb.DuckDBPyConnection, sources: Mapping[str, Source], now: datetime
 ) -> list[CanaryCheck]:
-    """Re-extract every configured source's canary, record the verdicts, and return them."""
+    """Re-extract every configured source's canary, record the verdicts, and return them.
+
+    A configured source with no canary yet gets a NONE verdict saying why, not silence.
+    """
     checks = []
     recent = trends(conn)
-    for canary in latest_good(conn):
+    canaries = latest_good(conn)
+    for source_id in sorted(set(sources) - {c.source_id for c in canaries}):
+        reason = "no canary: no stored article with a title, text and its archived page yet"
+        log.warning("%s: %s", source_id, reason)
+        checks.append(CanaryCheck(source_id, "", CanaryStatus.NONE, now, 0, None, (), reason))
+    for canary in canaries:
         source = sources.get(canary.source_id)
         if source is None:
             log.info("%s: no canary, the source is no longer configured", canary.source_id)

@@ -42,6 +42,7 @@ class Discovery:
 
     links: list[Link] = field(default_factory=list)
     attempts: list[FetchAttempt] = field(default_factory=list)
+    left_out: int = 0  # links beyond max_urls_per_run, for a later round or run
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,14 @@ async def discover(
     client: HttpClient,
     stop_before: datetime | None = None,
     validators: Mapping[str, Validators] | None = None,
+    skip: Callable[[str], bool] | None = None,
 ) -> Discovery:
     """Ask a source for its article links; failures are recorded in attempts, never raised.
 
     Archive walks (JSON paging, sub-sitemaps by lastmod) stop at items older than
     `stop_before`: a backfill's first day, or a daily run's cursor. Listings with validators
-    from an earlier run are requested conditionally; an unchanged one yields no links.
+    from an earlier run are requested conditionally; an unchanged one yields no links. Links
+    for which `skip` is true (taken by an earlier round of a backfill) do not count to the cap.
     """
     if source.options is None:
         raise ConfigError(f"source {source.id}: no settings for kind {source.kind!r}")
@@ -74,9 +77,10 @@ async def discover(
     unique: dict[str, Link] = {}
     for link in await source.options.discover(walk):
         unique.setdefault(link.url, link)  # the first mention wins, in listing order
-    links = list(unique.values())
+    links = [link for link in unique.values() if skip is None or not skip(link.url)]
     cap = source.limits.max_urls_per_run
     result.links = links[:cap]
+    result.left_out = max(0, len(links) - cap)
     if len(links) > cap:
         error = (
             f"{len(links)} links listed, the first {cap} taken (max_urls_per_run); "

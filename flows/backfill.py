@@ -41,6 +41,7 @@ def backfill(
     until: date,
     sources: tuple[SourceId, ...] = (),  # type: ignore[valid-type]
     failure_threshold: float = DEFAULT_FAILURE_THRESHOLD,
+    budget: int | None = None,
 ) -> State:
     """Load the articles published in a date window, from some sources or all of them.
 
@@ -53,6 +54,8 @@ def backfill(
         sources: Sources to load (empty means all configured sources).
         failure_threshold: Share of a source's URLs that may fail before the run is a
             "Partial failure" (0.2 = 20 %; 1 = only when no listing could be read).
+        budget: URLs to list per source at most, in rounds of max_urls_per_run. Empty: the
+            whole window (a window left unfinished is continued by the same backfill).
     """
     check_window(since, until)
     outcome = ingest(
@@ -60,6 +63,7 @@ def backfill(
         since=since,
         until=until,
         failure_threshold=failure_threshold,
+        budget=budget,
         return_state=True,
     )
     return _same_as(outcome)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -223,6 +224,12 @@ def _ingest_command(commands: Commands) -> None:
         "--refetch",
         choices=["failed", "all"],
         help="fetch again what the revisit policy holds back: every failed URL, or every URL",
+    )
+    ingest.add_argument(
+        "--budget",
+        type=positive,
+        metavar="N",
+        help="with --since/--until: URLs to list per source at most (default: the whole window)",
     )
     _uses_warehouse(ingest, _ingest)
 
@@ -485,6 +492,7 @@ def _ingest(args: argparse.Namespace) -> int:
             for name, value in (
                 ("failure_threshold", args.failure_threshold),
                 ("chunk_size", args.chunk_size),
+                ("budget", args.budget),
             )
             if value is not None
         },
@@ -526,6 +534,7 @@ def _run_ingest(**parameters: object) -> int:
     """
     # the warehouse's wait messages (a plain logger) also go to the run's log; read at import
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsflow")
+    _print_progress("newsflow.ingest")
     from flows.ingest import ingest
     from flows.serve import prefect_api
 
@@ -537,6 +546,22 @@ def _run_ingest(**parameters: object) -> int:
         print(f"\n{state.message}", file=sys.stderr)
         return 1
     return 0
+
+
+class _Progress(logging.Handler):
+    """A pipeline's progress lines (a backfill's rounds) on stdout as they happen, whatever
+    level Prefect's console is at."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # not print(): inside a flow run with log_prints, print goes to the run's logger
+        sys.stdout.write(self.format(record) + "\n")
+        sys.stdout.flush()
+
+
+def _print_progress(name: str) -> None:
+    log = logging.getLogger(name)
+    if not any(isinstance(h, _Progress) for h in log.handlers):
+        log.addHandler(_Progress())
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -740,6 +765,8 @@ def _maintenance(args: argparse.Namespace) -> int:
         f"released {done['listing_bodies_released']} listing bodies, "
         f"dropped {done['bodies_dropped']} archived bodies"
     )
+    for source_id, reason in done["no_canary"].items():
+        print(f"{source_id}: {reason}", file=sys.stderr)
     for source_id, reason in done["layout_changed"].items():
         print(f"{source_id}: layout changed: {reason}", file=sys.stderr)
     return 1 if done["layout_changed"] else 0

@@ -26,6 +26,7 @@ from pipeline.ingest import (
     ingest_source,
     utc_now,
 )
+from pipeline.ingest import logger as progress
 from pipeline.pages import PageProcessor
 from warehouse.frontier import Refetch
 from warehouse.interface import DuckDBWarehouse
@@ -69,6 +70,7 @@ def ingest(
     refetch: Refetch | None = None,
     failure_threshold: float = summary.DEFAULT_FAILURE_THRESHOLD,
     chunk_size: int = CHUNK_SIZE,
+    budget: int | None = None,
 ) -> State:
     """Ingest what the sources list now and the warehouse does not have, or a date window.
 
@@ -83,6 +85,8 @@ def ingest(
         refetch: Fetch again what the revisit policy holds back: "failed" or "all".
         failure_threshold: Share of a source's URLs that may fail before the run is failed.
         chunk_size: URLs fetched, processed and committed together; a crash loses at most three.
+        budget: URLs a backfill may list per source, in rounds of max_urls_per_run. Empty:
+            the whole window.
     """
     check_window(since, until)
     selected = select_sources(load_sources(), sources)
@@ -90,15 +94,19 @@ def ingest(
     warehouse.register_sources(selected)
     if dead := warehouse.start_run(current_run(), utc_now()):
         get_run_logger().warning("runs whose process died, now marked Crashed: %s", dead)
-    params = IngestRun(run_key(), since, until, refetch, chunk_size)
+    params = IngestRun(run_key(), since, until, refetch, chunk_size, budget)
     crashed: dict[str, str] = {}
     with PageProcessor() as pages:
         futures = [fetch_source.submit(s, params, pages) for s in selected]
         for source, future in zip(selected, futures, strict=True):
             try:
-                future.result()
+                done = future.result()
             except Exception as exc:  # one source's crash must not stop the others
                 crashed[source.id] = record_crash(warehouse, params.run, source, exc)
+                continue
+            if not params.daily:  # a backfill ends saying how much of its window is in
+                coverage = warehouse.window_coverage(source.id, since, until)
+                progress.info(done.window_done(params, *coverage))
     state = close_run(warehouse, params.run, failure_threshold, crashed)
     if params.daily:
         alerts.check_volume(warehouse, selected, get_run_logger())

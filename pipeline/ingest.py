@@ -9,12 +9,13 @@ Memory is bounded by three chunks (fetching, processing, committing); a crash lo
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
 from connectors.config import Source
-from connectors.discovery import discover, in_window
+from connectors.discovery import Discovery, discover, in_window
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt, Kind, Link, Outcome
 from pipeline.pages import PageProcessor
@@ -26,6 +27,10 @@ from warehouse.interface import Warehouse, WarehouseCache
 from warehouse.loads import RunKey
 
 CHUNK_SIZE = 200
+# A backfill's progress: in the flow run's log (PREFECT_LOGGING_EXTRA_LOGGERS=newsflow) and on
+# the CLI's stdout; INFO whatever the root logger's level.
+logger = logging.getLogger("newsflow.ingest")
+logger.setLevel(logging.INFO)
 LEASE_POLL_SECONDS = 1.0  # how often a stream with nothing due looks at other runs' leases
 OUTSIDE_WINDOW = "published outside the requested window"
 Clock = Callable[[], datetime]
@@ -47,6 +52,7 @@ class IngestRun:
     until: date | None = None
     refetch: Refetch | None = None
     chunk_size: int = CHUNK_SIZE
+    budget: int | None = None  # URLs a backfill may list per source; None: the whole window
 
     @property
     def daily(self) -> bool:
@@ -62,6 +68,18 @@ class SourceRun:
     listed: int
     new_urls: int
     chunks: int
+    left: int = 0  # links of a backfill's window still unlisted (its budget ran out)
+
+    def window_done(self, params: IngestRun, stored: int, days: int) -> str:
+        """How much of a backfill's window this source has: the line a backfill ends with."""
+        span = f"{params.since or '…'}..{params.until or '…'}"
+        have = f"{stored} articles on {days} publication days of {span} stored"
+        if self.left:
+            return (
+                f"{self.source_id}: window unfinished, {have}; the budget of {params.budget} URLs "
+                f"is spent and {self.left} listed URLs wait: run the same backfill to continue"
+            )
+        return f"{self.source_id}: window done, {have} ({self.listed} URLs listed)"
 
 
 async def ingest_source(
@@ -72,10 +90,37 @@ async def ingest_source(
     pages: PageProcessor,
     clock: Clock = utc_now,
 ) -> SourceRun:
-    """Discover a source's links, then fetch, process and commit its due URLs chunk by chunk."""
-    listed, new = await list_source(source, params, warehouse, client, clock)
-    chunks = await stream_chunks(source, params, warehouse, client, pages, clock)
-    return SourceRun(source.id, listed, new, chunks)
+    """Discover a source's links, then fetch, process and commit its due URLs chunk by chunk.
+
+    A backfill goes on in rounds until its window is exhausted or its budget spent: each round
+    lists up to max_urls_per_run links the frontier does not hold yet, then streams them. A
+    window left unfinished keeps its `capped` record, and the same backfill later continues it.
+    """
+    listed = new = chunks = rounds = 0
+    skip: Callable[[str], bool] | None = None
+    while True:
+        discovery, added = await _list(source, params, warehouse, client, clock, skip)
+        listed, new, rounds = listed + len(discovery.links), new + added, rounds + 1
+        chunks += await stream_chunks(source, params, warehouse, client, pages, clock)
+        left = discovery.left_out
+        if params.daily or not left:
+            return SourceRun(source.id, listed, new, chunks)
+        stored, days = await asyncio.to_thread(
+            warehouse.window_coverage, source.id, params.since, params.until
+        )
+        logger.info(
+            "%s: backfill round %d: %d URLs listed, %d more in the listing; "
+            "%d articles on %d publication days stored",
+            source.id,
+            rounds,
+            listed,
+            left,
+            stored,
+            days,
+        )
+        if (params.budget and listed >= params.budget) or not discovery.links:
+            return SourceRun(source.id, listed, new, chunks, left)
+        skip = _listed_before(await asyncio.to_thread(warehouse.known_urls, source.id))
 
 
 async def list_source(
@@ -90,16 +135,32 @@ async def list_source(
     Returns how many links were listed and how many were new. The chunks can then be streamed
     here or by any worker of the pool (flows/pool.py).
     """
+    discovery, new = await _list(source, params, warehouse, client, clock)
+    return len(discovery.links), new
+
+
+async def _list(
+    source: Source,
+    params: IngestRun,
+    warehouse: Warehouse,
+    client: HttpClient,
+    clock: Clock,
+    skip: Callable[[str], bool] | None = None,
+) -> tuple[Discovery, int]:
+    """One reading of a source's listings into the frontier; the discovery and new URLs."""
     memory = warehouse.source_state(source.id) if params.daily else None
     stop_before = _start(params.since) or (memory.cursor if memory else None)
-    discovery = await discover(source, client, stop_before, memory.validators if memory else {})
-    links = _unique(discovery.links)
+    validators = memory.validators if memory else {}
+    discovery = await discover(source, client, stop_before, validators, skip)
+    discovery.links = _unique(discovery.links)
     new = await asyncio.to_thread(
-        warehouse.record_listings, params.run, discovery.attempts, links, clock()
+        warehouse.record_listings, params.run, discovery.attempts, discovery.links, clock()
     )
     if params.daily:
-        await asyncio.to_thread(warehouse.remember_listings, source.id, discovery.attempts, links)
-    return len(links), new
+        await asyncio.to_thread(
+            warehouse.remember_listings, source.id, discovery.attempts, discovery.links
+        )
+    return discovery, new
 
 
 async def stream_chunks(
@@ -274,6 +335,11 @@ def crashed_listing(source: Source, error: BaseException, now: datetime) -> Fetc
 def _start(day: date | None) -> datetime | None:
     """The first moment of a day (UTC), where archive walks stop going back."""
     return datetime.combine(day, time.min, UTC) if day else None
+
+
+def _listed_before(known: set[str]) -> Callable[[str], bool]:
+    """Whether a listed URL is one the frontier holds (by its canonical form)."""
+    return lambda url: canonical_url(url) in known
 
 
 def _unique(links: list[Link]) -> list[Link]:

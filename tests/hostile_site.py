@@ -16,7 +16,9 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import yaml
 import zstandard
 
 ARTICLE = (
@@ -184,6 +186,23 @@ class HostileSite:
         listing = urlset([self.url(path) for path in paths])
         self.route("/sitemap.xml", response(listing, content_type="application/xml"))
         self.route("/robots.txt", response("User-agent: *\n", content_type="text/plain"))
+
+    def sitemap_sources(
+        self, path: Path, source_id: str, max_per_host: int, **extra: object
+    ) -> Path:
+        """Write a sources.yaml at `path` with one sitemap source of this site (as served by
+        serve_sitemap), no delay, no retries, and any other fields given; returns the path."""
+        source = {
+            "id": source_id,
+            "name": source_id.title(),
+            "kind": "sitemap",
+            "base_url": self.base_url,
+            "sitemap_url": "/sitemap.xml",
+            "politeness": {"delay_seconds": 0, "max_per_host": max_per_host, "retries": 0},
+            **extra,
+        }
+        path.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
+        return path
 
     def wait(self, seconds: float) -> bool:
         """Sleep as a handler, waking early when the site stops; False once it has stopped."""

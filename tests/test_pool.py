@@ -20,7 +20,6 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-import yaml
 from argos_package import build_argos_package
 from hostile_site import HostileSite, Request, response
 
@@ -96,16 +95,7 @@ def pool_ingest(tmp_path_factory):
                 return _page(int(request.path.rsplit("/", 1)[1]))
 
         site.serve_sitemap([f"/notice/{n}" for n in range(ARTICLES)], article)
-        source = {
-            "id": "harbour",
-            "name": "Harbour",
-            "kind": "sitemap",
-            "base_url": site.base_url,
-            "sitemap_url": "/sitemap.xml",
-            "politeness": {"delay_seconds": 0, "max_per_host": MAX_PER_HOST, "retries": 0},
-        }
-        sources = tmp / "sources.yaml"
-        sources.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
+        sources = site.sitemap_sources(tmp / "sources.yaml", "harbour", MAX_PER_HOST)
         env = {
             "NEWSFLOW_SOURCES": str(sources),
             "NEWSFLOW_DB": str(tmp / "newsflow.duckdb"),

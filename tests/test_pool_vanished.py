@@ -20,7 +20,6 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-import yaml
 from hostile_site import HostileSite, Request, response
 
 from flows.serve import LocalStack, descendants, free_port
@@ -83,16 +82,7 @@ def test_a_vanished_workers_run_ends_crashed_and_the_pool_ingest_ends_saying_so(
             return _page(int(request.path.rsplit("/", 1)[1]))
 
         site.serve_sitemap([f"/notice/{n}" for n in range(ARTICLES)], article)
-        source = {
-            "id": "ferries",
-            "name": "Ferries",
-            "kind": "sitemap",
-            "base_url": site.base_url,
-            "sitemap_url": "/sitemap.xml",
-            "politeness": {"delay_seconds": 0, "max_per_host": 2, "retries": 0},
-        }
-        sources = tmp_path / "sources.yaml"
-        sources.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
+        sources = site.sitemap_sources(tmp_path / "sources.yaml", "ferries", 2)
         warehouse = tmp_path / "newsflow.duckdb"
         env = {
             "NEWSFLOW_SOURCES": str(sources),
@@ -134,6 +124,7 @@ def test_a_vanished_workers_run_ends_crashed_and_the_pool_ingest_ends_saying_so(
             waited = time.monotonic() - killed_at
             assert parent.returncode == 0, err[-3000:]
             runs = {r["id"]: r for r in _chunk_runs(stack.api_url)}
+            limits = httpx.post(f"{stack.api_url}/v2/concurrency_limits/filter", json={}).json()
 
     assert served_at_kill < ARTICLES  # the worker went while the ingest was fetching
     ended = json.loads(out.strip().splitlines()[-1])
@@ -147,6 +138,9 @@ def test_a_vanished_workers_run_ends_crashed_and_the_pool_ingest_ends_saying_so(
     assert victim["name"] in ended["message"] and "Crashed" in ended["message"]
     survivor = next(r for r in runs.values() if r["id"] != victim["id"])
     assert survivor["state"]["type"] == "COMPLETED"
+    # the vanished worker's host slot came back (its lease ran out): none is left held
+    assert {(x["name"], x["active_slots"]) for x in limits} == {(x["name"], 0) for x in limits}
+    assert any(x["name"].startswith("newsflow-host-") for x in limits)
     # the other worker took over the vanished run's leases: every article, once
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         stored = conn.execute("SELECT count(*), count(DISTINCT url) FROM articles").fetchone()

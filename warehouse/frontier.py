@@ -238,6 +238,12 @@ def write_states(conn: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, objec
         )
 
 
+def known_urls(conn: duckdb.DuckDBPyConnection, source_id: str) -> set[str]:
+    """Every URL of a source the frontier holds: a backfill's next round lists past them."""
+    rows = conn.execute("SELECT url FROM frontier WHERE source_id = ?", [source_id]).fetchall()
+    return {url for (url,) in rows}
+
+
 def summary(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[tuple]:
     """Per source and state: URLs, how many are due now, how many were given up."""
     return conn.execute(

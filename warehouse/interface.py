@@ -78,6 +78,10 @@ class Warehouse(Protocol):
     def start_run(self, record: store.RunRecord, now: datetime) -> list[str]: ...
     def count_pending(self, languages: Sequence[str]) -> int: ...
     def daily_volume(self, since: datetime) -> dict[str, list[tuple[date, int]]]: ...
+    def known_urls(self, source_id: str) -> set[str]: ...
+    def window_coverage(
+        self, source_id: str, since: date | None, until: date | None
+    ) -> tuple[int, int]: ...
     def pending_articles(
         self, languages: Sequence[str], after: str, limit: int
     ) -> list[PendingArticle]: ...
@@ -235,6 +239,18 @@ class DuckDBWarehouse:
         """New articles per UTC day of daily runs since a time, per source (volume alerts)."""
         with store.connect(self.path) as conn:
             return reports.daily_volume(conn, since)
+
+    def known_urls(self, source_id: str) -> set[str]:
+        """The source's URLs in the frontier (a backfill's later rounds list past them)."""
+        with store.connect(self.path) as conn:
+            return frontier.known_urls(conn, source_id)
+
+    def window_coverage(
+        self, source_id: str, since: date | None, until: date | None
+    ) -> tuple[int, int]:
+        """Articles of the source stored in a window, and their publication days."""
+        with store.connect(self.path) as conn:
+            return reports.window_coverage(conn, source_id, since, until)
 
     def count_pending(self, languages: Sequence[str]) -> int:
         """Articles waiting for a model of one of these languages."""

@@ -195,6 +195,24 @@ def articles_report(
     return [SourceReport(*row) for row in rows]
 
 
+def window_coverage(
+    conn: duckdb.DuckDBPyConnection, source_id: str, since: date | None, until: date | None
+) -> tuple[int, int]:
+    """A backfill's progress at a source: articles stored in the window, and on how many
+    publication days (UTC)."""
+    row = conn.execute(
+        """
+        SELECT count(*), count(DISTINCT CAST(timezone('UTC', published_at) AS DATE))
+        FROM articles
+        WHERE source_id = $source
+          AND ($since IS NULL OR CAST(timezone('UTC', published_at) AS DATE) >= $since)
+          AND ($until IS NULL OR CAST(timezone('UTC', published_at) AS DATE) <= $until)
+        """,
+        {"source": source_id, "since": since, "until": until},
+    ).fetchone()
+    return (row[0], row[1]) if row else (0, 0)
+
+
 def daily_volume(
     conn: duckdb.DuckDBPyConnection, since: datetime
 ) -> dict[str, list[tuple[date, int]]]:

@@ -1,0 +1,105 @@
+"""Wall time to the first line of output of `newsflow` commands, as a user types them.
+
+    .venv/bin/python bench/cli.py [--repeat 3] [--with-serve]
+
+On a demo warehouse (made once with `newsflow demo` in a temporary folder): `ingest --source
+nosuch` (a typo), `sql "select 1"`, and a no-op `ingest --source caucasian-knot` (nothing new at
+the fixture site once the demo loaded it). Each command runs as a subprocess in a fresh
+environment with no PREFECT_API_URL; the clock stops at its first byte on stdout or stderr.
+With --with-serve the same commands run again while a `newsflow serve` answers on port 4200.
+Prints the median of --repeat runs per command and writes bench/results/cli-<date>.json. Not
+part of the test suite; note the machine's load (`uptime`) with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NEWSFLOW = str(Path(sys.executable).with_name("newsflow"))
+COMMANDS = {
+    "ingest --source nosuch": ["ingest", "--source", "nosuch"],
+    'sql "select 1"': ["sql", "select 1"],
+    "no-op ingest (demo)": ["ingest", "--source", "caucasian-knot", "--failure-threshold", "1"],
+}
+
+
+def first_line_seconds(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
+    """Seconds from start to the first byte of output, and the exit status."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [NEWSFLOW, *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    process.stdout.read(1)
+    first = time.perf_counter() - started
+    process.communicate()
+    return first, process.returncode
+
+
+def measure(env: dict[str, str], cwd: Path, repeat: int) -> dict[str, dict[str, float]]:
+    figures = {}
+    for name, args in COMMANDS.items():
+        runs = [first_line_seconds(args, env, cwd) for _ in range(repeat)]
+        figures[name] = {
+            "median_s": round(statistics.median(t for t, _ in runs), 3),
+            "exit": runs[-1][1],
+        }
+        print(f"  {name:<28}{figures[name]['median_s']:>7.2f} s  exit {figures[name]['exit']}")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per command (median)")
+    parser.add_argument("--with-serve", action="store_true", help="also with `newsflow serve`")
+    options = parser.parse_args()
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory() as folder:
+        cwd = Path(folder)
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("PREFECT_", "NEWSFLOW_"))
+        }
+        env |= {"PREFECT_HOME": str(cwd / "prefect"), "NEWSFLOW_DB": str(cwd / "demo.duckdb")}
+        env |= {"PYTHONPATH": str(ROOT)}
+        subprocess.run([NEWSFLOW, "demo"], env=env, cwd=cwd, capture_output=True, check=False)
+        results = {"load_average": load, "no_server": {}, "with_serve": {}}
+        print("no Prefect server:")
+        results["no_server"] = measure(env, cwd, options.repeat)
+        if options.with_serve:
+            serve = subprocess.Popen(
+                [NEWSFLOW, "serve", "--home", str(cwd / "serve")],
+                env=env,
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                assert serve.stdout is not None
+                for line in serve.stdout:  # serve says when the UI is up
+                    if line.startswith("newsflow is served"):
+                        break
+                print("with `newsflow serve` running:")
+                results["with_serve"] = measure(env, cwd, options.repeat)
+            finally:
+                serve.terminate()
+                serve.wait(timeout=60)
+    out = ROOT / "bench" / "results" / f"cli-{date.today().isoformat()}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"load average at start {load}; written to {out}")
+
+
+if __name__ == "__main__":
+    main()

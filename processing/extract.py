@@ -19,11 +19,11 @@ from trafilatura.metadata import examine_meta, extract_author, extract_meta_json
 from trafilatura.settings import DEFAULT_CONFIG
 
 from connectors.config import Cleanup
-from connectors.http import parse_html
+from connectors.markup import parse_html
+from connectors.records import Extracted
 from processing import fast_xpaths
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
-from processing.records import Extracted
 
 _PUBLISHED_META = (
     "article:published_time",

@@ -21,7 +21,6 @@ from trafilatura.settings import DEFAULT_CONFIG
 from connectors.config import Cleanup
 from connectors.markup import parse_html
 from connectors.records import Extracted
-from processing import fast_xpaths
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
 
@@ -39,8 +38,6 @@ _PUBLISHED_META = (
 # Chinese news brief has about 80, a two-sentence Russian note about 150.
 MIN_TEXT_LETTERS = 40
 
-
-fast_xpaths.install()
 
 # trafilatura's own threshold below which its default (balanced) mode retries an extraction.
 _MIN_EXTRACTED_SIZE = DEFAULT_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE")

@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/cli.py [--repeat 3] [--with-serve]
 
-On a demo warehouse (made once with `newsflow demo` in a temporary folder): `ingest --source
-nosuch` (a typo), `sql "select 1"`, and a no-op `ingest --source caucasian-knot` (nothing new at
-the fixture site once the demo loaded it). Each command runs as a subprocess in a fresh
-environment with no PREFECT_API_URL; the clock stops at its first byte on stdout or stderr.
-With --with-serve the same commands run again while a `newsflow serve` answers on port 4200.
-Prints the median of --repeat runs per command and writes bench/results/cli-<date>.json. Not
-part of the test suite; note the machine's load (`uptime`) with the figures.
+On a demo warehouse (the bundled fixture site, served here on 127.0.0.1, ingested once as
+`newsflow demo` does, into a temporary folder): `ingest --source nosuch` (a typo),
+`sql "select 1"`, and a no-op `ingest --source caucasian-knot` (nothing new by then). Each
+command runs as a subprocess in a fresh environment with no PREFECT_API_URL; the clock stops
+at its first byte on stdout or stderr. With --with-serve the same commands run again while a
+`newsflow serve` answers on port 4200. Prints the median of --repeat runs per command and
+writes bench/results/cli-<date>.json. Not part of the test suite; note the machine's load.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fixture_site import FixtureSite  # noqa: E402
+from flows.cli import DEMO_POLITENESS  # noqa: E402
+
 NEWSFLOW = str(Path(sys.executable).with_name("newsflow"))
 COMMANDS = {
     "ingest --source nosuch": ["ingest", "--source", "nosuch"],
@@ -64,7 +69,7 @@ def main() -> None:
     parser.add_argument("--with-serve", action="store_true", help="also with `newsflow serve`")
     options = parser.parse_args()
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, FixtureSite(port=0) as site:
         cwd = Path(folder)
         env = {
             key: value
@@ -72,8 +77,10 @@ def main() -> None:
             if not key.startswith(("PREFECT_", "NEWSFLOW_"))
         }
         env |= {"PREFECT_HOME": str(cwd / "prefect"), "NEWSFLOW_DB": str(cwd / "demo.duckdb")}
-        env |= {"PYTHONPATH": str(ROOT)}
-        subprocess.run([NEWSFLOW, "demo"], env=env, cwd=cwd, capture_output=True, check=False)
+        env |= {"PYTHONPATH": str(ROOT), "NEWSFLOW_BASE_URL": site.base_url}
+        env |= {"NEWSFLOW_POLITENESS": DEMO_POLITENESS}
+        demo = [NEWSFLOW, "ingest", "--failure-threshold", "1"]
+        subprocess.run(demo, env=env, cwd=cwd, capture_output=True, check=False)
         results = {"load_average": load, "no_server": {}, "with_serve": {}}
         print("no Prefect server:")
         results["no_server"] = measure(env, cwd, options.repeat)

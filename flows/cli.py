@@ -527,14 +527,17 @@ def _frontier(args: argparse.Namespace) -> int:
 
 
 def _run_ingest(**parameters: object) -> int:
-    """Run the ingest flow and print what became of each URL; 1 on a partial failure.
+    """Run an ingest and print what became of each URL; 1 on a partial failure.
 
-    The arguments were checked before (main). The run goes to the configured Prefect API,
-    else to a running `newsflow serve`, else to a temporary server that dies with this process.
+    The arguments were checked before (main). With a Prefect server configured
+    (PREFECT_API_URL) or a `newsflow serve` running, the run is a flow run there, in its UI;
+    with none, the same pipeline runs in this process and records its run in the warehouse.
     """
     # the warehouse's wait messages (a plain logger) also go to the run's log; read at import
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsflow")
     _print_progress("newsflow.ingest")
+    if not _prefect_server():
+        return _ingest_here(**parameters)  # type: ignore[arg-type]
     from flows.ingest import ingest
     from flows.serve import prefect_api
 
@@ -544,6 +547,50 @@ def _run_ingest(**parameters: object) -> int:
         _print_summary(str(state.state_details.flow_run_id))
     if not state.is_completed():
         print(f"\n{state.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _prefect_server() -> bool:
+    """Whether a Prefect API is configured (environment or profile) or `newsflow serve` runs."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return True
+    from flows.serve import DEFAULT_PORT, LocalStack, api_is_healthy, port_is_free
+
+    return not port_is_free(DEFAULT_PORT) and api_is_healthy(LocalStack().api_url)
+
+
+def _ingest_here(
+    sources: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    refetch: str | None = None,
+    **options: float | int,
+) -> int:
+    """The ingest in this process (pipeline/here.py); a daily run writes the digest too."""
+    from connectors.config import load_sources, select_sources
+    from pipeline.here import ingest_here
+    from warehouse.interface import DuckDBWarehouse
+
+    selected = select_sources(load_sources(), sources)
+    closed = ingest_here(
+        DuckDBWarehouse(),
+        selected,
+        not sources,
+        since,
+        until,
+        refetch,
+        **options,  # type: ignore[arg-type]
+    )
+    if since is None and until is None:
+        from desk.digest import write_digest
+
+        write_digest(only_if_changed=True)
+    _print_outcomes(closed.outcomes)
+    if not closed.verdict.completed:
+        print(f"\n{closed.verdict.message}", file=sys.stderr)
         return 1
     return 0
 
@@ -887,11 +934,15 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _print_summary(run_id: str) -> None:
-    """What became of each URL of the run, per source, as the warehouse's fetch log says."""
+    """What became of each URL of the flow run, as the warehouse's fetch log says."""
     from warehouse import store
 
     with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
-        summary = store.run_outcomes(conn, run_id)
+        _print_outcomes(store.run_outcomes(conn, run_id))
+
+
+def _print_outcomes(summary: dict[str, dict[str, int]]) -> None:
+    """Per source, how many URLs ended in each outcome."""
     outcomes = sorted({outcome for counts in summary.values() for outcome in counts})
     width = max([len(s) for s in summary] + [6])
     print("\n" + "source".ljust(width) + "".join(f"  {o:>{len(o)}}" for o in outcomes))

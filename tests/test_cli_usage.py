@@ -243,3 +243,50 @@ def test_every_command_and_option_has_help():
         return missing
 
     assert walk(build_parser(), "newsflow") == []
+
+
+def test_with_no_prefect_server_an_ingest_runs_here_and_is_recorded(tmp_path):
+    """No PREFECT_API_URL, no `newsflow serve`: the pipeline runs in the command's process,
+    starts no Prefect server, and records its run as a flow run would."""
+    from hostile_site import HostileSite, Request, response
+
+    with HostileSite() as site:
+
+        def page(request: Request) -> bytes:
+            n = request.path.rsplit("/", 1)[1]
+            return response(
+                f"<html><head><title>Ferry notice {n}</title></head><body><article><h1>Ferry "
+                f"notice {n}</h1><p>The ferry to Aktau leaves from berth {n} on Monday, the port "
+                f"of Baku said, and passengers should arrive {n} hours early for the checks.</p>"
+                "</article></body></html>"
+            )
+
+        site.serve_sitemap([f"/notice/{n}" for n in range(3)], page)
+        sources = site.sitemap_sources(tmp_path / "sources.yaml", "ferries", 2)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(tmp_path),
+            "PREFECT_HOME": str(tmp_path / "prefect"),
+            "NEWSFLOW_DB": str(tmp_path / "w.duckdb"),
+            "NEWSFLOW_SOURCES": str(sources),
+            "NEWSFLOW_WORKERS": "0",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "ingest"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(
+        r"ingest run [0-9a-f]{32} in this process \(no Prefect server\): ferries", lines[0]
+    )
+    assert "ferries" in lines[-1] and lines[-1].split()[-1] == "3"  # stored: 3
+    assert not list((tmp_path / "prefect").glob("*.db"))  # no Prefect server's database
+    with store.connect(tmp_path / "w.duckdb", read_only=True) as conn:
+        runs = conn.execute("SELECT flow, state, new FROM runs").fetchall()
+    assert runs == [("ingest", "Completed", 3)]

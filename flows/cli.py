@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 # typo or `--help` answers at once.
 
 DEMO_PORT = 8765
+CONSOLE_LEVEL = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"  # read when Prefect is imported
 DEMO_POLITENESS = "timeout_seconds=3,retries=1,backoff_seconds=0.2,delay_seconds=0"
 EXTRACT_MAX_BYTES = 5_000_000  # as a fetched page's default cap
 EXAMPLE_SQL = (
@@ -74,9 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _quiet_prefect(verbose: bool) -> None:
     """Prefect's INFO lines on the terminal only with -v (the run's log in the UI keeps them)."""
-    level = "INFO" if verbose else "WARNING"
-    for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
-        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", level)
+    if verbose:
+        os.environ[CONSOLE_LEVEL] = "INFO"
+    else:  # a level the user set stays
+        os.environ.setdefault(CONSOLE_LEVEL, "WARNING")
 
 
 def _check_usage(args: argparse.Namespace) -> None:
@@ -88,6 +90,8 @@ def _check_usage(args: argparse.Namespace) -> None:
                 f"{first} ({since.isoformat()}) is after {last} ({until.isoformat()}): "
                 "the window would be empty"
             )
+    if getattr(args, "budget", None) and not (args.since or args.until):
+        raise UsageError("--budget goes with --since/--until: it bounds a backfill's window")
     if getattr(args, "warehouse", False):
         from warehouse.lake import AddressError, check_address
 

@@ -109,6 +109,10 @@ def _nothing_started(tmp_path: Path, api_calls: tuple[str, list[str]]) -> None:
             "the window would be empty",
         ),
         (
+            ["ingest", "--budget", "100"],
+            "newsflow: error: --budget goes with --since/--until: it bounds a backfill's window",
+        ),
+        (
             ["frontier", "--source", "nosuch"],
             "newsflow frontier: error: argument --source: no source 'nosuch'; sources.yaml has "
             "caucasian-knot, caucasian-knot-en, caliber-az, toutiao, toutiao-mobile "

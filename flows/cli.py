@@ -557,7 +557,9 @@ def _run_ingest(**parameters: object) -> int:
 
 def _prefect_server() -> bool:
     """Whether a Prefect API is configured (environment or profile) or `newsflow serve` runs."""
-    from prefect.settings import PREFECT_API_URL
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    from prefect.settings import PREFECT_API_URL  # a profile's, or a test harness's
 
     if PREFECT_API_URL.value():
         return True
@@ -575,10 +577,13 @@ def _ingest_here(
 ) -> int:
     """The ingest in this process (pipeline/here.py); a daily run writes the digest too."""
     from connectors.config import load_sources, select_sources
+
+    selected = select_sources(load_sources(), sources)
+    names = ", ".join(s.id for s in selected)
+    print(f"ingesting {names} in this process (no Prefect server) …", flush=True)
     from pipeline.here import ingest_here
     from warehouse.interface import DuckDBWarehouse
 
-    selected = select_sources(load_sources(), sources)
     closed = ingest_here(
         DuckDBWarehouse(),
         selected,

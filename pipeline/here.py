@@ -54,11 +54,7 @@ def ingest_here(
     }
     record = RunRecord(uuid4().hex, 1, "ingest", now, now, parameters)
     run = Run.open(warehouse, record, sources, since, until, refetch, chunk_size, budget)
-    progress.info(
-        "ingest run %s in this process (no Prefect server): %s",
-        record.run_id,
-        ", ".join(s.id for s in sources),
-    )
+    progress.info("run %s opened in the warehouse", record.run_id)
     for source, outcome in zip(sources, asyncio.run(_streams(run)), strict=True):
         if isinstance(outcome, BaseException):
             run.record_crash(source, outcome)

@@ -286,9 +286,8 @@ def test_with_no_prefect_server_an_ingest_runs_here_and_is_recorded(tmp_path):
         )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert re.fullmatch(
-        r"ingest run [0-9a-f]{32} in this process \(no Prefect server\): ferries", lines[0]
-    )
+    assert lines[0] == "ingesting ferries in this process (no Prefect server) …"
+    assert re.fullmatch(r"run [0-9a-f]{32} opened in the warehouse", lines[1])
     assert "ferries" in lines[-1] and lines[-1].split()[-1] == "3"  # stored: 3
     assert not list((tmp_path / "prefect").glob("*.db"))  # no Prefect server's database
     with store.connect(tmp_path / "w.duckdb", read_only=True) as conn:

@@ -20,10 +20,8 @@ import pyarrow as pa
 from connectors.config import Source
 from core.settings import current as current_settings
 from warehouse import lake, runners
-from warehouse.clusters import assign_clusters
 from warehouse.reports import SourceReport
 from warehouse.schema import migrate
-from warehouse.search import refresh_index
 from warehouse.sql import merge
 
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
@@ -175,12 +173,6 @@ def register_sources(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source])
     if not rows:
         return
     merge(conn, "sources", pa.Table.from_pylist(rows), ["id"])
-
-
-def refresh_derived(conn: duckdb.DuckDBPyConnection) -> None:
-    """What follows every load: story clusters for new articles, a fresh search index."""
-    assign_clusters(conn)
-    refresh_index(conn)
 
 
 def record_run(

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.settings import VARIABLES  # noqa: E402
 from fixture_site import FixtureSite  # noqa: E402
 from flows.cli import DEMO_POLITENESS  # noqa: E402
 
@@ -76,11 +77,11 @@ def main() -> None:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("PREFECT_", "NEWSFLOW_"))
+            if not key.startswith("PREFECT_") and key not in VARIABLES.values()
         }
-        env |= {"PREFECT_HOME": str(cwd / "prefect"), "NEWSFLOW_DB": str(cwd / "demo.duckdb")}
-        env |= {"PYTHONPATH": str(ROOT), "NEWSFLOW_BASE_URL": site.base_url}
-        env |= {"NEWSFLOW_POLITENESS": DEMO_POLITENESS}
+        env |= {"PREFECT_HOME": str(cwd / "prefect"), "PYTHONPATH": str(ROOT)}
+        env |= {VARIABLES["db"]: str(cwd / "demo.duckdb"), VARIABLES["base_url"]: site.base_url}
+        env |= {VARIABLES["politeness"]: DEMO_POLITENESS}
         demo = [NEWSFLOW, "ingest", "--failure-threshold", "1"]
         subprocess.run(demo, env=env, cwd=cwd, capture_output=True, check=False)
         results = {"load_average": load, "no_server": {}, "with_serve": {}}

@@ -8,14 +8,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+from core.settings import VARIABLES, Settings, SettingsError
+from core.settings import current as current_settings
+from core.settings import use as use_settings
+
 # Heavy imports (Prefect, argostranslate) happen inside the commands that need them, so that a
 # typo or `--help` answers at once.
-
 DEMO_PORT = 8765
 CONSOLE_LEVEL = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"  # read when Prefect is imported
 DEMO_POLITENESS = "timeout_seconds=3,retries=1,backoff_seconds=0.2,delay_seconds=0"
@@ -51,12 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Offline first: a temporary Prefect server must not phone home (its telemetry also races
     # the server's own start-up on SQLite and logs "database is locked").
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    configured: Settings | None = None
     try:
         args = build_parser().parse_args(argv)
         _quiet_prefect(args.verbose)
-        _check_usage(args)
-        return int(args.run(args) or 0)
-    except UsageError as exc:
+        # once, for the whole command: the environment's, or those a caller installed
+        configured = current_settings()
+        with use_settings(configured):
+            _check_usage(args)
+            return int(args.run(args) or 0)
+    except (UsageError, SettingsError) as exc:
         print(f"newsflow: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -67,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # a clear one-line error for the user, not a traceback
-        if os.environ.get("NEWSFLOW_DEBUG"):
+        if configured is not None and configured.debug:
             raise
         print(f"newsflow: error: {exc}", file=sys.stderr)
         return 1
@@ -82,7 +90,8 @@ def _quiet_prefect(verbose: bool) -> None:
 
 
 def _check_usage(args: argparse.Namespace) -> None:
-    """What can be checked before any work starts: the window, the warehouse address."""
+    """What can be checked before any work starts: the windows, a budget without one (the
+    settings, the warehouse address among them, were checked when they were read)."""
     for first, last in (("since", "until"), ("fetched_since", "fetched_until")):
         since, until = getattr(args, first, None), getattr(args, last, None)
         if since and until and since > until:
@@ -92,13 +101,6 @@ def _check_usage(args: argparse.Namespace) -> None:
             )
     if getattr(args, "budget", None) and not (args.since or args.until):
         raise UsageError("--budget goes with --since/--until: it bounds a backfill's window")
-    if getattr(args, "warehouse", False):
-        from warehouse.lake import AddressError, check_address
-
-        try:
-            check_address()
-        except AddressError as exc:
-            raise UsageError(str(exc)) from None
 
 
 # --- argument types: each says what was wrong and what would be right --------------------------
@@ -194,10 +196,6 @@ def _window(parser: argparse.ArgumentParser, flag: str = "", what: str = "public
     )
 
 
-def _uses_warehouse(parser: argparse.ArgumentParser, run: Callable[..., int]) -> None:
-    parser.set_defaults(run=run, warehouse=True)
-
-
 @command
 def _ingest_command(commands: Commands) -> None:
     ingest = commands.add_parser("ingest", help="discover, fetch and load new articles")
@@ -235,7 +233,7 @@ def _ingest_command(commands: Commands) -> None:
         metavar="N",
         help="with --since/--until: URLs to list per source at most (default: the whole window)",
     )
-    _uses_warehouse(ingest, _ingest)
+    ingest.set_defaults(run=_ingest)
 
 
 @command
@@ -246,7 +244,7 @@ def _frontier_command(commands: Commands) -> None:
     frontier.add_argument("--source", type=source_id, metavar="ID", help="only this source id")
     frontier.add_argument("--failures", action="store_true", help="list failed URLs and why")
     frontier.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _uses_warehouse(frontier, _frontier)
+    frontier.set_defaults(run=_frontier)
 
 
 @command
@@ -258,7 +256,7 @@ def _demo_command(commands: Commands) -> None:
         default=DEMO_PORT,
         help=f"port of the fixture site on 127.0.0.1 (default {DEMO_PORT})",
     )
-    _uses_warehouse(demo, _demo)
+    demo.set_defaults(run=_demo)
 
 
 @command
@@ -274,7 +272,7 @@ def _serve_command(commands: Commands) -> None:
         type=Path,
         help="where Prefect keeps its database and the logs (default: ./data/prefect)",
     )
-    _uses_warehouse(serve, _serve)
+    serve.set_defaults(run=_serve)
 
 
 @command
@@ -289,7 +287,7 @@ def _worker_command(commands: Commands) -> None:
     )
     worker.add_argument("--name", help="worker name shown in the UI (default: Prefect's)")
     worker.add_argument("--limit", type=positive, help="flow runs at once (default: no limit)")
-    _uses_warehouse(worker, _worker)
+    worker.set_defaults(run=_worker)
 
 
 @command
@@ -324,7 +322,7 @@ def _sql_command(commands: Commands) -> None:
         metavar="DIR",
         help="let the query write files (COPY ... TO 'DIR/...') in this directory only",
     )
-    _uses_warehouse(sql, _sql)
+    sql.set_defaults(run=_sql)
 
 
 @command
@@ -341,7 +339,7 @@ def _digest_command(commands: Commands) -> None:
     digest.add_argument(
         "--out", type=Path, metavar="DIR", help="default: digest/ beside the warehouse file"
     )
-    _uses_warehouse(digest, _digest)
+    digest.set_defaults(run=_digest)
 
 
 @command
@@ -351,7 +349,7 @@ def _show_command(commands: Commands) -> None:
         "url", metavar="URL", type=web_url, help="the article's URL, or any URL that led to it"
     )
     show.add_argument("--out", type=Path, metavar="DIR", help="also write its HTML page in DIR")
-    _uses_warehouse(show, _show_article)
+    show.set_defaults(run=_show_article)
 
 
 @command
@@ -383,7 +381,7 @@ def _search_command(commands: Commands) -> None:
     search.add_argument(
         "--limit", type=positive, default=20, metavar="N", help="matches shown (default 20)"
     )
-    _uses_warehouse(search, _search)
+    search.set_defaults(run=_search)
 
 
 @command
@@ -394,7 +392,7 @@ def _export_command(commands: Commands) -> None:
     )
     _window(export)
     export.add_argument("directory", type=Path, metavar="DIR", help="where the files go")
-    _uses_warehouse(export, _export)
+    export.set_defaults(run=_export)
 
 
 @command
@@ -414,7 +412,7 @@ def _reprocess_command(commands: Commands) -> None:
         metavar="N",
         help="articles read from the archive and replaced together (default 200)",
     )
-    _uses_warehouse(reprocess, _reprocess)
+    reprocess.set_defaults(run=_reprocess)
 
 
 @command
@@ -430,7 +428,7 @@ def _maintenance_command(commands: Commands) -> None:
         metavar="N",
         help="days to keep archived feed, sitemap and API bodies (default 30)",
     )
-    _uses_warehouse(maintain, _maintenance)
+    maintain.set_defaults(run=_maintenance)
 
 
 @command
@@ -443,7 +441,10 @@ def _sources_command(commands: Commands) -> None:
     schema.set_defaults(run=_sources_schema)
     check = actions.add_parser("check", help="validate a sources file without fetching anything")
     check.add_argument(
-        "file", nargs="?", type=Path, help="default: $NEWSFLOW_SOURCES, ./sources.yaml or shipped"
+        "file",
+        nargs="?",
+        type=Path,
+        help=f"default: ${VARIABLES['sources_file']}, ./sources.yaml or shipped",
     )
     check.set_defaults(run=_sources_check)
 
@@ -482,7 +483,7 @@ def _translate_command(commands: Commands) -> None:
         metavar="N",
         help="articles per batch (default 200)",
     )
-    _uses_warehouse(translate, _translate)
+    translate.set_defaults(run=_translate)
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -624,12 +625,17 @@ def _demo(args: argparse.Namespace) -> int:
     from fixture_site import FixtureSite
 
     with FixtureSite(port=args.port) as site:
-        os.environ["NEWSFLOW_BASE_URL"] = site.base_url
-        os.environ.setdefault("NEWSFLOW_POLITENESS", DEMO_POLITENESS)
+        configured = current_settings()
+        demo = replace(
+            configured,
+            base_url=site.base_url,
+            politeness=configured.politeness or DEMO_POLITENESS,
+        )
         print(f"fixture site serving at {site.base_url}")
         # The fixture site fails on purpose (a 500, a timeout, a PDF...): the demo shows those
         # failures in the table and warnings without failing the run.
-        status = _run_ingest(failure_threshold=1.0)
+        with use_settings(demo):
+            status = _run_ingest(failure_threshold=1.0)
     from desk.shell import print_query
 
     print("\nArticles in the warehouse by source and language:")

@@ -1,8 +1,8 @@
 """The warehouse as the pipeline sees it: the dozen operations it needs, behind one interface.
 
 Flows and the pipeline core call these instead of opening connections (as dlt's destinations
-do). DuckDBWarehouse runs them on the embedded DuckDB file or, where NEWSFLOW_WAREHOUSE names
-one, on a DuckLake that several workers share (warehouse/lake.py).
+do). DuckDBWarehouse runs them on the embedded DuckDB file or, where the settings' warehouse
+names one, on a DuckLake that several workers share (warehouse/lake.py).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class Warehouse(Protocol):
 
 
 class DuckDBWarehouse:
-    """The warehouse NEWSFLOW_WAREHOUSE names: the DuckDB file (default) or a DuckLake.
+    """The warehouse the settings name (core.settings): the DuckDB file (default) or a DuckLake.
 
     On the file each operation holds the write connection briefly; on DuckLake each write
     operation is one transaction, run again whole after a conflict with another worker.

@@ -63,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         configured = current_settings()
         with use_settings(configured):
             _check_usage(args)
-            return int(args.run(args) or 0)
+            status = int(args.run(args) or 0)
+        sys.stdout.flush()  # a reader gone after the last line is met here, not at exit
+        return status
     except (UsageError, SettingsError) as exc:
         print(f"newsflow: error: {exc}", file=sys.stderr)
         return 2

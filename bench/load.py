@@ -14,6 +14,7 @@ test suite.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import sys
@@ -30,7 +31,7 @@ from pipeline.ingest import CHUNK_SIZE  # noqa: E402
 from processing.dedup import content_hash  # noqa: E402
 from processing.records import Article, Translation, UrlResult  # noqa: E402
 from warehouse import loads, store  # noqa: E402
-from warehouse.archive import archive_root, pack, write_bodies  # noqa: E402
+from warehouse.archive import archive_root, body_path, pack  # noqa: E402
 from warehouse.clusters import assign_clusters  # noqa: E402
 from warehouse.loads import RunKey  # noqa: E402
 from warehouse.search import refresh_index  # noqa: E402
@@ -99,7 +100,11 @@ def row_by_row(path: Path, results: list[UrlResult]) -> float:
             attempt, article = result.attempt, result.article
             assert attempt.text is not None and article is not None
             body = pack(attempt.text, attempt.content_type, attempt.attempted_at)
-            write_bodies(archive_root(conn), [body])
+            path = body_path(archive_root(conn), body.sha256)  # naively: one synced file a body
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as file:
+                file.write(body.compressed)
+                os.fsync(file.fileno())
             key = body.sha256
             tables["raw_archive"].append(body.row())
             tables["articles"].append(loads._article_row(article, str(key), None))

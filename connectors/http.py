@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import charset_normalizer
 import httpcore
@@ -36,6 +36,7 @@ from connectors import walls
 from connectors.addresses import AddressPolicy, AddressRefused, Resolver, Target
 from connectors.config import Politeness, Source
 from connectors.records import Charset, CharsetSource, FetchAttempt, Outcome, Validators
+from connectors.urls import RejectedUrl, web_url
 
 USER_AGENT = "newsflow/0.1 (multilingual news research crawler; honours robots.txt)"
 ROBOTS_AGENT = "newsflow"  # the token robots.txt groups are matched against
@@ -274,9 +275,14 @@ class HttpClient:
         robots: bool = True,
     ) -> _Reply:
         """One try at a URL, following redirects; every hop is checked and paced on its own."""
-        current = url
+        current = first = url
         for hop in range(MAX_REDIRECTS + 1):
             via = f"redirect to {current}: " if hop else ""
+            checked = web_url(current)  # every hop through the one boundary, one spelling
+            if isinstance(checked, RejectedUrl):
+                error = f"{via}{checked}"
+                return _Reply(self._failed(source, url, Outcome.REFUSED, error), retry=False)
+            current, first = checked, first if hop else checked
             try:
                 target = await self._policy.check(current, source)
             except AddressRefused as exc:
@@ -294,14 +300,16 @@ class HttpClient:
                 reply = await self._get(current, target, source, politeness, validators, budget)
             host.wall = host.wall or reply.wall
             if reply.attempt is not None:
-                final = current if current != url else None
+                final = current if current != first else None
                 return replace(reply, attempt=replace(reply.attempt, url=url, final_url=final))
             current = reply.location or current
         error = f"more than {MAX_REDIRECTS} redirects"
         return _Reply(self._failed(source, url, Outcome.REDIRECT_LOOP, error), retry=False)
 
     def _host(self, target: Target, politeness: Politeness) -> _Host:
-        key = f"{target.host}:{target.port}"
+        """The limiter of a server: by the address the policy resolved and checked, so every
+        spelling of one server (127.1, localhost., 0x7f000001) waits its turn on one slot."""
+        key = f"{target.address}:{target.port}"
         if key not in self._hosts:
             self._hosts[key] = _Host(asyncio.Semaphore(max(1, politeness.max_per_host)))
         return self._hosts[key]
@@ -393,7 +401,13 @@ class HttpClient:
                 )
                 location = response.headers.get("location")
                 if status in _REDIRECTS and location:
-                    return _Reply(None, location=urljoin(url, location))
+                    target = web_url(location, url)
+                    if isinstance(target, RejectedUrl):
+                        error = f"redirect to {target}"
+                        return _Reply(
+                            self._failed(source, url, Outcome.REFUSED, error), retry=False
+                        )
+                    return _Reply(None, location=target)
                 if status == 304:
                     return _Reply(
                         FetchAttempt(

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from connectors.sanitize import SafeStream
+
 DEMO_PORT = 8765
 DEMO_POLITENESS = "timeout_seconds=3,retries=1,backoff_seconds=0.2,delay_seconds=0"
 EXTRACT_MAX_BYTES = 5_000_000  # as a fetched page's default cap
@@ -35,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     parser = _parser()
     args = parser.parse_args(argv)
+    # What the web wrote reaches the terminal only through connectors.sanitize.terminal_safe
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
@@ -44,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"newsflow: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout, sys.stderr = streams
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -8,27 +8,41 @@ A worker process that dies (the OOM killer, a crash in a C library on a hostile 
 the whole pool. The chunk's pages are then processed again one at a time on a fresh pool: a
 page that kills its worker alone is recorded as crashed, the others are processed, and nothing
 is fetched again. Without this, one such page failed its chunk in every run, for ever.
+
+Each page has a budget (defaults.limits): a worker raises at page_cpu_seconds of CPU and
+cannot grow past page_memory_mb, and a batch that overruns its pages' budgets plus a margin
+(stuck in C code, where no signal is seen) has its workers killed; its pages are then processed
+one at a time, and one that overruns alone ends `too_costly`. Workers die with the process that
+started them (parent-death signal, and a watch on the parent), so a killed run leaves none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import os
+import resource
+import signal
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from connectors.config import Source
+from connectors.config import Limits, Source
 from connectors.records import Charset, Outcome
-from processing.page import PageResult, process_page
+from processing.page import OVER_MEMORY, PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
 BATCH_PAGES = 8  # pages sent to a worker process at a time
 WORKERS_ENV = "NEWSFLOW_WORKERS"  # processes for page work; 0 or 1: none, all in-process
 WORKER_DIED = "its page worker process died processing it (killed, out of memory or crashed)"
+OVER_CPU = "over the page CPU budget (page_cpu_seconds)"
+OVERRUN_MARGIN_SECONDS = 10.0  # beyond the pages' CPU budgets before a batch's workers are killed
+PARENT_POLL_SECONDS = 0.5
 
 log = logging.getLogger("newsflow.pages")
 
@@ -36,9 +50,79 @@ log = logging.getLogger("newsflow.pages")
 PageInput = tuple[str, str, str | None, datetime, str | None, datetime | None, Charset | None]
 
 
+class _OverCpu(BaseException):
+    """Raised in a page worker by SIGXCPU: the page in hand is over its CPU budget (a
+    BaseException, so that the page path's own `except Exception` does not take it)."""
+
+
+_in_worker = False  # set by _start_worker: the CPU limit is only ever set in a page worker
+
+
 def process_pages(source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
     """process_page over a batch: the unit of work sent to a worker process."""
-    return [process_page(source, *page) for page in pages]
+    return [_within_budget(source, page) for page in pages]
+
+
+def _within_budget(source: Source, page: PageInput) -> PageResult:
+    """One page; in a worker, under a CPU limit of its own (SIGXCPU at page_cpu_seconds)."""
+    if not _in_worker:
+        return process_page(source, *page)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    spent = usage.ru_utime + usage.ru_stime
+    limit = math.ceil(spent + source.limits.page_cpu_seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, resource.RLIM_INFINITY))
+    try:
+        return process_page(source, *page)
+    except _OverCpu:
+        return PageResult(Outcome.TOO_COSTLY, error=OVER_CPU)
+    except MemoryError:
+        return PageResult(Outcome.TOO_COSTLY, error=OVER_MEMORY)
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def _start_worker(parent: int, memory_mb: int) -> None:
+    """A page worker's initializer: die with the parent, raise at the CPU limit, and cap the
+    memory it may add (address space) at memory_mb past what its imports took."""
+    global _in_worker
+    _in_worker = True
+    if os.getppid() != parent:  # the parent died before the worker started
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    signal.signal(signal.SIGXCPU, _raise_over_cpu)
+    import processing.page  # noqa: F401 - its imports count in the base, not the budget
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _address_space() + memory_mb * 2**20
+    if soft == resource.RLIM_INFINITY or limit < soft:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _raise_over_cpu(signum: int, frame: object) -> None:
+    raise _OverCpu
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit once the parent is gone (the worker was re-parented), however it died. Not
+    PR_SET_PDEATHSIG: that fires when the parent's *thread* that started the worker ends, and
+    the event loops that use a pool come and go on threads of their own."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (VmSize)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _overrun_seconds(limits: Limits, pages: int) -> float:
+    """How long a batch may take before its workers are killed: every page at its CPU budget."""
+    return limits.page_cpu_seconds * pages + OVERRUN_MARGIN_SECONDS
 
 
 class PageProcessor:
@@ -56,11 +140,13 @@ class PageProcessor:
             return await asyncio.to_thread(process_pages, source, pages)
         try:
             return await self._spread(source, pages)
-        except BrokenProcessPool:
-            self.close(wait=False)
+        except (BrokenProcessPool, TimeoutError) as exc:
+            self._kill()
+            why = "overran its budget" if isinstance(exc, TimeoutError) else "died"
             log.warning(
-                "a page worker died (killed, out of memory or crashed): %d pages of %s are "
-                "processed again one at a time",
+                "a page worker %s (killed, out of memory, crashed or stuck): %d pages of %s "
+                "are processed again one at a time",
+                why,
                 len(pages),
                 source.id,
             )
@@ -68,25 +154,41 @@ class PageProcessor:
 
     async def _spread(self, source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
         loop = asyncio.get_running_loop()
-        pool = self._start()
+        pool = self._start(source)
         # Small batches, so one slow page does not leave the other workers idle.
         size = BATCH_PAGES
         parts = [pages[i : i + size] for i in range(0, len(pages), size)]
-        done = await asyncio.gather(
-            *(loop.run_in_executor(pool, process_pages, source, part) for part in parts)
+        rounds = math.ceil(len(parts) / self.workers)
+        done = await asyncio.wait_for(
+            asyncio.gather(
+                *(loop.run_in_executor(pool, process_pages, source, part) for part in parts)
+            ),
+            _overrun_seconds(source.limits, rounds * size),
         )
         return [result for part in done for result in part]
 
     async def _alone(self, source: Source, page: PageInput) -> PageResult:
         """One page in a worker of its own turn: if the worker dies, the page is to blame."""
         loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self._start(source), process_pages, source, [page])
         try:
-            [result] = await loop.run_in_executor(self._start(), process_pages, source, [page])
+            [result] = await asyncio.wait_for(work, _overrun_seconds(source.limits, 1))
+        except TimeoutError:
+            self._kill()
+            log.warning("page %s: %s (its worker was stuck)", page[0], OVER_CPU)
+            return PageResult(Outcome.TOO_COSTLY, error=OVER_CPU)
         except BrokenProcessPool:
             self.close(wait=False)
             log.warning("page %s: %s", page[0], WORKER_DIED)
             return PageResult(Outcome.CRASHED, error=WORKER_DIED)
         return result
+
+    def _kill(self) -> None:
+        """End the pool now, its workers killed: one may be stuck in C code on a page."""
+        if self._pool is not None:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.kill()
+            self.close(wait=False)
 
     def close(self, wait: bool = True) -> None:
         """Stop the pool; the next need starts one. A broken pool is not waited for."""
@@ -100,9 +202,15 @@ class PageProcessor:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self, source: Source) -> ProcessPoolExecutor:
+        """The pool, started on first need with the memory budget of the source asking."""
         if self._pool is None:
             # spawn, not fork: the parent runs threads (Prefect, the event loop, DuckDB)
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(os.getpid(), source.limits.page_memory_mb),
+            )
         return self._pool

@@ -16,6 +16,7 @@ FAILURES = (
     "empty",
     "not_html",
     "too_large",
+    "too_costly",
     "network_error",
     "redirect_loop",
     "no_content",

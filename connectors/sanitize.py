@@ -25,7 +25,7 @@ _ILLEGAL_REFERENCE = re.compile(
     r"|[xX]0*(?:[0-8bcefBCEF]|1[0-9a-fA-F])(?![0-9a-fA-F]));?"
 )
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#!|])")
+_MARKDOWN = re.compile(r"([\\`\[\]()<>|])")  # link, image, code, HTML and cell syntax
 
 
 def terminal_safe(value: object) -> str:
@@ -79,7 +79,8 @@ class SafeStream:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        self.stream.write(terminal_safe(text))
+        if not self.stream.closed:  # a log handler may outlive the stream (a test's capture)
+            self.stream.write(terminal_safe(text))
         return len(text)
 
     def isatty(self) -> bool:

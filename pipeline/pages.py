@@ -35,6 +35,7 @@ from pathlib import Path
 
 from connectors.config import Limits, Source
 from connectors.records import Charset, Outcome
+from processing import fast_xpaths
 from processing.page import OVER_MEMORY, PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
@@ -91,6 +92,7 @@ def _start_worker(parent: int, memory_mb: int) -> None:
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     signal.signal(signal.SIGXCPU, _raise_over_cpu)
+    fast_xpaths.install()
     import processing.page  # noqa: F401 - its imports count in the base, not the budget
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -153,6 +155,7 @@ class PageProcessor:
         default = int(configured) if configured else (os.cpu_count() or 1)
         self.workers = default if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
+        fast_xpaths.install()  # for the pages processed in this process (small batches)
 
     async def process(self, source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
         """Results for the pages in their order; big batches are spread over the workers."""

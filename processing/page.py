@@ -18,7 +18,7 @@ from tld import get_fld
 
 from connectors.config import Source
 from connectors.plausible import checked_date
-from connectors.records import Charset, Outcome, PublishedSource
+from connectors.records import Charset, Extracted, Outcome, PublishedSource
 from connectors.sanitize import (
     MAX_AUTHOR_CHARS,
     MAX_TITLE_CHARS,
@@ -31,7 +31,7 @@ from processing.article import article_language, hreflang_alternates, publicatio
 from processing.dedup import canonical_url, content_hash
 from processing.extract import ExtractionError
 from processing.parsers import parser_for
-from processing.records import Article, Edition, Extracted
+from processing.records import Article, Edition
 
 OVER_MEMORY = "over the page worker's memory budget (page_memory_mb)"
 log = logging.getLogger("newsflow.untrusted")

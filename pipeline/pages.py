@@ -13,7 +13,7 @@ Each page has a budget (defaults.limits): a worker raises at page_cpu_seconds of
 cannot grow past page_memory_mb, and a batch that overruns its pages' budgets plus a margin
 (stuck in C code, where no signal is seen) has its workers killed; its pages are then processed
 one at a time, and one that overruns alone ends `too_costly`. Workers die with the process that
-started them (parent-death signal, and a watch on the parent), so a killed run leaves none.
+started them (a watch on the parent, pipeline.workers), so a killed run leaves none.
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ import math
 import multiprocessing
 import os
 import resource
-import signal
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +32,7 @@ from pathlib import Path
 
 from connectors.config import Limits, Source
 from connectors.records import Charset, Outcome
+from pipeline import workers as page_workers
 from processing import fast_xpaths
 from processing.page import OVER_MEMORY, PageResult, process_page
 
@@ -44,20 +42,11 @@ WORKERS_ENV = "NEWSFLOW_WORKERS"  # processes for page work; 0 or 1: none, all i
 WORKER_DIED = "its page worker process died processing it (killed, out of memory or crashed)"
 OVER_CPU = "over the page CPU budget (page_cpu_seconds)"
 OVERRUN_MARGIN_SECONDS = 10.0  # beyond the pages' CPU budgets before a batch's workers are killed
-PARENT_POLL_SECONDS = 0.5
 
 log = logging.getLogger("newsflow.pages")
 
 # url, body, content type, fetch time, final URL, listing's date, charset (see process_page)
 PageInput = tuple[str, str, str | None, datetime, str | None, datetime | None, Charset | None]
-
-
-class _OverCpu(BaseException):
-    """Raised in a page worker by SIGXCPU: the page in hand is over its CPU budget (a
-    BaseException, so that the page path's own `except Exception` does not take it)."""
-
-
-_in_worker = False  # set by _start_worker: the CPU limit is only ever set in a page worker
 
 
 def process_pages(source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
@@ -67,7 +56,7 @@ def process_pages(source: Source, pages: Sequence[PageInput]) -> list[PageResult
 
 def _within_budget(source: Source, page: PageInput) -> PageResult:
     """One page; in a worker, under a CPU limit of its own (SIGXCPU at page_cpu_seconds)."""
-    if not _in_worker:
+    if not page_workers.in_worker:
         return process_page(source, *page)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     spent = usage.ru_utime + usage.ru_stime
@@ -75,52 +64,12 @@ def _within_budget(source: Source, page: PageInput) -> PageResult:
     resource.setrlimit(resource.RLIMIT_CPU, (limit, resource.RLIM_INFINITY))
     try:
         return process_page(source, *page)
-    except _OverCpu:
+    except page_workers.OverCpu:
         return PageResult(Outcome.TOO_COSTLY, error=OVER_CPU)
     except MemoryError:
         return PageResult(Outcome.TOO_COSTLY, error=OVER_MEMORY)
     finally:
         resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-
-
-def _start_worker(parent: int, memory_mb: int) -> None:
-    """A page worker's initializer: die with the parent, raise at the CPU limit, and cap the
-    memory it may add (address space) at memory_mb past what its imports took."""
-    global _in_worker
-    _in_worker = True
-    if os.getppid() != parent:  # the parent died before the worker started
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    signal.signal(signal.SIGXCPU, _raise_over_cpu)
-    fast_xpaths.install()
-    import processing.page  # noqa: F401 - its imports count in the base, not the budget
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = _address_space() + memory_mb * 2**20
-    if soft == resource.RLIM_INFINITY or limit < soft:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
-def _raise_over_cpu(signum: int, frame: object) -> None:
-    raise _OverCpu
-
-
-def _watch_parent(parent: int) -> None:
-    """Exit once the parent is gone (the worker was re-parented), however it died. Not
-    PR_SET_PDEATHSIG: that fires when the parent's *thread* that started the worker ends, and
-    the event loops that use a pool come and go on threads of their own."""
-    while os.getppid() == parent:
-        time.sleep(PARENT_POLL_SECONDS)
-    os._exit(1)
-
-
-def _address_space() -> int:
-    """This process's virtual memory size in bytes (VmSize)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def orphaned_workers() -> list[int]:
@@ -239,7 +188,7 @@ class PageProcessor:
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=context,
-                initializer=_start_worker,
+                initializer=page_workers.start,
                 initargs=(os.getpid(), source.limits.page_memory_mb),
             )
         return self._pool

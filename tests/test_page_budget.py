@@ -103,6 +103,6 @@ def test_a_killed_run_leaves_no_page_worker_behind(prefect_api, tmp_path, monkey
         deadline = time.monotonic() + 10
         while any(map(_alive, helpers)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:200] for pid in helpers if _alive(pid)}
+        left = [Path(f"/proc/{pid}/cmdline").read_bytes()[:200] for pid in helpers if _alive(pid)]
         assert not left
         assert orphaned_workers() == []

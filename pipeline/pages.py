@@ -32,13 +32,13 @@ from pathlib import Path
 
 from connectors.config import Limits, Source
 from connectors.records import Charset, Outcome
+from core.settings import current as current_settings
 from pipeline import workers as page_workers
 from processing import fast_xpaths
 from processing.page import OVER_MEMORY, PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
 BATCH_PAGES = 8  # pages sent to a worker process at a time
-WORKERS_ENV = "NEWSFLOW_WORKERS"  # processes for page work; 0 or 1: none, all in-process
 WORKER_DIED = "its page worker process died processing it (killed, out of memory or crashed)"
 OVER_CPU = "over the page CPU budget (page_cpu_seconds)"
 OVERRUN_MARGIN_SECONDS = 10.0  # beyond the pages' CPU budgets before a batch's workers are killed
@@ -100,8 +100,8 @@ class PageProcessor:
     """Processes batches of pages in worker processes (started on first need), in order."""
 
     def __init__(self, workers: int | None = None) -> None:
-        configured = os.environ.get(WORKERS_ENV)
-        default = int(configured) if configured else (os.cpu_count() or 1)
+        configured = current_settings().workers  # 0 or 1: none, all in-process
+        default = configured if configured is not None else (os.cpu_count() or 1)
         self.workers = default if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
         fast_xpaths.install()  # for the pages processed in this process (small batches)

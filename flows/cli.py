@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+from connectors.sanitize import SafeStream
 from core.settings import VARIABLES, Settings, SettingsError
 from core.settings import current as current_settings
 from core.settings import use as use_settings
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Offline first: a temporary Prefect server must not phone home (its telemetry also races
     # the server's own start-up on SQLite and logs "database is locked").
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # What the web wrote reaches the terminal only through connectors.sanitize.terminal_safe
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
     configured: Settings | None = None
     try:
         args = build_parser().parse_args(argv)
@@ -81,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"newsflow: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout, sys.stderr = streams
 
 
 def _quiet_prefect(verbose: bool) -> None:

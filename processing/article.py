@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
-from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml.etree import ParserError
@@ -14,6 +13,7 @@ from connectors.config import Source
 from connectors.dates import DateReading, local, parse_timestamp, url_date
 from connectors.kinds import SourceKind
 from connectors.records import Extracted, PublishedSource
+from connectors.urls import web_url
 from processing.language import detect_language
 
 _HREFLANG = ("hreflang", "hrefLang", "HREFLANG")  # plain scans: a regex ignoring case is 50x slower
@@ -55,12 +55,8 @@ def hreflang_alternates(page: str, address: str) -> list[tuple[str, str]]:
         language = (link.get("hreflang") or "").strip().lower()
         if "alternate" not in rel or not language or language == "x-default":
             continue
-        try:
-            href = urljoin(address, (link.get("href") or "").strip())
-            urlsplit(href).hostname  # noqa: B018 - a malformed host raises here, not later
-        except ValueError:
-            continue
-        if href.startswith(("http://", "https://")):
+        href = web_url(link.get("href"), address)
+        if isinstance(href, str):
             found.append((language, href))
     return found
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from flows import stories
+
 DEMO_PORT = 8765
 DEMO_POLITENESS = "timeout_seconds=3,retries=1,backoff_seconds=0.2,delay_seconds=0"
 EXTRACT_MAX_BYTES = 5_000_000  # as a fetched page's default cap
@@ -177,6 +179,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--lang", metavar="L", help="only this original language, e.g. ru")
     search.add_argument("--limit", type=int, default=20)
     search.set_defaults(run=_search)
+    stories.register(commands)  # `stories` and `story`
 
     export = commands.add_parser("export", help="write stories as Parquet by date and source")
     export.add_argument("--format", choices=["parquet"], default="parquet")

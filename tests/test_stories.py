@@ -1,0 +1,225 @@
+"""Stories: the articles about one event, any outlet or language, found as they are loaded.
+
+The five seed articles on Putin and Aliyev (tests/pages/seeds/, the seeds' texts as pages of
+three sources with their real dates: all five are English, the Toutiao one being the English
+of a Chinese article) are served on 127.0.0.1 and ingested; the two on the SCO summit of
+September 2025 make one story, the two on the Dushanbe meeting of October 2025 another, the
+Baku visit of August 2024 its own. Caliber.Az's editions in three languages are one story.
+A translation that arrives later (the backlog) moves its article to the story it tells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from argos_package import build_argos_package
+from hostile_site import HostileSite, response, urlset
+
+from connectors.config import Revisit, load_sources
+from connectors.http import HttpClient
+from connectors.records import FetchAttempt, Outcome, TranslationStatus
+from flows.cli import main
+from flows.digest import write_digest
+from pipeline.ingest import IngestRun, ingest_source
+from pipeline.pages import PageProcessor
+from processing.models import install_model_file
+from processing.records import Article, Translation, UrlResult
+from warehouse import store
+from warehouse.interface import DuckDBWarehouse
+from warehouse.loads import RunKey
+
+SEEDS = Path(__file__).parent / "pages" / "seeds"
+SCO = {
+    "toutiao/article-7546109161923232298",
+    "caliber/putin-acknowledges-problems-in-relations-with-baku",
+}
+DUSHANBE = {
+    "kavkaz-uzel/articles-418702",
+    "caliber/aliyev-putin-signal-reset-in-azerbaijan-russia-relations",
+}
+BAKU_2024 = {"caliber/putin-state-visit-to-baku-third-meeting-since-2024"}
+
+
+def _ingest(path: Path, site_url: str, sources_yaml: Path) -> None:
+    """Every source of sources_yaml, pointed at the local site, ingested as a daily run does."""
+    warehouse = DuckDBWarehouse(path)
+    sources = load_sources(sources_yaml, base_url_override=site_url)
+    warehouse.register_sources(sources)
+
+    async def run() -> None:
+        async with HttpClient() as client:
+            with PageProcessor(workers=0) as pages:
+                for source in sources:
+                    await ingest_source(source, IngestRun(RunKey("r1")), warehouse, client, pages)
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds ingested from three sitemap sources on a local site; the warehouse's path."""
+    tmp = tmp_path_factory.mktemp("seeds")
+    entries = []
+    with HostileSite() as site:
+        site.route("/robots.txt", response("User-agent: *\n", content_type="text/plain"))
+        for folder in sorted(SEEDS.iterdir()):
+            pages = sorted(folder.glob("*.html"))
+            for page in pages:
+                site.route(f"/{folder.name}/{page.stem}", response(page.read_bytes()))
+            listing = urlset([site.url(f"/{folder.name}/{page.stem}") for page in pages])
+            site.route(
+                f"/{folder.name}/sitemap.xml", response(listing, content_type="application/xml")
+            )
+            entries.append(
+                {
+                    "id": folder.name,
+                    "name": folder.name,
+                    "kind": "sitemap",
+                    "base_url": "https://example.org",
+                    "sitemap_url": "/sitemap.xml",
+                    "allow_hosts": ["127.0.0.1"],
+                    "politeness": {"delay_seconds": 0, "retries": 0},
+                }
+            )
+        sources = tmp / "sources.yaml"
+        sources.write_text(yaml.safe_dump({"sources": entries}), encoding="utf-8")
+        _ingest(tmp / "w.duckdb", site.base_url, sources)
+    return tmp / "w.duckdb"
+
+
+def _stories(path: Path) -> dict[str, int]:
+    """source/slug of each article -> its story id."""
+    with store.connect(path, read_only=True) as conn:
+        rows = conn.execute("SELECT url, story_id FROM articles").fetchall()
+    return {"/".join(url.split("/")[-2:]): story for url, story in rows}
+
+
+def test_the_seeds_make_three_stories_by_event_and_year(seeded):
+    stories = _stories(seeded)
+    assert set(stories) == SCO | DUSHANBE | BAKU_2024
+    assert all(story is not None for story in stories.values())
+    grouped = {frozenset(k for k, v in stories.items() if v == s) for s in stories.values()}
+    assert grouped == {frozenset(SCO), frozenset(DUSHANBE), frozenset(BAKU_2024)}
+
+
+def _cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
+    capsys.readouterr()
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_newsflow_stories_lists_and_filters_and_story_shows_one(seeded, monkeypatch, capsys):
+    monkeypatch.setenv("NEWSFLOW_DB", str(seeded))
+    listed = _cli_json(capsys, "stories")
+    assert [r["articles"] for r in listed] == [2, 2, 1]  # latest first: Dushanbe, SCO, 2024
+    assert listed[0]["sources"] == "caliber,kavkaz-uzel" and listed[0]["languages"] == "en"
+    assert listed[1]["first_source"] == "caliber"  # Putin's own words came a day before Toutiao
+    assert [r["story_id"] for r in _cli_json(capsys, "stories", "--since", "2025-01-01")] == [
+        r["story_id"] for r in listed[:2]
+    ]
+    assert len(_cli_json(capsys, "stories", "--source", "toutiao")) == 1
+    assert _cli_json(capsys, "stories", "--language", "ru") == []
+
+    members = _cli_json(capsys, "story", str(listed[1]["story_id"]))
+    assert [m["source_id"] for m in members] == ["caliber", "toutiao"]  # in time order
+    assert members[1]["title_en"].startswith("Putin and Aliyev in China")
+
+    assert main(["story", "12345"]) == 1
+    assert "no story 12345" in capsys.readouterr().err
+
+
+def test_caliber_editions_are_one_story_in_three_languages(site, tmp_path, monkeypatch, capsys):
+    """The demo's Caliber.Az: the digest and stories_across_languages.sql show one story."""
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    sources = Path(__file__).resolve().parents[1] / "sources.yaml"
+    document = yaml.safe_load(sources.read_text(encoding="utf-8"))
+    document["sources"] = [s for s in document["sources"] if s["id"] == "caliber-az"]
+    only = tmp_path / "sources.yaml"
+    only.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    _ingest(path, site.base_url, only)
+
+    queries = Path(__file__).resolve().parents[1] / "queries"
+    across = _cli_json(
+        capsys, "sql", "--file", str(queries / "stories_across_languages.sql"), "--format"
+    )
+    ferries = [r for r in across if "ferry" in (r["title"] or "").lower()]
+    assert [(r["languages"], r["language_list"]) for r in ferries] == [(3, ["az", "en", "ru"])]
+    assert ferries[0]["title"] == "Azerbaijan and Kazakhstan agree to expand Caspian ferry fleet"
+
+    with store.connect(path, read_only=True) as conn:
+        [(day,)] = conn.execute("SELECT max(fetched_at)::DATE FROM articles").fetchall()
+    files = write_digest(day, tmp_path / "digest")
+    [story] = [s for s in files.digest.stories if "ferry" in s.title.lower()]
+    assert story.languages == ["en", "ru", "az"] or sorted(story.languages) == ["az", "en", "ru"]
+    assert story.story_id == ferries[0]["story_id"]
+    assert "3 languages" in files.page.read_text(encoding="utf-8")
+
+
+NOW = datetime(2025, 10, 9, 12, tzinfo=UTC)
+FLOODS_EN = (
+    "Heavy rains flooded Makhachkala and Kaspiysk in Dagestan; 40,000 residents lost power and "
+    "120 people were evacuated as the republic declared an emergency regime."
+)
+FLOODS_KK = "Дағыстанда нөсер жаңбыр Махачкала мен Каспийскіні су басты."
+
+
+def _commit(path: Path, articles: list[Article]) -> None:
+    """A chunk of new articles as the pipeline commits it (the English ones need none)."""
+    results = [
+        UrlResult(FetchAttempt(a.source_id, a.url, Outcome.OK, NOW, 200, "text/html", a.text), a)
+        for a in articles
+    ]
+    DuckDBWarehouse(path).commit_chunk(RunKey("t"), results, lambda _: Revisit(), NOW)
+
+
+def _article(url: str, language: str, text: str, translation: Translation | None) -> Article:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Article("test-source", url, None, text, language, NOW, digest, translation=translation)
+
+
+def _features(path: Path, url: str) -> tuple:
+    with store.connect(path, read_only=True) as conn:
+        return conn.execute(
+            "SELECT a.story_id, f.english, f.fingerprint FROM articles a "
+            "JOIN story_features f USING (url) WHERE url = ?",
+            [url],
+        ).fetchone()
+
+
+def test_a_backlog_translation_recomputes_the_story(tmp_path, monkeypatch, capsys):
+    """`newsflow translate` (a tiny Kazakh model) and the storage path it uses both move it."""
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    pending = Translation(TranslationStatus.PENDING_MODEL)
+    english = Translation(TranslationStatus.NOT_NEEDED)
+    _commit(
+        path,
+        [
+            _article("https://en/floods", "en", FLOODS_EN, english),
+            _article("https://kk/floods", "kk", FLOODS_KK, pending),
+            _article("https://kk/other", "kk", "Алматыда жаңа мектеп ашылды.", pending),
+        ],
+    )
+    floods, _, _ = _features(path, "https://en/floods")
+    before = _features(path, "https://kk/floods")
+    assert before[0] != floods and before[1] is False  # nothing in common yet but a number
+
+    # the backlog path, end to end: the tiny model's English is gibberish, but it is English
+    install_model_file(build_argos_package(tmp_path, "kk"))
+    assert main(["translate"]) == 0
+    after = _features(path, "https://kk/other")
+    assert after[1] is True  # its features were read again, from the new English
+
+    # the storage path with a real translation, as a better engine would give it
+    DuckDBWarehouse(path).save_translations(
+        [("https://kk/floods", Translation(TranslationStatus.DONE, None, FLOODS_EN, "t:kk@1"))]
+    )
+    moved = _features(path, "https://kk/floods")
+    assert moved[0] == floods and moved[1] is True and moved[2] != before[2]

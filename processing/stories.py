@@ -28,7 +28,7 @@ GRACE = timedelta(hours=12)  # one news cycle: reports within it of a story lose
 DECAY_DAYS = 2.0  # beyond GRACE, the score halves every DECAY_DAYS * ln 2 days
 # Tuned on the dev split of bench/data/stories (bench/stories.py --tune); see the README.
 THRESHOLD = 0.2  # both sides read English (the publisher's, a translation, or the original)
-THRESHOLD_ORIGINAL = 0.2  # one side is still untranslated: names and numbers carry it
+THRESHOLD_ORIGINAL = 0.06  # one side is untranslated: names and numbers carry it
 TITLE_WEIGHT = 2  # title words count this many times
 ARTICLE_TERMS = 80  # an article's vector keeps its heaviest terms
 CENTROID_TERMS = 200  # a story's centroid keeps its heaviest terms
@@ -442,9 +442,11 @@ def _terms(text: str, language: str, names: set[str]) -> list[str]:
         lower = word.casefold()
         if _IDEOGRAPHIC.search(word):
             found.extend(_bigrams(word))
+        elif len(lower) <= 2 or lower in _STOPWORDS or lower in _GENERIC:
+            continue
         elif lower in names and (key := name_key(word, language)):
             found.append(f"n:{key}")
-        elif len(lower) > 2 and lower not in _STOPWORDS and lower not in _GENERIC:
+        else:
             found.append(f"w:{stemmer.stemWord(lower) if stemmer else lower}")
     found.extend(f"#:{_number(n)}" for n in _NUMBER.findall(text) if len(n) > 1)
     return found

@@ -8,15 +8,13 @@ the field named, never later inside a run. `newsflow sources schema` prints that
 from __future__ import annotations
 
 import difflib
-import importlib
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,9 +24,8 @@ from pydantic.dataclasses import dataclass as settings
 
 from connectors.dates import DateOrder, DateReading
 from connectors.kinds import SourceKind, kind_class, kinds
-
-if TYPE_CHECKING:
-    from processing.parsers import PageParser
+from connectors.page_parser import PageParser, load_parser
+from core.settings import current as current_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MAX_FILE_BYTES = 1_000_000  # sources.yaml is a hand-written file, never this big
@@ -147,7 +144,8 @@ class Source:
 
     options holds the kind's typed settings (a mapping given here is checked against the
     kind's model); None for a source that is only read, never discovered (`newsflow extract`).
-    parser is a per-site page parser class; None means the default one (see processing.parsers).
+    parser is a per-site page parser class (connectors.page_parser); None means the default one
+    (see processing.parsers).
     dates: the time zone, numeric date order and languages its feeds, listings and pages use.
     """
 
@@ -203,16 +201,16 @@ class Source:
         return self.language
 
 
-def default_sources_path() -> Path:
-    """NEWSFLOW_SOURCES, else ./sources.yaml, else the one shipped at the project root."""
-    if env := os.environ.get("NEWSFLOW_SOURCES"):
-        return Path(env)
+def default_sources_path(configured: Path | None = None) -> Path:
+    """The configured file (core.settings), else ./sources.yaml, else the one shipped."""
+    if configured is not None:
+        return configured
     local = Path.cwd() / "sources.yaml"
     return local if local.exists() else PROJECT_ROOT / "sources.yaml"
 
 
 def parse_overrides(spec: str | None) -> dict[str, float]:
-    """Politeness overrides such as "timeout_seconds=2,retries=1" (NEWSFLOW_POLITENESS)."""
+    """Politeness overrides such as "timeout_seconds=2,retries=1" (the settings' politeness)."""
     known = {f.name: type(getattr(Politeness(), f.name)) for f in fields(Politeness)}
     result: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in (spec or "").split(","))):
@@ -226,24 +224,6 @@ def parse_overrides(spec: str | None) -> dict[str, float]:
             problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc
             raise ConfigError(f"bad politeness override {item!r}: {problem}") from exc
     return result
-
-
-def load_parser(spec: str) -> type[PageParser]:
-    """The page parser class named `module:Class`; ValueError saying why when it is not one."""
-    from processing.parsers import PageParser  # processing depends on this module, not back
-
-    module_name, _, class_name = spec.partition(":")
-    if not module_name or not class_name:
-        raise ValueError(f"{spec!r} is not of the form module:Class")
-    try:
-        parser = getattr(importlib.import_module(module_name), class_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import {module_name}: {exc}") from exc
-    except AttributeError as exc:
-        raise ValueError(f"module {module_name} has no {class_name}") from exc
-    if not (isinstance(parser, type) and issubclass(parser, PageParser)):
-        raise ValueError(f"{spec} is not a processing.parsers.PageParser subclass")
-    return parser
 
 
 class _Strict(BaseModel):
@@ -498,15 +478,16 @@ def load_sources(
 ) -> list[Source]:
     """Read and check sources.yaml; optionally point every source at <override>/<source id>.
 
-    The override (default: env NEWSFLOW_BASE_URL) is how the demo and the tests read the very
-    same source entries from the bundled fixture site. Politeness overrides (default: env
-    NEWSFLOW_POLITENESS) apply to every source.
+    The override (default: the settings' base_url) is how the demo and the tests read the very
+    same source entries from the bundled fixture site. Politeness overrides (default: the
+    settings' politeness) apply to every source. Defaults come from core.settings.current().
     """
-    path = Path(path or default_sources_path())
+    configured = current_settings()
+    path = Path(path or default_sources_path(configured.sources_file))
     if base_url_override is None:
-        base_url_override = os.environ.get("NEWSFLOW_BASE_URL") or None
+        base_url_override = configured.base_url
     if politeness_overrides is None:
-        politeness_overrides = parse_overrides(os.environ.get("NEWSFLOW_POLITENESS"))
+        politeness_overrides = parse_overrides(configured.politeness)
     document = read_yaml(path)
     check_sources(document, path)
     defaults = document.get("defaults") or {}

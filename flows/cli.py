@@ -7,9 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from core.settings import VARIABLES, Settings
+from core.settings import current as current_settings
+from core.settings import use as use_settings
 from flows import stories
 
 DEMO_PORT = 8765
@@ -37,12 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     parser = _parser()
     args = parser.parse_args(argv)
+    configured: Settings | None = None
     try:
-        return int(args.run(args) or 0)
+        # once, for the whole command: the environment's, or those a caller installed
+        configured = current_settings()
+        with use_settings(configured):
+            return int(args.run(args) or 0)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear one-line error for the user, not a traceback
-        if os.environ.get("NEWSFLOW_DEBUG"):
+        if configured is not None and configured.debug:
             raise
         print(f"newsflow: error: {exc}", file=sys.stderr)
         return 1
@@ -226,7 +234,10 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="validate a sources file without fetching anything"
     )
     check.add_argument(
-        "file", nargs="?", type=Path, help="default: $NEWSFLOW_SOURCES, ./sources.yaml or shipped"
+        "file",
+        nargs="?",
+        type=Path,
+        help=f"default: ${VARIABLES['sources_file']}, ./sources.yaml or shipped",
     )
     check.set_defaults(run=_sources_check)
 
@@ -330,18 +341,23 @@ def _demo(args: argparse.Namespace) -> int:
     from fixture_site import FixtureSite
 
     with FixtureSite(port=args.port) as site:
-        os.environ["NEWSFLOW_BASE_URL"] = site.base_url
-        os.environ.setdefault("NEWSFLOW_POLITENESS", DEMO_POLITENESS)
+        configured = current_settings()
+        demo = replace(
+            configured,
+            base_url=site.base_url,
+            politeness=configured.politeness or DEMO_POLITENESS,
+        )
         print(f"fixture site serving at {site.base_url}")
         # The fixture site fails on purpose (a 500, a timeout, a PDF...): the demo shows those
         # failures in the table and warnings without failing the run.
-        status = _run_ingest(failure_threshold=1.0)
-    from flows.shell import print_query
+        with use_settings(demo):
+            status = _run_ingest(failure_threshold=1.0)
+    from desk.shell import print_query
 
     print("\nArticles in the warehouse by source and language:")
     print_query(EXAMPLE_SQL)
     if _demo_translation():
-        from flows.digest import write_digest
+        from desk.digest import write_digest
 
         write_digest()  # the daily run wrote it before the translations: write it again
     print(f'\nTry it yourself:\n  newsflow sql "{EXAMPLE_SQL}"')
@@ -377,7 +393,7 @@ def _demo_translation() -> bool:
             "then `newsflow translate` translates the articles waiting for them."
         )
         return False
-    from flows.shell import print_query
+    from desk.shell import print_query
 
     print()
     _translate(argparse.Namespace(batch_size=200))
@@ -428,7 +444,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _sql(args: argparse.Namespace) -> int:
     """A query, a saved query with its parameters, or else the interactive shell."""
-    from flows.shell import OutputFormat, open_shell, parse_params, print_query, saved_query
+    from desk.shell import OutputFormat, open_shell, parse_params, print_query, saved_query
 
     if args.query and args.file:
         raise ValueError("give a query or --file, not both")
@@ -444,7 +460,7 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _digest(args: argparse.Namespace) -> int:
-    from flows.digest import write_digest
+    from desk.digest import write_digest
 
     files = write_digest(args.day, args.out)
     print(f"{len(files.digest.stories)} stories: {files.page} ({len(files.readers)} articles)")
@@ -452,7 +468,7 @@ def _digest(args: argparse.Namespace) -> int:
 
 
 def _show_article(args: argparse.Namespace) -> int:
-    from flows.digest import show
+    from desk.digest import show
 
     print(show(args.url, args.out))
     return 0
@@ -514,7 +530,7 @@ def _extract(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from connectors.config import Source, load_sources, source_for_url
-    from connectors.http import BodyError, html_text
+    from connectors.decoding import BodyError, html_text
     from processing.page import process_page
 
     source = source_for_url(load_sources(), args.url) if args.url else None
@@ -549,7 +565,7 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _read_capped(path: Path, max_bytes: int) -> bytes:
     """A file's bytes, reading no more than the cap allows (/dev/zero ends here too)."""
-    from connectors.http import TooLarge
+    from connectors.decoding import TooLarge
 
     with path.open("rb") as file:
         data = file.read(max_bytes + 1)

@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from flows.shell import OutputFormat
+    from desk.shell import OutputFormat
 
 STORIES_SQL = """
 SELECT story_id, strftime(first_seen, '%Y-%m-%d %H:%M') AS first_seen,
@@ -55,7 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def list_stories(args: argparse.Namespace) -> int:
     """Print the stories that match the filters, latest first."""
-    from flows.shell import print_query
+    from desk.shell import print_query
 
     params = {
         "since": args.since.isoformat() if args.since else None,
@@ -68,7 +68,7 @@ def list_stories(args: argparse.Namespace) -> int:
 
 def show_story(args: argparse.Namespace) -> int:
     """Print one story's articles; an id merged into another story shows that story."""
-    from flows.shell import print_query
+    from desk.shell import print_query
     from warehouse.sandbox import analysis_connection
     from warehouse.stories import resolve
 
@@ -83,6 +83,6 @@ def show_story(args: argparse.Namespace) -> int:
 
 
 def _format(args: argparse.Namespace) -> OutputFormat:
-    from flows.shell import OutputFormat
+    from desk.shell import OutputFormat
 
     return OutputFormat.JSON if args.json else OutputFormat.TABLE

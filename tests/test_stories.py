@@ -26,7 +26,7 @@ from connectors.config import Revisit, load_sources
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt, Outcome, TranslationStatus
 from flows.cli import main
-from flows.digest import write_digest
+from desk.digest import write_digest
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
 from processing.models import install_model_file
@@ -131,8 +131,8 @@ def _cli_json(capsys: pytest.CaptureFixture[str], *args: str, flag: str = "--jso
     return json.loads(capsys.readouterr().out)
 
 
-def test_newsflow_stories_lists_and_filters_and_story_shows_one(seeded, monkeypatch, capsys):
-    monkeypatch.setenv("NEWSFLOW_DB", str(seeded))
+def test_newsflow_stories_lists_and_filters_and_story_shows_one(seeded, configure, capsys):
+    configure(db=seeded)
     listed = _cli_json(capsys, "stories")
     assert len(listed) == len(set(_stories(seeded).values()))
     dushanbe = listed[0]  # latest first
@@ -152,10 +152,10 @@ def test_newsflow_stories_lists_and_filters_and_story_shows_one(seeded, monkeypa
     assert "no story 12345" in capsys.readouterr().err
 
 
-def test_caliber_editions_are_one_story_in_three_languages(site, tmp_path, monkeypatch, capsys):
+def test_caliber_editions_are_one_story_in_three_languages(site, tmp_path, configure, capsys):
     """The demo's Caliber.Az: the digest and stories_across_languages.sql show one story."""
     path = tmp_path / "w.duckdb"
-    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    configure(db=path)
     sources = Path(__file__).resolve().parents[1] / "sources.yaml"
     document = yaml.safe_load(sources.read_text(encoding="utf-8"))
     document["sources"] = [s for s in document["sources"] if s["id"] == "caliber-az"]
@@ -210,10 +210,10 @@ def _features(path: Path, url: str) -> tuple:
         ).fetchone()
 
 
-def test_a_backlog_translation_recomputes_the_story(prefect_api, tmp_path, monkeypatch, capsys):
+def test_a_backlog_translation_recomputes_the_story(prefect_api, tmp_path, configure, capsys):
     """`newsflow translate` (a tiny Kazakh model) and the storage path it uses both move it."""
     path = tmp_path / "w.duckdb"
-    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    configure(db=path)
     pending = Translation(TranslationStatus.PENDING_MODEL)
     english = Translation(TranslationStatus.NOT_NEEDED)
     _commit(

@@ -25,8 +25,8 @@ from hostile_site import HostileSite, response, urlset
 from connectors.config import Revisit, load_sources
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt, Outcome, TranslationStatus
-from flows.cli import main
 from desk.digest import write_digest
+from flows.cli import main
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
 from processing.models import install_model_file

@@ -14,7 +14,7 @@ from pathlib import Path
 from core.settings import VARIABLES, Settings
 from core.settings import current as current_settings
 from core.settings import use as use_settings
-from flows import stories
+from desk import stories
 
 DEMO_PORT = 8765
 DEMO_POLITENESS = "timeout_seconds=3,retries=1,backoff_seconds=0.2,delay_seconds=0"

@@ -34,6 +34,7 @@ from processing.records import Article, Translation, UrlResult
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
+from warehouse.stories import refresh_stories
 
 SEEDS = Path(__file__).parent / "pages" / "seeds"
 SCO = {
@@ -241,3 +242,41 @@ def test_a_backlog_translation_recomputes_the_story(prefect_api, tmp_path, confi
     assert main(["translate"]) == 0
     after = _features(path, "https://kk/other")
     assert other[1] is False and after[1] is True and after[2] != other[2]
+
+
+def test_editions_linked_later_merge_and_the_old_id_still_finds_the_story(
+    tmp_path, configure, capsys
+):
+    path = tmp_path / "w.duckdb"
+    configure(db=path)
+    english = Translation(TranslationStatus.NOT_NEEDED)
+    russian = Translation(TranslationStatus.DONE, None, "A ferry line to Aktau opens.", "t:ru@1")
+    _commit(
+        path,
+        [
+            _article("https://caliber/en/floods", "en", FLOODS_EN, english),
+            _article("https://caliber/ru/floods", "ru", "Паром в Актау.", russian),
+        ],
+    )
+    en_story, _, _ = _features(path, "https://caliber/en/floods")
+    ru_story, _, _ = _features(path, "https://caliber/ru/floods")
+    assert en_story != ru_story  # their texts (as stored) have nothing in common
+
+    with store.connect(path) as conn:  # the publisher's hreflang link, found on a later visit
+        conn.execute(
+            "INSERT INTO edition_groups SELECT url, 'https://caliber/en/floods' FROM "
+            "(VALUES ('https://caliber/en/floods'), ('https://caliber/ru/floods')) t(url)"
+        )
+        assert refresh_stories(conn) == 2
+        assert refresh_stories(conn) == 0  # nothing changed since: nothing to do
+    assert _features(path, "https://caliber/en/floods")[0] == en_story  # its id kept
+    assert _features(path, "https://caliber/ru/floods")[0] == en_story  # editions: one story
+
+    capsys.readouterr()
+    assert main(["story", str(ru_story), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"story {ru_story} was merged into story {en_story}\n")
+    assert [m["url"] for m in json.loads(out.split("\n", 1)[1])] == [
+        "https://caliber/en/floods",
+        "https://caliber/ru/floods",
+    ]

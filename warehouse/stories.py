@@ -106,8 +106,9 @@ def assign_stories(conn: duckdb.DuckDBPyConnection, tuning: Tuning | None = None
     """refresh_stories in the caller's transaction (a path that writes English text calls it)."""
     pending = _pending(conn)
     if pending:
-        _leave(conn, [p.text.url for p in pending])
+        left = _leave(conn, [p.text.url for p in pending])
         _assign(conn, pending, tuning)
+        _alias_vanished(conn, left)
     _copies(conn)
     return len(pending)
 
@@ -141,21 +142,54 @@ def _pending(conn: duckdb.DuckDBPyConnection) -> list[_Pending]:
     ]
 
 
-def _leave(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> None:
-    """Take these articles out of their stories (features, term counts, centroids) first."""
+def _leave(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> dict[str, int]:
+    """Take these articles out of their stories (features, term counts, centroids) first.
+
+    Returns the story each of them was in.
+    """
     with registered(conn, leaving=url_table(urls)):
         old = conn.execute(
-            "SELECT f.story_id, f.terms FROM story_features f JOIN leaving USING (url)"
+            "SELECT f.story_id, f.terms, f.url FROM story_features f JOIN leaving USING (url)"
         ).fetchall()
         if not old:
-            return
+            return {}
         conn.execute("DELETE FROM story_features WHERE url IN (SELECT url FROM leaving)")
         conn.execute("UPDATE articles SET story_id = NULL WHERE url IN (SELECT url FROM leaving)")
     counts: Counter[str] = Counter({_DOCUMENTS: -len(old)})
-    for _, old_terms in old:
+    for _, old_terms, _ in old:
         counts.update({t: -1 for t in old_terms})
     _count_terms(conn, counts)
-    _rebuild_states(conn, {story_id for story_id, _ in old})
+    _rebuild_states(conn, {story_id for story_id, _, _ in old})
+    return {url: story_id for story_id, _, url in old}
+
+
+def _alias_vanished(conn: duckdb.DuckDBPyConnection, left: dict[str, int]) -> None:
+    """A story all of whose articles moved to another keeps its id, as an alias of that one."""
+    if not left:
+        return
+    moved = pa.table(
+        {
+            "url": pa.array(list(left), pa.string()),
+            "old_id": pa.array(list(left.values()), pa.int64()),
+        }
+    )
+    with registered(conn, moved=moved):
+        conn.execute(
+            """
+            INSERT INTO story_aliases
+            SELECT m.old_id, arg_min(f.story_id, (f.event_at, f.url)), now()
+            FROM moved m JOIN story_features f USING (url)
+            WHERE m.old_id NOT IN (SELECT story_id FROM story_features)
+              AND m.old_id NOT IN (SELECT alias_id FROM story_aliases)
+            GROUP BY m.old_id
+            HAVING arg_min(f.story_id, (f.event_at, f.url)) <> m.old_id
+            """
+        )
+        # an id that names a story again (its founder came back) is no alias any more
+        conn.execute(
+            "DELETE FROM story_aliases WHERE alias_id IN (SELECT old_id FROM moved) "
+            "AND alias_id IN (SELECT story_id FROM story_features)"
+        )
 
 
 def _assign(

@@ -99,7 +99,8 @@ def test_the_daily_run_writes_the_digest_and_publishes_its_summary(ingested, pag
 
 def _story_count(day: str) -> int:
     [(count,)] = _rows(
-        "select count(distinct coalesce(cluster_id::varchar, url)) from articles_en "
+        "select count(distinct coalesce('s' || story_id, 'r' || cluster_id, url)) "
+        "from articles_en "
         "where cast(timezone('UTC', fetched_at) as date) = $day",
         {"day": day},
     )

@@ -251,9 +251,9 @@ def saved(capsys):
     return run
 
 
-def test_there_are_six_saved_questions_each_documented_in_the_readme():
+def test_there_are_eight_saved_questions_each_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert len(QUERIES) == 6
+    assert len(QUERIES) == 8
     for query in QUERIES:
         assert f"queries/{query.name}" in readme
         assert query.read_text(encoding="utf-8").startswith("-- ")

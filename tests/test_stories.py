@@ -280,3 +280,25 @@ def test_editions_linked_later_merge_and_the_old_id_still_finds_the_story(
         "https://caliber/en/floods",
         "https://caliber/ru/floods",
     ]
+
+
+def test_saved_questions_first_to_report_and_language_coverage(seeded, configure, capsys):
+    configure(db=seeded)
+    queries = Path(__file__).resolve().parents[1] / "queries"
+    first = _cli_json(
+        capsys, "sql", "--file", str(queries / "first_to_report.sql"), "--param", "days=100000",
+        flag="--format json",
+    )  # fmt: skip
+    dushanbe = [r for r in first if r["source_id"] == "kavkaz-uzel"][0]["story_id"]
+    rows = [(r["place"], r["source_id"]) for r in first if r["story_id"] == dushanbe]
+    assert rows == [(1, "caliber"), (2, "kavkaz-uzel")]  # Caliber.Az 07:20 UTC, the Knot 10:48
+    late = [r["after_first"] for r in first if r["story_id"] == dushanbe][1]
+    assert late == "3:28:00"
+
+    coverage = _cli_json(
+        capsys, "sql", "--file", str(queries / "stories_by_language_coverage.sql"),
+        "--param", "days=100000", flag="--format json",
+    )  # fmt: skip
+    assert [(r["languages"], r["stories"], r["articles"]) for r in coverage] == [
+        ("en", len(set(_stories(seeded).values())), 5)
+    ]

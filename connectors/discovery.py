@@ -20,7 +20,7 @@ from connectors.config import ConfigError, Source
 from connectors.dates import DateReading, PageDates, absolute_date
 from connectors.http import HttpClient
 from connectors.markup import parse_html, without_xml_declaration
-from connectors.records import FetchAttempt, Link, Outcome, Validators
+from connectors.records import FetchAttempt, Link, ListingOutcome, Outcome, Validators
 
 _SHORT_TEXT = 40  # characters: a printed date is shorter; a headline or teaser is longer
 
@@ -89,7 +89,9 @@ async def discover(
 
 def record_cap(walk: Walk, url: str, error: str) -> None:
     """Record that a cap was hit, on the first URL it left out."""
-    attempt = FetchAttempt(walk.source.id, url, Outcome.CAPPED, datetime.now(UTC), error=error)
+    attempt = FetchAttempt(
+        walk.source.id, url, ListingOutcome.CAPPED, datetime.now(UTC), error=error
+    )
     walk.result.attempts.append(replace(attempt, kind="listing"))
 
 
@@ -111,10 +113,10 @@ async def fetch_listing(walk: Walk, url: str, parse: Callable[[str], Any]) -> An
     if attempt.ok:
         try:
             parsed = parse(attempt.text or "")
-            attempt = replace(attempt, outcome=Outcome.LISTED)
+            attempt = replace(attempt, outcome=ListingOutcome.LISTED)
         except MalformedListing as exc:
             parsed = exc.partial
-            attempt = replace(attempt, outcome=Outcome.MALFORMED, error=str(exc))
+            attempt = replace(attempt, outcome=ListingOutcome.MALFORMED, error=str(exc))
         except Exception as exc:  # one bad listing never costs the source its other pages
             error = f"{type(exc).__name__}: {exc}"
             attempt = replace(attempt, outcome=Outcome.CRASHED, error=error)

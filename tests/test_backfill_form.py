@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from uuid import UUID
@@ -112,3 +115,17 @@ def test_a_backfill_ends_in_its_ingest_runs_state_with_the_reasons(
     assert run.is_failed() and run.name == "Partial failure"
     assert run.message.startswith("partial failure: ")
     assert "URLs of caucasian-knot failed" in run.message
+
+
+def test_importing_the_backfill_module_reads_no_sources_file(tmp_path):
+    """sources.yaml is read when the flow is first asked for (deploy, run), never on import."""
+    code = (
+        "import flows.backfill\n"
+        "try:\n    flows.backfill.backfill\n"
+        "except Exception as exc:\n    print(type(exc).__name__)\n"
+    )
+    env = {**os.environ, "NEWSFLOW_SOURCES": str(tmp_path / "missing.yaml")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "ConfigError"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from connectors.config import Revisit, load_sources, select_sources
-from connectors.records import FetchAttempt, Link, Outcome
+from connectors.records import FetchAttempt, Link, ListingOutcome, Outcome
 from flows.maintenance import maintenance
 from processing.page import process_page
 from processing.records import Translation, UrlResult
@@ -31,7 +31,7 @@ def _listing(body: str, when: datetime) -> FetchAttempt:
     return FetchAttempt(
         "caliber-az",
         "https://c/rss",
-        Outcome.LISTED,
+        ListingOutcome.LISTED,
         when,
         200,
         "application/rss+xml",

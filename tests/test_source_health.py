@@ -14,6 +14,7 @@ from hostile_site import HostileSite, feed, response
 
 from connectors.config import Politeness, Source, load_sources, select_sources
 from connectors.http import HttpClient
+from connectors.records import FAILURES
 from flows.cli import main
 from flows.maintenance import maintenance
 from pipeline.ingest import IngestRun, ingest_source
@@ -23,7 +24,6 @@ from warehouse import store
 from warehouse.health import Canary, CanaryStatus, check_canaries, judge
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
-from warehouse.reports import FAILURES
 
 SOURCE = "caucasian-knot-en"
 NOW = datetime.now(UTC)

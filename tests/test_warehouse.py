@@ -18,7 +18,7 @@ import pytest
 import zstandard
 
 from connectors.config import Revisit, load_sources
-from connectors.records import FetchAttempt, Link, Outcome
+from connectors.records import FetchAttempt, Link, ListingOutcome, Outcome
 from flows import cli
 from processing.page import process_page
 from processing.records import Translation, UrlResult
@@ -356,9 +356,8 @@ def _listing(source_id: str, url: str, links: list[str], when: datetime = NOW) -
     """A feed read by discovery, with its body as fetched."""
     items = "".join(f"<item><link>{link}</link></item>" for link in links)
     body = f"<rss><channel>{items}</channel></rss>"
-    return FetchAttempt(
-        source_id, url, Outcome.LISTED, when, 200, "application/rss+xml", body, kind="listing"
-    )
+    listed, rss = ListingOutcome.LISTED, "application/rss+xml"
+    return FetchAttempt(source_id, url, listed, when, 200, rss, body, kind="listing")
 
 
 def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
@@ -532,3 +531,10 @@ def test_a_reader_says_which_process_holds_the_file(tmp_path, monkeypatch, capsy
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_a_worker_is_told_where_its_warehouse_is_once_it_is_open(tmp_path):
+    where, shared = DuckDBWarehouse(tmp_path / "w.duckdb").describe()
+    assert (where, shared) == (f"the DuckDB file {tmp_path / 'w.duckdb'}", False)
+    with store.connect(tmp_path / "w.duckdb", read_only=True) as conn:  # migrated on opening
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)

@@ -18,6 +18,7 @@ from connectors.sanitize import SafeStream
 from core.settings import VARIABLES, Settings, SettingsError
 from core.settings import current as current_settings
 from core.settings import use as use_settings
+from desk import stories
 
 # Heavy imports (Prefect, argostranslate) happen inside the commands that need them, so that a
 # typo or `--help` answers at once.
@@ -390,6 +391,33 @@ def _search_command(commands: Commands) -> None:
         "--limit", type=positive, default=20, metavar="N", help="matches shown (default 20)"
     )
     search.set_defaults(run=_search)
+
+
+@command
+def _stories_command(commands: Commands) -> None:
+    listing = commands.add_parser("stories", help="stories (events) across sources and languages")
+    listing.add_argument(
+        "--since", type=day, metavar="YYYY-MM-DD", help="last seen on or after this day"
+    )
+    listing.add_argument("--language", metavar="L", help="told in this language, e.g. ru")
+    listing.add_argument("--source", type=source_id, metavar="ID", help="told by this source id")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    listing.set_defaults(run=stories.list_stories)
+
+
+@command
+def _story_command(commands: Commands) -> None:
+    one = commands.add_parser("story", help="one story's articles side by side in time order")
+    one.add_argument("story_id", type=int, metavar="ID", help="a story id from `newsflow stories`")
+    one.add_argument("--json", action="store_true", help="JSON instead of a table")
+    one.set_defaults(run=_story)
+
+
+def _story(args: argparse.Namespace) -> int:
+    try:
+        return stories.show_story(args)
+    except stories.UnknownStory as exc:
+        raise UsageError(str(exc)) from None
 
 
 @command

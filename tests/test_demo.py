@@ -76,6 +76,11 @@ def test_the_demo_explains_the_missing_models_offline_then_installs_them_and_tra
     assert "newsflow models install ru zh az" in out
     assert "newsflow models install --file PATH.argosmodel" in out
     assert f'newsflow sql "{SIDE_BY_SIDE_SQL}"' in out
+    with duckdb.connect(demo["NEWSFLOW_DB"], read_only=True) as conn:
+        ferries = conn.sql(
+            "select languages from stories where title ilike '%caspian ferry fleet%'"
+        ).fetchall()
+    assert ferries == [(["az", "en", "ru"],)]  # Caliber.Az's three editions: one story
 
     served = tmp_path / "index"
     served.mkdir()

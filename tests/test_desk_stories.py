@@ -24,7 +24,8 @@ TODAY = datetime.now(UTC).replace(hour=9, minute=30, second=0, microsecond=0)
 YESTERDAY = TODAY - timedelta(days=1)
 MODEL = "argos:ru-en@1.9"
 
-# url, source, language, title, title_en, status, model, fetched, cluster, duplicate of
+# url, source, language, title, title_en, status, model, fetched, story (and repost cluster),
+# duplicate of
 ARTICLES = [
     ("https://en.example/floods", "knot-en", "en", "Floods in Dagestan", None, "not_needed",
      None, TODAY, 1, None),
@@ -58,10 +59,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             conn.execute(
                 "INSERT INTO articles (url, source_id, title, text, language, fetched_at, "
                 "content_hash, title_en, text_en, translation_status, translation_model, "
-                "duplicate_of) VALUES ($url, $source, $title, $title || '\n' || $title, $lang, "
-                "$fetched, $url, $title_en, $title_en || '\n' || $title_en, $status, $model, $dup)",
+                "duplicate_of, story_id) VALUES ($url, $source, $title, $title || '\n' || "
+                "$title, $lang, $fetched, $url, $title_en, $title_en || '\n' || $title_en, "
+                "$status, $model, $dup, $story)",
                 dict(url=url, source=source, title=title, lang=lang, fetched=fetched,
-                     title_en=title_en, status=status, model=model, dup=dup),
+                     title_en=title_en, status=status, model=model, dup=dup, story=cluster),
             )  # fmt: skip
             conn.execute(
                 "INSERT INTO story_clusters VALUES ($url, $cluster, 1.0, [], now(), 1)",
@@ -87,7 +89,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_stories_with_most_sources_and_languages_come_first(warehouse):
     with store.connect(warehouse, read_only=True) as conn:
         day = stories(conn, TODAY.date())
-    assert [s.cluster_id for s in day] == [1, 2, 3]  # not 4: nothing of it arrived today
+    assert [s.story_id for s in day] == [1, 2, 3]  # not 4: nothing of it arrived today
     assert [(s.sources, s.languages) for s in day[:2]] == [
         (["knot-en", "knot", "toutiao"], ["en", "ru", "zh"]),
         (["toutiao", "knot"], ["zh", "ru"]),  # first seen first: the Chinese, a day earlier
@@ -140,7 +142,7 @@ def _saved(name: str, capsys: pytest.CaptureFixture[str]) -> list[dict]:
 def test_saved_stories_across_languages(warehouse, monkeypatch, capsys, configure):
     configure(db=Path(warehouse))
     rows = _saved("stories_across_languages", capsys)
-    assert [(r["cluster_id"], r["languages"], r["title"]) for r in rows] == [
+    assert [(r["story_id"], r["languages"], r["title"]) for r in rows] == [
         (1, 3, "Floods in Dagestan"),
         (2, 2, "Talks in Baku"),
     ]

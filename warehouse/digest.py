@@ -48,9 +48,12 @@ class Member:
 
 @dataclass(frozen=True)
 class Story:
-    """One story cluster with an article that arrived on the digest's day."""
+    """One story (an event, any source or language) with an article that arrived on the day.
 
-    cluster_id: int | None
+    story_id is the warehouse's story; before stories are assigned, the repost cluster's id.
+    """
+
+    story_id: int | None
     title: str
     title_kind: TitleKind
     title_model: str | None
@@ -165,7 +168,8 @@ def stories(conn: duckdb.DuckDBPyConnection, day: date) -> list[Story]:
     rows = conn.execute(
         """
         WITH members AS (
-            SELECT e.cluster_id, coalesce(e.cluster_id::VARCHAR, e.url) AS story, e.url,
+            SELECT coalesce(e.story_id, e.cluster_id) AS story_id,
+                   coalesce('s' || e.story_id, 'r' || e.cluster_id, e.url) AS story, e.url,
                    e.source_id, coalesce(e.source_name, e.source_id) AS source_name, e.language,
                    e.title_original, a.title_en, a.translation_model, e.fetched_at
             FROM articles_en e JOIN articles a USING (url)

@@ -36,6 +36,7 @@ from warehouse.loads import LoadResult, RunKey
 from warehouse.reports import SourceReport
 from warehouse.search import refresh_index
 from warehouse.state import SourceState
+from warehouse.stories import refresh_stories
 from warehouse.translations import PendingArticle
 
 
@@ -167,13 +168,14 @@ class DuckDBWarehouse:
         policy: Callable[[str], Revisit],
         now: datetime,
     ) -> LoadResult:
-        """The chunk's load, then story clusters and search index for what it added or revised."""
+        """The chunk's load, then reposts, search index and stories for what it added or revised."""
 
         def operation(conn: duckdb.DuckDBPyConnection) -> LoadResult:
             loaded = loads.commit_chunk(conn, run, results, policy, now)
             if loaded.inserted or loaded.duplicates or loaded.revised:
                 clusters.assign_clusters(conn)
                 refresh_index(conn)
+                refresh_stories(conn)
             return loaded
 
         return store.write(operation, self.path)
@@ -210,13 +212,14 @@ class DuckDBWarehouse:
             return archive.archived_pages(conn, urls)
 
     def replace_articles(self, articles: Sequence[Article]) -> int:
-        """Fresh processing of stored articles; their clusters and index entries follow."""
+        """Fresh processing of stored articles; their clusters, index entries and stories follow."""
 
         def operation(conn: duckdb.DuckDBPyConnection) -> int:
             clusters.forget(conn, [a.url for a in articles])  # first: a crash stays consistent
             updated = loads.replace_articles(conn, articles)
             clusters.assign_clusters(conn)
             refresh_index(conn)
+            refresh_stories(conn)
             return updated
 
         return store.write(operation, self.path)

@@ -13,6 +13,7 @@ import pyarrow as pa
 from processing.models import ModelInfo
 from processing.records import Translation
 from warehouse.sql import merge, registered, transaction, url_table
+from warehouse.stories import assign_stories
 
 _PARAGRAPH_SCHEMA = pa.schema(
     [
@@ -115,7 +116,9 @@ def save_translations(
 ) -> None:
     """Record the English and provenance of articles that were pending, with their paragraphs.
 
-    Only articles still pending are changed; all or nothing.
+    Only articles still pending are changed; all or nothing. The stories of the articles whose
+    English changed are recomputed here, in the same transaction: every path that stores a
+    translation (the backlog, a re-translation) passes through this function.
     """
     rows = pa.Table.from_pylist(
         [
@@ -149,6 +152,7 @@ def save_translations(
             "AND articles.translation_status = 'pending_model'"
         )
         save_paragraphs(conn, [(url, t) for url, t in results if url in updated])
+        assign_stories(conn)
 
 
 def save_paragraphs(

@@ -1,0 +1,253 @@
+"""Story assignment: B-cubed quality on the labelled set, and speed as the warehouse grows.
+
+    .venv/bin/python bench/stories.py [--tune] [--sizes 10000 100000] [--added 500]
+
+Quality: bench/data/stories.yaml's articles are loaded into a fresh warehouse in the order they
+were fetched (published + 20 minutes), a few at a time as ingest chunks would, each chunk
+followed by refresh_stories, the path ingest takes. B-cubed precision, recall and F1 of the
+stories found against the labelled events, per split. --tune grids the two thresholds on the
+dev split (best F1, ties to the middle of the plateau) and reports held-out at the choice.
+
+Speed: a warehouse holding N articles (synthetic, 100 a day, so the number of open stories is
+the same at every size; their features and story states written in bulk) gets `--added` new
+articles at its latest day, in chunks of 50; articles per second of refresh_stories at each N.
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import yaml
+from lxml import html
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from processing import stories as features  # noqa: E402
+from warehouse import store  # noqa: E402
+from warehouse.sql import registered  # noqa: E402
+from warehouse.stories import _FINGERPRINT, Tuning, refresh_stories  # noqa: E402
+
+DATA = ROOT / "bench" / "data" / "stories.yaml"
+SEEDS = ROOT / "tests" / "pages" / "seeds"  # the seed articles, as pages
+CHUNK = 5  # labelled articles per load
+_ROW_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("source_id", pa.string()),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("language", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("content_hash", pa.string()),
+        ("title_en", pa.string()),
+        ("text_en", pa.string()),
+        ("translation_status", pa.string()),
+        ("translation_model", pa.string()),
+    ]
+)
+
+
+def labelled() -> list[dict]:
+    """The labelled articles, each with a URL and the article row the warehouse would hold."""
+    rows = []
+    for i, item in enumerate(yaml.safe_load(DATA.read_text(encoding="utf-8"))["articles"]):
+        if "page" in item:
+            item = item | _page(SEEDS / item["page"])
+        published = datetime.fromisoformat(item["published"]).astimezone(UTC)
+        translated = item["language"] != "en" and item.get("text_en")
+        rows.append(
+            {
+                "event": item["event"],
+                "split": item["split"],
+                "row": {
+                    "url": f"https://{item['source']}.example/{i:03d}",
+                    "source_id": item["source"],
+                    "title": item["title"],
+                    "text": item["text"],
+                    "language": item["language"],
+                    "published_at": published,
+                    "fetched_at": published + timedelta(minutes=20),
+                    "content_hash": hashlib.sha256(item["text"].encode()).hexdigest(),
+                    "title_en": item.get("title_en"),
+                    "text_en": item.get("text_en"),
+                    "translation_status": (
+                        "not_needed"
+                        if item["language"] == "en"
+                        else "done"
+                        if translated
+                        else "pending_model"
+                    ),
+                    "translation_model": "bench:labelled" if translated else None,
+                },
+            }
+        )
+    return rows
+
+
+def _page(path: Path) -> dict[str, str]:
+    """Title and text (its paragraphs) of a seed page."""
+    page = html.fromstring(path.read_bytes())
+    paragraphs = [p.text_content() for p in page.iter("p")]
+    return {"title": page.findtext(".//h1"), "text": "\n".join(paragraphs)}
+
+
+def insert(conn, rows: Sequence[dict]) -> None:  # noqa: ANN001 - a DuckDB connection
+    with registered(conn, bench_rows=pa.Table.from_pylist(list(rows), _ROW_SCHEMA)):
+        conn.execute("INSERT INTO articles BY NAME SELECT * FROM bench_rows")
+
+
+def bcubed(found: dict[str, int], truth: dict[str, str]) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 (Amigó et al. 2009) of a clustering against labels."""
+    by_found, by_truth = defaultdict(set), defaultdict(set)
+    for url in truth:
+        by_found[found[url]].add(url)
+        by_truth[truth[url]].add(url)
+    precision = recall = 0.0
+    for url in truth:
+        same = by_found[found[url]] & by_truth[truth[url]]
+        precision += len(same) / len(by_found[found[url]])
+        recall += len(same) / len(by_truth[truth[url]])
+    precision, recall = precision / len(truth), recall / len(truth)
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def run_split(items: list[dict], tuning: Tuning) -> tuple[float, float, float]:
+    """Load one split chunk by chunk in fetch order; B-cubed of the stories found."""
+    items = sorted(items, key=lambda i: (i["row"]["fetched_at"], i["row"]["url"]))
+    with tempfile.TemporaryDirectory() as tmp, store.connect(Path(tmp) / "w.duckdb") as conn:
+        for start in range(0, len(items), CHUNK):
+            insert(conn, [i["row"] for i in items[start : start + CHUNK]])
+            refresh_stories(conn, tuning)
+        found = dict(conn.execute("SELECT url, story_id FROM articles").fetchall())
+    return bcubed(found, {i["row"]["url"]: i["event"] for i in items})
+
+
+def tune(dev: list[dict]) -> Tuning:
+    """The tuning of best dev F1; among ties, the median one (the middle of the plateau)."""
+    grid = [
+        Tuning(english, original, decay)
+        for decay in (1.0, 2.0, 4.0)
+        for english in (0.12, 0.15, 0.18, 0.2, 0.25, 0.3)
+        for original in (0.06, 0.1, 0.15)
+    ]
+    scores = {t: run_split(dev, t)[2] for t in grid}
+    best = max(scores.values())
+    ties = [t for t in grid if scores[t] >= best - 1e-9]
+    print(f"dev F1 {best:.3f} at {len(ties)} of {len(grid)} settings: {ties}")
+    return sorted(ties, key=lambda t: (t.decay_days, t.english, t.original))[len(ties) // 2]
+
+
+def quality(tuned: bool) -> Tuning:
+    items = labelled()
+    splits = {s: [i for i in items if i["split"] == s] for s in ("dev", "held-out")}
+    events = {s: len({i["event"] for i in v}) for s, v in splits.items()}
+    print(f"labelled: {len(items)} articles, events {events}")
+    tuning = tune(splits["dev"]) if tuned else Tuning()
+    print(f"tuning: {tuning}")
+    for name, split in splits.items():
+        p, r, f1 = run_split(split, tuning)
+        print(f"{name:9} B-cubed precision {p:.3f} recall {r:.3f} F1 {f1:.3f} ({len(split)})")
+    return tuning
+
+
+def synthetic_warehouse(conn, size: int) -> datetime:  # noqa: ANN001 - a DuckDB connection
+    """size synthetic articles, 100 a day, in stories of 3, with features and states in bulk."""
+    days = size // 100
+    end = datetime(2025, 10, 1, tzinfo=UTC)
+    conn.execute(
+        """
+        CREATE TEMP TABLE synth AS
+        SELECT 'https://synthetic.example/' || i AS url, i // 3 AS story,
+               TIMESTAMPTZ '2025-10-01 00:00:00+00' - to_days($days)
+                   + to_seconds(CAST(i * 86400 / 100 AS BIGINT)) AS event_at,
+               list_transform(range(60), j -> 'w:t' || ((i // 3) * 7919 + j * 104729) % 50000)
+                   AS terms
+        FROM range($size) t(i)
+        """,
+        {"days": days, "size": size},
+    )
+    conn.execute(
+        "INSERT INTO articles (url, source_id, title, text, language, published_at, fetched_at, "
+        "content_hash, translation_status) "
+        "SELECT url, 'synthetic', 'Synthetic ' || story, array_to_string(terms, ' '), 'en', "
+        "event_at, event_at, md5(url), 'not_needed' FROM synth"
+    )
+    conn.execute(
+        f"INSERT INTO story_features SELECT s.url, s.story, c.fingerprint, s.terms, "
+        f"list_transform(s.terms, x -> 0.129), s.event_at, true, 1.0, 1.0, now(), "
+        f"{features.FEATURE_VERSION} FROM synth s JOIN ({_FINGERPRINT}) c USING (url)"
+    )
+    conn.execute(
+        "UPDATE articles SET story_id = f.story_id FROM story_features f WHERE articles.url = f.url"
+    )
+    conn.execute(
+        "INSERT INTO story_state SELECT story, any_value(terms), "
+        "list_transform(any_value(terms), x -> 0.387), min(event_at), max(event_at), count(*) "
+        "FROM synth GROUP BY story"
+    )
+    conn.execute(
+        "INSERT INTO story_terms SELECT term, count(*) FROM "
+        "(SELECT unnest(terms) AS term FROM synth) GROUP BY term "
+        "UNION ALL SELECT '', $size",
+        {"size": size},
+    )
+    conn.execute("DROP TABLE synth")
+    return end
+
+
+def speed(sizes: Iterable[int], added: int) -> None:
+    items = [i["row"] for i in labelled()]
+    rng = random.Random(28)
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp, store.connect(Path(tmp) / "w.duckdb") as conn:
+            end = synthetic_warehouse(conn, size)
+            times = []
+            for start in range(0, added, 50):
+                chunk = []
+                for n in range(start, min(added, start + 50)):
+                    row = dict(rng.choice(items))
+                    moment = end - timedelta(hours=rng.uniform(0, 24))
+                    row |= {
+                        "url": f"https://new.example/{n}",
+                        "published_at": moment,
+                        "fetched_at": moment,
+                    }
+                    chunk.append(row)
+                insert(conn, chunk)
+                began = time.perf_counter()
+                refresh_stories(conn)
+                times.append((time.perf_counter() - began) / len(chunk))
+            median = statistics.median(times)
+            print(
+                f"warehouse {size:>7} articles: {1 / median:7.1f} articles/s "
+                f"(median of {len(times)} chunks of 50)"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tune", action="store_true", help="grid the thresholds on dev")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--added", type=int, default=500)
+    args = parser.parse_args()
+    quality(args.tune)
+    if args.sizes:
+        speed(args.sizes, args.added)
+
+
+if __name__ == "__main__":
+    main()

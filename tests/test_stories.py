@@ -1,0 +1,304 @@
+"""Stories: the articles about one event, any outlet or language, found as they are loaded.
+
+The five seed articles on Putin and Aliyev (tests/pages/seeds/, the seeds' texts as pages of
+three sources with their real dates: all five are English, the Toutiao one being the English
+of a Chinese article) are served on 127.0.0.1 and ingested; the two on the Dushanbe meeting of
+October 2025 make one story, the Baku visit of August 2024 its own, and no story mixes events.
+The two on the SCO summit of September 2025 should be one story and are not yet (an expected
+failure, strict: it says so when they are). Caliber.Az's editions in three languages are one story.
+A translation that arrives later (the backlog) moves its article to the story it tells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from argos_package import build_argos_package
+from hostile_site import HostileSite, response, urlset
+
+from connectors.config import Revisit, load_sources
+from connectors.http import HttpClient
+from connectors.records import FetchAttempt, Outcome, TranslationStatus
+from desk.digest import write_digest
+from flows.cli import main
+from pipeline.ingest import IngestRun, ingest_source
+from pipeline.pages import PageProcessor
+from processing.models import install_model_file
+from processing.records import Article, Translation, UrlResult
+from warehouse import store
+from warehouse.interface import DuckDBWarehouse
+from warehouse.loads import RunKey
+from warehouse.stories import refresh_stories
+
+SEEDS = Path(__file__).parent / "pages" / "seeds"
+SCO = {
+    "toutiao/article-7546109161923232298",
+    "caliber/putin-acknowledges-problems-in-relations-with-baku",
+}
+DUSHANBE = {
+    "kavkaz-uzel/articles-418702",
+    "caliber/aliyev-putin-signal-reset-in-azerbaijan-russia-relations",
+}
+BAKU_2024 = {"caliber/putin-state-visit-to-baku-third-meeting-since-2024"}
+
+
+def _ingest(path: Path, site_url: str, sources_yaml: Path) -> None:
+    """Every source of sources_yaml, pointed at the local site, ingested as a daily run does."""
+    warehouse = DuckDBWarehouse(path)
+    sources = load_sources(sources_yaml, base_url_override=site_url)
+    warehouse.register_sources(sources)
+
+    async def run() -> None:
+        async with HttpClient() as client:
+            with PageProcessor(workers=0) as pages:
+                for source in sources:
+                    await ingest_source(source, IngestRun(RunKey("r1")), warehouse, client, pages)
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds ingested from three sitemap sources on a local site; the warehouse's path."""
+    tmp = tmp_path_factory.mktemp("seeds")
+    entries = []
+    with HostileSite() as site:
+        site.route("/robots.txt", response("User-agent: *\n", content_type="text/plain"))
+        for folder in sorted(SEEDS.iterdir()):
+            pages = sorted(folder.glob("*.html"))
+            for page in pages:
+                site.route(f"/{folder.name}/{page.stem}", response(page.read_bytes()))
+            listing = urlset([site.url(f"/{folder.name}/{page.stem}") for page in pages])
+            site.route(
+                f"/{folder.name}/sitemap.xml", response(listing, content_type="application/xml")
+            )
+            entries.append(
+                {
+                    "id": folder.name,
+                    "name": folder.name,
+                    "kind": "sitemap",
+                    "base_url": "https://example.org",
+                    "sitemap_url": "/sitemap.xml",
+                    "allow_hosts": ["127.0.0.1"],
+                    "politeness": {"delay_seconds": 0, "retries": 0},
+                }
+            )
+        sources = tmp / "sources.yaml"
+        sources.write_text(yaml.safe_dump({"sources": entries}), encoding="utf-8")
+        _ingest(tmp / "w.duckdb", site.base_url, sources)
+    return tmp / "w.duckdb"
+
+
+def _stories(path: Path) -> dict[str, int]:
+    """source/slug of each article -> its story id."""
+    with store.connect(path, read_only=True) as conn:
+        rows = conn.execute("SELECT url, story_id FROM articles").fetchall()
+    return {"/".join(url.split("/")[-2:]): story for url, story in rows}
+
+
+def _grouped(path: Path) -> set[frozenset[str]]:
+    stories = _stories(path)
+    assert set(stories) == SCO | DUSHANBE | BAKU_2024
+    assert all(story is not None for story in stories.values())
+    return {frozenset(k for k, v in stories.items() if v == s) for s in stories.values()}
+
+
+def test_the_seeds_make_stories_by_event_and_year(seeded):
+    grouped = _grouped(seeded)
+    assert frozenset(DUSHANBE) in grouped
+    assert frozenset(BAKU_2024) in grouped  # the same two presidents, a year before: alone
+    assert all(group <= SCO or group <= DUSHANBE or group <= BAKU_2024 for group in grouped)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the two long SCO articles share little English beyond names (cosine 0.13, below "
+    "the 0.17 of the dev set's hard negatives: other events in one city on one day)",
+)
+def test_the_two_sco_summit_seeds_are_one_story(seeded):
+    assert frozenset(SCO) in _grouped(seeded)
+
+
+def _cli_json(capsys: pytest.CaptureFixture[str], *args: str, flag: str = "--json") -> list[dict]:
+    """What a newsflow command prints as JSON."""
+    capsys.readouterr()
+    assert main([*args, *flag.split()]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_newsflow_stories_lists_and_filters_and_story_shows_one(seeded, configure, capsys):
+    configure(db=seeded)
+    listed = _cli_json(capsys, "stories")
+    assert len(listed) == len(set(_stories(seeded).values()))
+    dushanbe = listed[0]  # latest first
+    assert (dushanbe["articles"], dushanbe["sources"]) == (2, "caliber,kavkaz-uzel")
+    assert (dushanbe["languages"], dushanbe["first_source"]) == ("en", "caliber")
+    since = _cli_json(capsys, "stories", "--since", "2025-01-01")
+    assert [r["story_id"] for r in since] == [r["story_id"] for r in listed[:-1]]  # not 2024
+    toutiao = _cli_json(capsys, "stories", "--source", "toutiao")
+    assert len(toutiao) == 1 and "toutiao" in toutiao[0]["sources"]
+    assert _cli_json(capsys, "stories", "--language", "ru") == []
+
+    members = _cli_json(capsys, "story", str(dushanbe["story_id"]))
+    assert [m["source_id"] for m in members] == ["caliber", "kavkaz-uzel"]  # in time order
+    assert members[1]["title_en"].startswith("The meeting between Aliyev and Putin")
+
+    assert main(["story", "12345"]) == 2  # an unknown id is bad usage, as for reprocess
+    assert "no story 12345" in capsys.readouterr().err
+
+
+def test_caliber_editions_are_one_story_in_three_languages(site, tmp_path, configure, capsys):
+    """The demo's Caliber.Az: the digest and stories_across_languages.sql show one story."""
+    path = tmp_path / "w.duckdb"
+    configure(db=path)
+    sources = Path(__file__).resolve().parents[1] / "sources.yaml"
+    document = yaml.safe_load(sources.read_text(encoding="utf-8"))
+    document["sources"] = [s for s in document["sources"] if s["id"] == "caliber-az"]
+    only = tmp_path / "sources.yaml"
+    only.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    _ingest(path, site.base_url, only)
+
+    queries = Path(__file__).resolve().parents[1] / "queries"
+    saved = str(queries / "stories_across_languages.sql")
+    across = _cli_json(capsys, "sql", "--file", saved, flag="--format json")
+    ferries = [r for r in across if "ferry" in (r["title"] or "").lower()]
+    assert [(r["languages"], r["language_list"]) for r in ferries] == [(3, ["az", "en", "ru"])]
+    assert ferries[0]["title"] == "Azerbaijan and Kazakhstan Agree to Expand Caspian Ferry Fleet"
+
+    with store.connect(path, read_only=True) as conn:
+        [(day,)] = conn.execute("SELECT max(fetched_at)::DATE FROM articles").fetchall()
+    files = write_digest(day, tmp_path / "digest")
+    [story] = [s for s in files.digest.stories if "ferry" in s.title.lower()]
+    assert sorted(story.languages) == ["az", "en", "ru"]
+    assert story.story_id == ferries[0]["story_id"]
+    assert "3 languages" in files.page.read_text(encoding="utf-8")
+
+
+NOW = datetime(2025, 10, 9, 12, tzinfo=UTC)
+FLOODS_EN = (
+    "Heavy rains flooded Makhachkala and Kaspiysk in Dagestan; 40,000 residents lost power and "
+    "120 people were evacuated as the republic declared an emergency regime."
+)
+FLOODS_KK = "Дағыстанда нөсер жаңбыр Махачкала мен Каспийскіні су басты."
+
+
+def _commit(path: Path, articles: list[Article]) -> None:
+    """A chunk of new articles as the pipeline commits it (the English ones need none)."""
+    results = [
+        UrlResult(FetchAttempt(a.source_id, a.url, Outcome.OK, NOW, 200, "text/html", a.text), a)
+        for a in articles
+    ]
+    DuckDBWarehouse(path).commit_chunk(RunKey("t"), results, lambda _: Revisit(), NOW)
+
+
+def _article(url: str, language: str, text: str, translation: Translation | None) -> Article:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Article("test-source", url, None, text, language, NOW, digest, translation=translation)
+
+
+def _features(path: Path, url: str) -> tuple:
+    with store.connect(path, read_only=True) as conn:
+        return conn.execute(
+            "SELECT a.story_id, f.english, f.fingerprint FROM articles a "
+            "JOIN story_features f USING (url) WHERE url = ?",
+            [url],
+        ).fetchone()
+
+
+def test_a_backlog_translation_recomputes_the_story(prefect_api, tmp_path, configure, capsys):
+    """`newsflow translate` (a tiny Kazakh model) and the storage path it uses both move it."""
+    path = tmp_path / "w.duckdb"
+    configure(db=path)
+    pending = Translation(TranslationStatus.PENDING_MODEL)
+    english = Translation(TranslationStatus.NOT_NEEDED)
+    _commit(
+        path,
+        [
+            _article("https://en/floods", "en", FLOODS_EN, english),
+            _article("https://kk/floods", "kk", FLOODS_KK, pending),
+            _article("https://kk/other", "kk", "Алматыда жаңа мектеп ашылды.", pending),
+        ],
+    )
+    floods, _, _ = _features(path, "https://en/floods")
+    before = _features(path, "https://kk/floods")
+    assert before[0] != floods and before[1] is False  # nothing in common yet but a number
+
+    # the storage path every translation goes through, with a real English text
+    DuckDBWarehouse(path).save_translations(
+        [("https://kk/floods", Translation(TranslationStatus.DONE, None, FLOODS_EN, "t:kk@1"))]
+    )
+    moved = _features(path, "https://kk/floods")
+    assert moved[0] == floods and moved[1] is True and moved[2] != before[2]
+
+    # the backlog, end to end: the tiny model's English is gibberish, but it is English now
+    other = _features(path, "https://kk/other")
+    install_model_file(build_argos_package(tmp_path, "kk"))
+    assert main(["translate"]) == 0
+    after = _features(path, "https://kk/other")
+    assert other[1] is False and after[1] is True and after[2] != other[2]
+
+
+def test_editions_linked_later_merge_and_the_old_id_still_finds_the_story(
+    tmp_path, configure, capsys
+):
+    path = tmp_path / "w.duckdb"
+    configure(db=path)
+    english = Translation(TranslationStatus.NOT_NEEDED)
+    russian = Translation(TranslationStatus.DONE, None, "A ferry line to Aktau opens.", "t:ru@1")
+    _commit(
+        path,
+        [
+            _article("https://caliber/en/floods", "en", FLOODS_EN, english),
+            _article("https://caliber/ru/floods", "ru", "Паром в Актау.", russian),
+        ],
+    )
+    en_story, _, _ = _features(path, "https://caliber/en/floods")
+    ru_story, _, _ = _features(path, "https://caliber/ru/floods")
+    assert en_story != ru_story  # their texts (as stored) have nothing in common
+
+    with store.connect(path) as conn:  # the publisher's hreflang link, found on a later visit
+        conn.execute(
+            "INSERT INTO edition_groups SELECT url, 'https://caliber/en/floods' FROM "
+            "(VALUES ('https://caliber/en/floods'), ('https://caliber/ru/floods')) t(url)"
+        )
+        assert refresh_stories(conn) == 2
+        assert refresh_stories(conn) == 0  # nothing changed since: nothing to do
+    assert _features(path, "https://caliber/en/floods")[0] == en_story  # its id kept
+    assert _features(path, "https://caliber/ru/floods")[0] == en_story  # editions: one story
+
+    capsys.readouterr()
+    assert main(["story", str(ru_story), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"story {ru_story} was merged into story {en_story}\n")
+    assert [m["url"] for m in json.loads(out.split("\n", 1)[1])] == [
+        "https://caliber/en/floods",
+        "https://caliber/ru/floods",
+    ]
+
+
+def test_saved_questions_first_to_report_and_language_coverage(seeded, configure, capsys):
+    configure(db=seeded)
+    queries = Path(__file__).resolve().parents[1] / "queries"
+    first = _cli_json(
+        capsys, "sql", "--file", str(queries / "first_to_report.sql"), "--param", "days=100000",
+        flag="--format json",
+    )  # fmt: skip
+    dushanbe = [r for r in first if r["source_id"] == "kavkaz-uzel"][0]["story_id"]
+    rows = [(r["place"], r["source_id"]) for r in first if r["story_id"] == dushanbe]
+    assert rows == [(1, "caliber"), (2, "kavkaz-uzel")]  # Caliber.Az 07:20 UTC, the Knot 10:48
+    late = [r["after_first"] for r in first if r["story_id"] == dushanbe][1]
+    assert late == "3:28:00"
+
+    coverage = _cli_json(
+        capsys, "sql", "--file", str(queries / "stories_by_language_coverage.sql"),
+        "--param", "days=100000", flag="--format json",
+    )  # fmt: skip
+    assert [(r["languages"], r["stories"], r["articles"]) for r in coverage] == [
+        ("en", len(set(_stories(seeded).values())), 5)
+    ]

@@ -104,6 +104,7 @@ class PublishedSource(StrEnum):
 
     PAGE_METADATA = "page_metadata"  # the page's meta tags or <time> elements
     JSON_LD = "json_ld"  # the page's schema.org datePublished
+    PAGE_TEXT = "page_text"  # a date printed in the page (its byline), or htmldate's search
     FEED = "feed"  # the feed item that listed it
     SITEMAP = "sitemap"  # a Google News sitemap's publication_date
     LISTING = "listing"  # the listing page or JSON list that linked to it

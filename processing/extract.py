@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from contextlib import suppress
-from datetime import datetime
 from functools import lru_cache
 from itertools import islice
 from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
-from htmldate import find_date
 from lxml.cssselect import CSSSelector
 from lxml.etree import ParserError
 from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title
@@ -21,19 +19,11 @@ from trafilatura.settings import DEFAULT_CONFIG
 from connectors.config import Cleanup
 from connectors.http import parse_html
 from processing import fast_xpaths
+from processing.authors import split_authors
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
+from processing.published import page_clues
 from processing.records import Extracted
-
-_PUBLISHED_META = (
-    "article:published_time",
-    "og:article:published_time",
-    "datePublished",
-    "pubdate",
-    "publish-date",
-    "date",
-)
-
 
 # Below this many letters a page holds a menu or an error message, not an article: a short
 # Chinese news brief has about 80, a two-sentence Russian note about 150.
@@ -71,13 +61,13 @@ def extract(
     metas = _metas(tree)
     declared = normalize_code(tree.get("lang") or _meta(metas, "og:locale", "language"))
     canonical = _canonical(tree, url)
-    published = _published(tree, metas)
+    clues = tuple(page_clues(tree, metas, url))
     found = clean_tree(tree, skip_rules)
     for selector in cleanup.drop_selectors:
         for element in _selector(selector)(tree):
             element.drop_tree()
-    title, author = _title_and_author(tree)
-    published = published or _date_only(find_date(tree, original_date=True, extensive_search=False))
+    title, byline = _title_and_author(tree)
+    authors = split_authors(byline, _meta(metas, "og:site_name"))
     if "story_chunks" not in skip_rules:
         join_story_chunks(tree)
     text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)
@@ -101,8 +91,9 @@ def extract(
     return Extracted(
         title=title,
         text="\n".join(paragraphs),
-        author=author,
-        published_at=published,
+        author=", ".join(authors) or None,
+        authors=authors,
+        date_clues=clues,
         declared_language=declared,
         canonical_url=canonical,
         attribution=cleaned.attribution,
@@ -156,12 +147,11 @@ def _chars(text: _Text | None) -> int:
 
 
 def _title_and_author(tree: lxml.html.HtmlElement) -> tuple[str | None, str | None]:
-    """Title and author as trafilatura's metadata step finds them (meta tags, JSON-LD, then the
+    """Title and byline as trafilatura's metadata step finds them (meta tags, JSON-LD, then the
     page), without the categories, tags, licence and extensive date search it also runs: those
-    took a fifth of the page's time and the pipeline keeps none of them."""
+    took a fifth of the page's time and the pipeline keeps none of them. The byline is split
+    into people by processing.authors (a lone word there is a name in CJK, a handle elsewhere)."""
     found = examine_meta(tree)
-    if found.author and " " not in found.author:  # a lone word is a handle, not a byline
-        found.author = None
     with suppress(Exception):  # trafilatura's JSON-LD reader fails on some odd markup
         found = extract_meta_json(tree, found)
     return found.title or extract_title(tree) or None, found.author or extract_author(tree) or None
@@ -196,26 +186,6 @@ def _canonical(tree: lxml.html.HtmlElement, url: str) -> str | None:
         if href.startswith(("http://", "https://")):
             return href
     return None
-
-
-def _published(tree: lxml.html.HtmlElement, metas: _Metas) -> datetime | None:
-    """Publication time with its time zone, from the page's meta tags, when it has one."""
-    value = _meta(metas, *_PUBLISHED_META)
-    if not value:
-        for element in tree.xpath("//time[@datetime]"):
-            value = element.get("datetime")
-            break
-    try:
-        return datetime.fromisoformat(value.strip()) if value else None
-    except ValueError:
-        return None
-
-
-def _date_only(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 @lru_cache(maxsize=256)

@@ -56,7 +56,7 @@ def process_page(
     try:
         extracted = parser.parse(body, address, source)
         language = article_language(extracted, source.declared_language(address))
-        published_at, published_source = publication(extracted, body, address, listed_at, source)
+        published = publication(extracted, body, address, listed_at, source, fetched_at)
     except ExtractionError as exc:
         return PageResult(Outcome.NO_CONTENT, error=str(exc))
     except Exception as exc:  # one odd page must never cost its source the other pages
@@ -73,8 +73,11 @@ def process_page(
             fetched_at=fetched_at,
             content_hash=content_hash(extracted.text),
             author=extracted.author,
-            published_at=published_at,
-            published_source=published_source,
+            authors=extracted.authors,
+            published_at=published.moment,
+            published_source=published.source,
+            published_precision=published.precision,
+            published_evidence=published.evidence,
             charset=charset,
             attribution=extracted.attribution,
             attribution_url=extracted.attribution_url,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from connectors.dates import Precision
 from connectors.records import Charset, FetchAttempt, PublishedSource, TranslationStatus
 from processing.boilerplate import Disclaimer
+from processing.published import Clue
 
 
 @dataclass(frozen=True)
@@ -15,13 +17,15 @@ class Extracted:
 
     title: str | None
     text: str
-    author: str | None = None
-    published_at: datetime | None = None
+    author: str | None = None  # the authors joined by ", " (the column users had first)
+    published_at: datetime | None = None  # a per-site parser's own date: the strongest clue
     declared_language: str | None = None
     canonical_url: str | None = None
     attribution: str | None = None  # provenance lines set apart from the text
     attribution_url: str | None = None  # the origin URL they give
     disclaimer: Disclaimer | None = None  # the kind of notice dropped from the text
+    authors: tuple[str, ...] = ()  # the people of the byline, in order
+    date_clues: tuple[Clue, ...] = ()  # every dated statement of the page (processing.published)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ class Article:
     published_source: PublishedSource = PublishedSource.NONE  # where published_at came from
     charset: Charset | None = None  # what the page was decoded with, and why; None: not fetched
     editions: tuple[Edition, ...] = ()  # the page's other language editions on the same site
+    authors: tuple[str, ...] = ()  # see Extracted
+    published_precision: Precision | None = None  # day: published_at's time of day is unknown
+    published_evidence: str | None = None  # the winning clue and the losers (JSON), see README
 
 
 @dataclass(frozen=True)

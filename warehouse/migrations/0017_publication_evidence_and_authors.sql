@@ -1,0 +1,11 @@
+-- Publication dates as ranked evidence, and authors as a list (issue 27). Idempotent.
+-- published_precision: 'minute' when the page or listing gave a time of day, 'day' when it gave
+-- only the day (published_at then holds noon of that day in the source's zone, a placeholder
+-- that stays on its day in UTC, never a time); NULL for articles stored before this migration.
+-- published_evidence: JSON of every dated clue read (kind, where, text, time, weight, won)
+-- and what set the zone the day is taken in.
+-- authors: the people of the byline, in order (author keeps them joined by ", ").
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS published_precision VARCHAR;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS published_evidence VARCHAR;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS authors VARCHAR[];
+UPDATE articles SET authors = [author] WHERE authors IS NULL AND author IS NOT NULL;

@@ -37,6 +37,34 @@ class Precision(StrEnum):
     MINUTE = "minute"
 
 
+class Kind(StrEnum):
+    """Where a clue came from, its kind's weight set in _WEIGHTS."""
+
+    PARSER = "parser"  # a per-site parser's own date
+    JSON_LD = "json_ld"
+    META = "meta"
+    ITEMPROP = "itemprop"
+    TIME = "time"  # a <time datetime> element
+    PRINTED = "printed"  # a date printed for readers: the byline, a <time>'s text
+    URL = "url"
+    LISTING = "listing"  # the feed, sitemap or listing that linked the page
+    HTMLDATE = "htmldate"  # htmldate's extensive search, with the URL
+
+
+@dataclass(frozen=True)
+class Clue:
+    """One dated statement of a page, not yet read: its text and where it stood.
+
+    machine: an ISO or RFC value (attribute, JSON-LD), else text printed for people.
+    """
+
+    kind: Kind
+    where: str  # "meta article:published_time", "<time> in a sidebar", "byline"
+    text: str
+    weight: float
+    machine: bool = True
+
+
 class DateOrder(StrEnum):
     """The order of day, month and year in a source's numeric dates (04.10.2025)."""
 

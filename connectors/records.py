@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from connectors.dates import Clue
+
 # Statuses a server uses to say "not now" rather than "never": worth another try.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -194,3 +196,27 @@ class FetchAttempt:
         if self.outcome == Outcome.HTTP_ERROR:
             return self.http_status not in RETRY_STATUSES
         return self.outcome.is_permanent
+
+
+class Disclaimer(StrEnum):
+    """A legal or publisher notice dropped from an article's text, kept as its kind."""
+
+    FOREIGN_AGENT = "foreign_agent"  # the Russian "foreign agent" label required by law
+    PUBLISHER_NOTICE = "publisher_notice"  # "声明：", "Disclaimer:": views are the author's
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Main content of a page with its metadata, boilerplate removed."""
+
+    title: str | None
+    text: str
+    author: str | None = None  # the authors joined by ", " (the column users had first)
+    published_at: datetime | None = None  # a per-site parser's own date: the strongest clue
+    declared_language: str | None = None
+    canonical_url: str | None = None
+    attribution: str | None = None  # provenance lines set apart from the text
+    attribution_url: str | None = None  # the origin URL they give
+    disclaimer: Disclaimer | None = None  # the kind of notice dropped from the text
+    authors: tuple[str, ...] = ()  # the people of the byline, in order
+    date_clues: tuple[Clue, ...] = ()  # every dated statement of the page (processing.published)

@@ -16,7 +16,7 @@ from prefect.states import Failed, State
 
 from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
-from flows import alerts, digest, summary
+from flows import alerts, artifacts, summary
 from flows.runs import current_run, run_key
 from pipeline.ingest import (
     CHUNK_SIZE,
@@ -102,7 +102,7 @@ def ingest(
     state = close_run(warehouse, params.run, failure_threshold, crashed)
     if params.daily:
         alerts.check_volume(warehouse, selected, get_run_logger())
-        digest.publish_daily_digest(get_run_logger())
+        artifacts.publish_daily_digest(get_run_logger())
     return state
 
 

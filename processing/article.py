@@ -13,12 +13,11 @@ from htmldate import find_date
 from lxml.etree import ParserError
 
 from connectors.config import Source
-from connectors.dates import Precision
+from connectors.dates import Clue, Kind, Precision
 from connectors.kinds import SourceKind
-from connectors.records import PublishedSource
+from connectors.records import Extracted, PublishedSource
 from processing.language import detect_language
-from processing.published import Clue, Kind, decide, evidence, read
-from processing.records import Extracted
+from processing.published import decide, evidence, read
 
 _HREFLANG = ("hreflang", "hrefLang", "HREFLANG")  # plain scans: a regex ignoring case is 50x slower
 _BODY = re.compile(r"<body[\s>]", re.IGNORECASE)

@@ -16,12 +16,13 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from enum import StrEnum
 
 import lxml.html
 
 from connectors.dates import (
+    Clue,
     DateReading,
+    Kind,
     Precision,
     absolute_date,
     names_zone,
@@ -73,34 +74,6 @@ _PUBLISHED_WORDS = re.compile(
 _SEGMENT = re.compile(r"\s*(?:\||•|·|/(?!\d)|\n)\s*")
 MAX_CLUES = 40  # dated clues read from one page: a listing-like page has hundreds of <time>
 _ANCESTORS = 10  # how far up a clue's sidebar or article container is looked for
-
-
-class Kind(StrEnum):
-    """Where a clue came from, its kind's weight set in _WEIGHTS."""
-
-    PARSER = "parser"  # a per-site parser's own date
-    JSON_LD = "json_ld"
-    META = "meta"
-    ITEMPROP = "itemprop"
-    TIME = "time"  # a <time datetime> element
-    PRINTED = "printed"  # a date printed for readers: the byline, a <time>'s text
-    URL = "url"
-    LISTING = "listing"  # the feed, sitemap or listing that linked the page
-    HTMLDATE = "htmldate"  # htmldate's extensive search, with the URL
-
-
-@dataclass(frozen=True)
-class Clue:
-    """One dated statement of a page, not yet read: its text and where it stood.
-
-    machine: an ISO or RFC value (attribute, JSON-LD), else text printed for people.
-    """
-
-    kind: Kind
-    where: str  # "meta article:published_time", "<time> in a sidebar", "byline"
-    text: str
-    weight: float
-    machine: bool = True
 
 
 @dataclass(frozen=True)

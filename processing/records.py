@@ -6,26 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connectors.dates import Precision
-from connectors.records import Charset, FetchAttempt, PublishedSource, TranslationStatus
-from processing.boilerplate import Disclaimer
-from processing.published import Clue
-
-
-@dataclass(frozen=True)
-class Extracted:
-    """Main content of a page with its metadata, boilerplate removed."""
-
-    title: str | None
-    text: str
-    author: str | None = None  # the authors joined by ", " (the column users had first)
-    published_at: datetime | None = None  # a per-site parser's own date: the strongest clue
-    declared_language: str | None = None
-    canonical_url: str | None = None
-    attribution: str | None = None  # provenance lines set apart from the text
-    attribution_url: str | None = None  # the origin URL they give
-    disclaimer: Disclaimer | None = None  # the kind of notice dropped from the text
-    authors: tuple[str, ...] = ()  # the people of the byline, in order
-    date_clues: tuple[Clue, ...] = ()  # every dated statement of the page (processing.published)
+from connectors.records import (
+    Charset,
+    Disclaimer,
+    FetchAttempt,
+    PublishedSource,
+    TranslationStatus,
+)
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,19 @@ def _child_text(element: etree._Element, *names: str) -> str | None:
     return None
 
 
+def _permalink(entry: etree._Element) -> str | None:
+    """An RSS item's <guid> as its link, when the guid is a permalink (isPermaLink true, the
+    RSS default) that is a web address: some feeds give no <link> but that."""
+    for guid in _children(entry, "guid"):
+        value = (guid.text or "").strip()
+        if guid.get("isPermaLink", "true").lower() == "true" and value.startswith(_WEB):
+            return value
+    return None
+
+
+_WEB = ("http://", "https://")
+
+
 def parse_feed(text: str, source_id: str, reading: DateReading | None = None) -> list[Link]:
     """Links of an RSS 2.0 or Atom feed, dated as the source prints dates (see connectors.dates)."""
     root, error = _xml(text)
@@ -178,13 +191,17 @@ def parse_feed(text: str, source_id: str, reading: DateReading | None = None) ->
         raise MalformedListing(error)
     links, dates = [], PageDates(reading or DateReading())
     for entry in entries:
-        url = _child_text(entry, "link") or next(
-            (
-                link.get("href")
-                for link in _children(entry, "link")
-                if link.get("rel", "alternate") == "alternate" and link.get("href")
-            ),
-            None,
+        url = (
+            _child_text(entry, "link")
+            or next(
+                (
+                    link.get("href")
+                    for link in _children(entry, "link")
+                    if link.get("rel", "alternate") == "alternate" and link.get("href")
+                ),
+                None,
+            )
+            or _permalink(entry)
         )
         if url:
             links.append(

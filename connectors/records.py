@@ -220,3 +220,4 @@ class Extracted:
     disclaimer: Disclaimer | None = None  # the kind of notice dropped from the text
     authors: tuple[str, ...] = ()  # the people of the byline, in order
     date_clues: tuple[Clue, ...] = ()  # every dated statement of the page (processing.published)
+    paywall: str | None = None  # what shows the text is a teaser behind a paywall, if it is

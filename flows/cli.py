@@ -541,6 +541,7 @@ def _extract(args: argparse.Namespace) -> int:
             "published": published,
             "published_precision": article.published_precision,
             "published_source": str(article.published_source),
+            "paywalled": article.paywalled,
         }
         print(json.dumps(record, ensure_ascii=False))
     return 1 if failures else 0

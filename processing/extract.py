@@ -22,6 +22,7 @@ from connectors.records import Extracted
 from processing.authors import split_authors
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
+from processing.paywall import paywall_marker
 from processing.published import page_clues
 
 # Below this many letters a page holds a menu or an error message, not an article: a short
@@ -59,6 +60,7 @@ def extract(
     declared = normalize_code(tree.get("lang") or _meta(metas, "og:locale", "language"))
     canonical = _canonical(tree, url)
     clues = tuple(page_clues(tree, metas, url))
+    paywall = paywall_marker(tree, metas)
     found = clean_tree(tree, skip_rules)
     for selector in cleanup.drop_selectors:
         for element in _selector(selector)(tree):
@@ -91,6 +93,7 @@ def extract(
         author=", ".join(authors) or None,
         authors=authors,
         date_clues=clues,
+        paywall=paywall,
         declared_language=declared,
         canonical_url=canonical,
         attribution=cleaned.attribution,

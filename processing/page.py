@@ -78,6 +78,7 @@ def process_page(
             published_source=published.source,
             published_precision=published.precision,
             published_evidence=published.evidence,
+            paywalled=extracted.paywall is not None,
             charset=charset,
             attribution=extracted.attribution,
             attribution_url=extracted.attribution_url,

@@ -74,6 +74,7 @@ class Article:
     authors: tuple[str, ...] = ()  # see Extracted
     published_precision: Precision | None = None  # day: published_at's time of day is unknown
     published_evidence: str | None = None  # the winning clue and the losers (JSON), see README
+    paywalled: bool = False  # the text is what the page shows before its paywall, not the story
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,14 @@ def test_a_one_token_chinese_author_comes_through_extract(tmp_path, capsys):
     head = '<meta name="author" content="张三"><html lang="zh">'
     record = _extract(tmp_path, capsys, _page(head))
     assert record["authors"] == ["张三"] and record["author"] == "张三"
+
+
+def test_a_paywalled_page_is_stored_as_the_teaser_it_shows(tmp_path, capsys):
+    not_free = json.dumps({"@type": "NewsArticle", "isAccessibleForFree": False})
+    head = f'<script type="application/ld+json">{not_free}</script>'
+    record = _extract(tmp_path, capsys, _page(head))
+    assert record["paywalled"] is True and record["text"].startswith("The council met")
+    box = '<div class="paywall">Subscribe to read the rest of this story today.</div>'
+    assert _extract(tmp_path, capsys, _page(after=box))["paywalled"] is True
+    empty_box = '<div class="paywall"></div>'  # a vendor's box on a free page: no prompt
+    assert _extract(tmp_path, capsys, _page(after=empty_box))["paywalled"] is False

@@ -157,7 +157,7 @@ def _overwrite(
             f"published_precision = CASE WHEN {_KEEP_DATE} THEN a.published_precision "
             "ELSE f.published_precision END, "
             f"published_evidence = CASE WHEN {_KEEP_DATE} THEN a.published_evidence "
-            "ELSE f.published_evidence END, authors = f.authors, "
+            "ELSE f.published_evidence END, authors = f.authors, paywalled = f.paywalled, "
             "charset = coalesce(f.charset, a.charset), "
             "charset_source = coalesce(f.charset_source, a.charset_source), "
             "attribution = f.attribution, attribution_url = f.attribution_url, "
@@ -519,6 +519,7 @@ _ARTICLE_SCHEMA = pa.schema(
         ("authors", pa.list_(pa.string())),
         ("published_precision", pa.string()),
         ("published_evidence", pa.string()),
+        ("paywalled", pa.bool_()),
     ]
 )
 # A page read again (reprocess, a revisit) keeps its stored date and where it came from when
@@ -638,4 +639,5 @@ def _article_row(
         if article.published_precision
         else None,
         "published_evidence": article.published_evidence,
+        "paywalled": article.paywalled,
     }

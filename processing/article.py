@@ -12,8 +12,8 @@ import lxml.html
 from htmldate import find_date
 from lxml.etree import ParserError
 
-from connectors.config import Source
-from connectors.dates import Clue, Kind, Precision
+from connectors.config import LANGUAGE_ZONES, Source
+from connectors.dates import Clue, DateReading, Kind, Precision
 from connectors.kinds import SourceKind
 from connectors.records import Extracted, PublishedSource
 from processing.language import detect_language
@@ -87,14 +87,14 @@ def publication(
     the page, htmldate's extensive search with the URL. A date printed without a zone is in the
     source's zone; a day without a time has day precision (see connectors.dates).
     """
-    reading = source.dates
+    reading = _page_reading(source.dates, extracted.declared_language)
     clues = list(extracted.date_clues)
     if extracted.published_at is not None:
         clues.insert(0, Clue(Kind.PARSER, "site parser", extracted.published_at.isoformat(), 12.0))
     if listed_at is not None:
         clues.append(Clue(Kind.LISTING, "listing", listed_at.isoformat(), 9.0))
     candidates = read(clues, reading, now)
-    if not any(c.clue.weight >= _STRONG for c in candidates) and (
+    if not any(c.clue.machine and c.clue.weight >= _STRONG for c in candidates) and (
         found := _htmldate(page, address)
     ):
         candidates += read([Clue(Kind.HTMLDATE, "htmldate extensive", found, 4.0)], reading, now)
@@ -109,7 +109,18 @@ def publication(
     return Published(decided.moment, origin, decided.precision, evidence(decided))
 
 
-_STRONG = 5.0  # a clue this strong (a URL day or better) makes htmldate's search unneeded
+_STRONG = 6.0  # a machine-readable clue this strong makes htmldate's search unneeded
+
+
+def _page_reading(reading: DateReading, declared: str | None) -> DateReading:
+    """The source's way of reading dates; for a source that states no languages (a saved file),
+    the page's declared language's: its numeric order and its main zone."""
+    if reading.languages or not declared:
+        return reading
+    zone = LANGUAGE_ZONES.get(declared, reading.timezone) if reading.timezone == "UTC" else None
+    return DateReading(zone or reading.timezone, reading.date_order, (declared, "en"))
+
+
 _ORIGIN = {
     Kind.PARSER: PublishedSource.PAGE_METADATA,
     Kind.JSON_LD: PublishedSource.JSON_LD,

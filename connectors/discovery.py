@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
+import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
@@ -164,6 +165,19 @@ def _child_text(element: etree._Element, *names: str) -> str | None:
     return None
 
 
+def _plain(markup: str | None) -> str | None:
+    """A feed description's text without its markup (RSS descriptions often hold HTML)."""
+    if not markup:
+        return None
+    try:
+        text = lxml.html.fragment_fromstring(markup, create_parent="div").text_content()
+    except (etree.ParserError, ValueError):
+        text = markup
+    return (
+        "\n".join(line for line in (" ".join(p.split()) for p in text.splitlines()) if line) or None
+    )
+
+
 def _permalink(entry: etree._Element) -> str | None:
     """An RSS item's <guid> as its link, when the guid is a permalink (isPermaLink true, the
     RSS default) that is a web address: some feeds give no <link> but that."""
@@ -209,6 +223,7 @@ def parse_feed(text: str, source_id: str, reading: DateReading | None = None) ->
                     source_id,
                     url.strip(),
                     title=_child_text(entry, "title"),
+                    summary=_plain(_child_text(entry, "description", "summary", "content")),
                     published_at=dates.timestamp(
                         _child_text(entry, "pubDate", "published", "updated", "date")
                     ),

@@ -140,6 +140,7 @@ class Link:
     title: str | None = None
     published_at: datetime | None = None
     modified_at: datetime | None = None  # a sitemap's lastmod: an upper bound of publication
+    summary: str | None = None  # a feed item's description, as plain text
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from connectors.config import Source
-from connectors.records import Charset, Outcome
+from connectors.records import Charset, Link, Outcome
 from processing import fast_xpaths
 from processing.page import PageResult, process_page
 
@@ -33,8 +33,11 @@ WORKER_DIED = "its page worker process died processing it (killed, out of memory
 
 log = logging.getLogger("newsflow.pages")
 
-# url, body, content type, fetch time, final URL, listing's date, charset (see process_page)
-PageInput = tuple[str, str, str | None, datetime, str | None, datetime | None, Charset | None]
+# url, body, content type, fetch time, final URL, listing's date, charset, the listed link
+# (see process_page)
+PageInput = tuple[
+    str, str, str | None, datetime, str | None, datetime | None, Charset | None, Link | None
+]
 
 
 def process_pages(source: Source, pages: Sequence[PageInput]) -> list[PageResult]:

@@ -83,9 +83,7 @@ def extract(
     cleaned, paragraphs = text
     if not paragraphs:
         raise ExtractionError("no text left after the source's cleanup rules")
-    # Counting stops at the minimum: reading every character of a long article cost 4% of it.
-    letters = sum(1 for _ in islice(filter(str.isalpha, "".join(paragraphs)), MIN_TEXT_LETTERS))
-    if letters < MIN_TEXT_LETTERS:
+    if (letters := _letters(paragraphs)) < MIN_TEXT_LETTERS:
         raise ExtractionError(f"too little text for an article ({letters} letters)")
     return Extracted(
         title=title,
@@ -100,6 +98,17 @@ def extract(
         attribution_url=cleaned.attribution_url,
         disclaimer=cleaned.disclaimer,
     )
+
+
+def _letters(paragraphs: list[str]) -> int:
+    """Letters in the text, counted up to MIN_TEXT_LETTERS only: reading every character of a
+    long article cost 4% of it."""
+    return sum(1 for _ in islice(filter(str.isalpha, "".join(paragraphs)), MIN_TEXT_LETTERS))
+
+
+def enough_text(paragraphs: list[str]) -> bool:
+    """Whether the paragraphs hold an article's worth of letters, not a menu or an error."""
+    return _letters(paragraphs) >= MIN_TEXT_LETTERS
 
 
 _Text = tuple[Cleaned, list[str]]

@@ -9,6 +9,7 @@ runs in a process pool and on archived bodies without the network.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -16,10 +17,10 @@ from urllib.parse import urlsplit
 from tld import get_fld
 
 from connectors.config import Source
-from connectors.records import Charset, Extracted, Outcome
+from connectors.records import Charset, Extracted, Link, Outcome
 from processing.article import article_language, hreflang_alternates, publication
 from processing.dedup import canonical_url, content_hash
-from processing.extract import ExtractionError
+from processing.extract import ExtractionError, enough_text
 from processing.parsers import parser_for
 from processing.records import Article, Edition
 
@@ -42,19 +43,22 @@ def process_page(
     final_url: str | None = None,
     listed_at: datetime | None = None,
     charset: Charset | None = None,
+    listed: Link | None = None,
 ) -> PageResult:
     """Turn one page body into an Article; every failure is a result, never an exception.
 
     url is the URL the page was asked for, final_url where redirects ended (the page's address).
     listed_at is the publication time its listing gave the link, for a page that has none;
     charset how the fetch decoded the body (both recorded on the article, see Article).
+    listed is the link as its listing gave it: where the page yields no article, a feed item's
+    description stands for its text (text_source "feed_description"), with the item's title.
     """
     parser = parser_for(source)
     if content_type and content_type not in parser.content_types:
         return PageResult(Outcome.NOT_HTML, error=f"content type {content_type}")
     address = final_url or url
     try:
-        extracted = parser.parse(body, address, source)
+        extracted, text_source = _parsed_or_listed(parser.parse, body, address, source, listed)
         language = article_language(extracted, source.declared_language(address))
         published = publication(extracted, body, address, listed_at, source, fetched_at)
     except ExtractionError as exc:
@@ -79,6 +83,7 @@ def process_page(
             published_precision=published.precision,
             published_evidence=published.evidence,
             paywalled=extracted.paywall is not None,
+            text_source=text_source,
             charset=charset,
             attribution=extracted.attribution,
             attribution_url=extracted.attribution_url,
@@ -87,6 +92,24 @@ def process_page(
             editions=same_site_editions(source, address, identity, body),
         ),
     )
+
+
+def _parsed_or_listed(
+    parse: Callable[[str, str, Source], Extracted],
+    body: str,
+    address: str,
+    source: Source,
+    listed: Link | None,
+) -> tuple[Extracted, str]:
+    """The page's article and "page"; where it yields none, its feed item's description when
+    that is an article's worth of text (the item's title with it) and "feed_description", else
+    the page's own failure."""
+    try:
+        return parse(body, address, source), "page"
+    except ExtractionError:
+        if listed is None or not listed.summary or not enough_text(listed.summary.split("\n")):
+            raise
+        return Extracted(title=listed.title, text=listed.summary), "feed_description"
 
 
 def article_identity(source: Source, address: str, extracted: Extracted) -> tuple[str, str | None]:

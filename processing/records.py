@@ -75,6 +75,7 @@ class Article:
     published_precision: Precision | None = None  # day: published_at's time of day is unknown
     published_evidence: str | None = None  # the winning clue and the losers (JSON), see README
     paywalled: bool = False  # the text is what the page shows before its paywall, not the story
+    text_source: str = "page"  # "feed_description": the page yielded nothing, its item's text
 
 
 @dataclass(frozen=True)

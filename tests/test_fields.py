@@ -5,14 +5,23 @@ reads a saved page (`newsflow extract FILE --url URL`); the parser cases of conn
 and the author cases of processing.authors are unit tests below them.
 """
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
 import pytest
+from hostile_site import HostileSite, response
 
+from connectors.config import Politeness, Source
 from connectors.dates import DateReading, Precision, absolute_date, parse_listing_date, precision
+from connectors.http import HttpClient
 from flows.cli import main
+from pipeline.ingest import IngestRun, ingest_source
+from pipeline.pages import PageProcessor
 from processing.authors import split_authors
+from warehouse import store
+from warehouse.interface import DuckDBWarehouse
+from warehouse.loads import RunKey
 
 STORY = " ".join(
     ["The council met on Saturday to approve the new water plan for the valley towns."] * 6
@@ -223,3 +232,49 @@ def test_a_paywalled_page_is_stored_as_the_teaser_it_shows(tmp_path, capsys):
     assert _extract(tmp_path, capsys, _page(after=box))["paywalled"] is True
     empty_box = '<div class="paywall"></div>'  # a vendor's box on a free page: no prompt
     assert _extract(tmp_path, capsys, _page(after=empty_box))["paywalled"] is False
+
+
+SHELL = "<html><head><title>App</title></head><body><div id='app'>Loading</div></body></html>"
+DESCRIPTION = "<p>The council approved the valley water plan on Saturday.</p><p>" + STORY + "</p>"
+ITEMS = """<item><title>Water plan</title><guid isPermaLink="true">{base}/news/water</guid>
+<pubDate>Sat, 04 Oct 2025 10:00:00 +0300</pubDate><description><![CDATA[{description}]]>
+</description></item>
+<item><title>Shell only</title><link>{base}/news/empty</link>
+<pubDate>Sat, 04 Oct 2025 11:00:00 +0300</pubDate><description>Short.</description></item>"""
+
+
+def test_a_feed_items_description_stands_for_a_page_that_yields_nothing(tmp_path):
+    """Ingest of a feed whose items are linked by their guid alone and whose pages are script
+    shells: the item with an article's worth of description is stored with that text, its
+    provenance said; the one with a line of description is no article, as before."""
+    with HostileSite() as site:
+        base = site.base_url
+        items = ITEMS.format(base=base, description=DESCRIPTION)
+        feed = f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'
+        site.route("/robots.txt", response("", "404 Not Found"))
+        site.route("/feed.xml", response(feed, content_type="application/rss+xml"))
+        site.route("/news/water", response(SHELL))
+        site.route("/news/empty", response(SHELL))
+        fast = Politeness(timeout_seconds=3.0, retries=0, delay_seconds=0, deadline_seconds=5.0)
+        source = Source(
+            "shells", "Shells", "feed", base, "en", politeness=fast,
+            options={"feed_url": "/feed.xml"},
+        )  # fmt: skip
+        warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+        warehouse.register_sources([source])
+
+        async def ingest() -> None:
+            with PageProcessor(workers=0) as processor:
+                async with HttpClient() as client:
+                    await ingest_source(
+                        source, IngestRun(RunKey("feed")), warehouse, client, processor
+                    )
+
+        asyncio.run(ingest())
+    query = "SELECT url, title, text, text_source, published_source FROM articles"
+    with store.connect(tmp_path / "w.duckdb") as conn:
+        rows = conn.execute(query).fetchall()
+    [(url, title, text, text_source, published_source)] = rows
+    assert (url, title) == (f"{base}/news/water", "Water plan")
+    assert text.startswith("The council approved") and STORY in text
+    assert (text_source, published_source) == ("feed_description", "feed")

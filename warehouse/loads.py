@@ -158,6 +158,7 @@ def _overwrite(
             "ELSE f.published_precision END, "
             f"published_evidence = CASE WHEN {_KEEP_DATE} THEN a.published_evidence "
             "ELSE f.published_evidence END, authors = f.authors, paywalled = f.paywalled, "
+            "text_source = f.text_source, "
             "charset = coalesce(f.charset, a.charset), "
             "charset_source = coalesce(f.charset_source, a.charset_source), "
             "attribution = f.attribution, attribution_url = f.attribution_url, "
@@ -520,6 +521,7 @@ _ARTICLE_SCHEMA = pa.schema(
         ("published_precision", pa.string()),
         ("published_evidence", pa.string()),
         ("paywalled", pa.bool_()),
+        ("text_source", pa.string()),
     ]
 )
 # A page read again (reprocess, a revisit) keeps its stored date and where it came from when
@@ -640,4 +642,5 @@ def _article_row(
         else None,
         "published_evidence": article.published_evidence,
         "paywalled": article.paywalled,
+        "text_source": article.text_source,
     }

@@ -12,4 +12,9 @@ ALTER TABLE articles ADD COLUMN IF NOT EXISTS published_precision VARCHAR;
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS published_evidence VARCHAR;
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS authors VARCHAR[];
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS paywalled BOOLEAN;
+-- text_source: 'page' (extracted from the page) or 'feed_description' (the page yielded no
+-- article, and its feed item's description stands for its text). NULL before this migration.
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS text_source VARCHAR;
+-- listed_summary: the feed item's description, kept until its page is read.
+ALTER TABLE frontier ADD COLUMN IF NOT EXISTS listed_summary VARCHAR;
 UPDATE articles SET authors = [author] WHERE authors IS NULL AND author IS NOT NULL;

@@ -361,6 +361,13 @@ def parse_timestamp(value: str | None, reading: DateReading | None = None) -> da
     return _timestamp_by_hand(value, reading) or _dateparser(value, reading, None)
 
 
+def read_by_hand(value: str, reading: DateReading, now: datetime | None = None) -> datetime | None:
+    """A machine or printed date read by hand only (never dateparser: a page's dozens of dated
+    clues must cost microseconds each), else None."""
+    value = value.strip()
+    return _timestamp_by_hand(value, reading) or absolute_date(value, reading, now)
+
+
 def parse_listing_date(
     text: str, reading: DateReading | None = None, now: datetime | None = None
 ) -> datetime | None:

@@ -94,7 +94,7 @@ def publication(
     if listed_at is not None:
         clues.append(Clue(Kind.LISTING, "listing", listed_at.isoformat(), 9.0))
     candidates = read(clues, reading, now)
-    if not any(c.clue.machine and c.clue.weight >= _STRONG for c in candidates) and (
+    if not any(c.clue.weight >= _STRONG for c in candidates) and (
         found := _htmldate(page, address)
     ):
         candidates += read([Clue(Kind.HTMLDATE, "htmldate extensive", found, 4.0)], reading, now)
@@ -109,7 +109,7 @@ def publication(
     return Published(decided.moment, origin, decided.precision, evidence(decided))
 
 
-_STRONG = 6.0  # a machine-readable clue this strong makes htmldate's search unneeded
+_STRONG = 5.0  # a clue this strong (a URL day or better) makes htmldate's search unneeded
 
 
 def _page_reading(reading: DateReading, declared: str | None) -> DateReading:

@@ -23,7 +23,7 @@ from processing.authors import split_authors
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
 from processing.paywall import paywall_marker
-from processing.published import page_clues
+from processing.published import named_elements, page_clues
 
 # Below this many letters a page holds a menu or an error message, not an article: a short
 # Chinese news brief has about 80, a two-sentence Russian note about 150.
@@ -59,8 +59,9 @@ def extract(
     metas = _metas(tree)
     declared = normalize_code(tree.get("lang") or _meta(metas, "og:locale", "language"))
     canonical = _canonical(tree, url)
-    clues = tuple(page_clues(tree, metas, url))
-    paywall = paywall_marker(tree, metas)
+    named = named_elements(tree)
+    clues = tuple(page_clues(tree, metas, url, named))
+    paywall = paywall_marker(tree, metas, named)
     found = clean_tree(tree, skip_rules)
     for selector in cleanup.drop_selectors:
         for element in _selector(selector)(tree):

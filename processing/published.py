@@ -16,9 +16,9 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from itertools import islice
 
 import lxml.html
-from lxml import etree
 
 from connectors.dates import (
     Clue,
@@ -27,18 +27,32 @@ from connectors.dates import (
     Precision,
     absolute_date,
     names_zone,
-    parse_timestamp,
     precision,
+    read_by_hand,
     url_day,
 )
 
+Named = list[tuple[lxml.html.HtmlElement, str]]
 
-def names_containing(*words: str) -> etree.XPath:
-    """An XPath for the body's elements whose class or id contains one of the words: libxml2
-    finds the few candidates, where a Python test of every element's names cost more than the
-    rest of the search."""
-    tests = (f"contains(@{name}, '{word}')" for name in ("class", "id") for word in words)
-    return etree.XPath(f"//body//*[{' or '.join(tests)}]")
+
+def named_elements(tree: lxml.html.HtmlElement) -> Named:
+    """The body's elements that have a class or id, with those names: read once per page for
+    the date and paywall searches (an XPath contains() per word took longer than the pass)."""
+    return [
+        (element, f"{element.get('class') or ''} {element.get('id') or ''}")
+        for element in tree.xpath("//body//*[@class or @id]")
+    ]
+
+
+def capped_text(element: lxml.html.HtmlElement, chars: int) -> str:
+    """An element's text, whitespace collapsed, reading no more than about `chars` of it: a
+    container's whole text_content() is costly and not needed to tell a byline or a prompt."""
+    parts: list[str] = []
+    for piece in element.itertext():
+        parts.append(piece)
+        if sum(map(len, parts)) > chars:
+            break
+    return " ".join("".join(parts).split())
 
 
 # Meta names (property, name or itemprop) that hold the publication time, and their weight.
@@ -76,15 +90,14 @@ _SIDEBAR = re.compile(
     r"|more-stories|read-more|newsletter|promo|breadcrumb",
     re.IGNORECASE,
 )
-_DATED_ELEMENTS = names_containing(
-    "date", "Date", "time", "Time", "byline", "posted", "publish", "meta"
-)
 _DATED_CLASS = re.compile(r"date|time|byline|posted|publish|meta", re.IGNORECASE)
 _UPDATED = re.compile(r"updated|modified|обновлен|изменен|更新|yeniləndi|aktualisiert", re.I)
 _PUBLISHED_WORDS = re.compile(
     r"published|posted|опубликовано|发布|發佈|dərc|veröffentlicht|publicado|publié", re.I
 )
 _SEGMENT = re.compile(r"\s*(?:\||•|·|/(?!\d)|\n)\s*")
+_DIGIT = re.compile(r"\d")
+MAX_DATED_ELEMENTS = 20  # elements named for a date looked at: the byline is near the top
 MAX_CLUES = 40  # dated clues read from one page: a listing-like page has hundreds of <time>
 _ANCESTORS = 10  # how far up a clue's sidebar or article container is looked for
 
@@ -111,9 +124,13 @@ class Publication:
 
 
 def page_clues(
-    tree: lxml.html.HtmlElement, metas: list[tuple[tuple[str | None, ...], str]], url: str
+    tree: lxml.html.HtmlElement,
+    metas: list[tuple[tuple[str | None, ...], str]],
+    url: str,
+    named: Named | None = None,
 ) -> list[Clue]:
-    """Every dated clue of a raw (uncleaned) page, in the page's order within each kind."""
+    """Every dated clue of a raw (uncleaned) page, in the page's order within each kind
+    (named: the page's named_elements, when the caller has read them)."""
     clues = []
     for keys, content in metas:
         for key in filter(None, keys):
@@ -126,7 +143,7 @@ def page_clues(
         if value := (element.get("datetime") or element.get("content") or "").strip():
             clues.append(Clue(Kind.ITEMPROP, f"<{element.tag} itemprop>", value, 9.0))
     clues += _time_clues(tree)
-    clues += _byline_clues(tree)
+    clues += _byline_clues(tree, named_elements(tree) if named is None else named)
     if url:
         clues.append(Clue(Kind.URL, "URL path", url, 5.0, machine=False))
     return clues[:MAX_CLUES]
@@ -181,18 +198,19 @@ def _time_clues(tree: lxml.html.HtmlElement) -> list[Clue]:
     return clues
 
 
-def _byline_clues(tree: lxml.html.HtmlElement) -> list[Clue]:
+def _byline_clues(tree: lxml.html.HtmlElement, named: Named) -> list[Clue]:
     """Dates printed by the title: the text just after the first <h1>, and short elements whose
     class names a date or byline, each split at separators ("By X | May 4, 2025 | Updated")."""
     texts: list[tuple[str, str, float]] = []
-    headings = tree.xpath("//h1")
-    if headings:
-        texts.append(("byline after the title", _text_after(headings[0], 300), 7.0))
-    for element in _DATED_ELEMENTS(tree):
-        names = f"{element.get('class') or ''} {element.get('id') or ''}"
-        if element.tag in ("time", "script", "style") or not _DATED_CLASS.search(names):
-            continue
-        text = " ".join(element.text_content().split())
+    if (heading := next(tree.iter("h1"), None)) is not None:
+        texts.append(("byline after the title", _text_after(heading, 300), 7.0))
+    dated = (
+        element
+        for element, names in named
+        if element.tag not in ("time", "script", "style") and _DATED_CLASS.search(names)
+    )
+    for element in islice(dated, MAX_DATED_ELEMENTS):
+        text = capped_text(element, 121)
         if 6 <= len(text) <= 120 and (place := _place(element)) != "sidebar":
             texts.append((f"dated element in {place}", text, 6.0))
         if len(texts) > 6:
@@ -205,7 +223,7 @@ def _byline_clues(tree: lxml.html.HtmlElement) -> list[Clue]:
                 updated = True
             elif _PUBLISHED_WORDS.search(segment):
                 updated = False
-            if segment and any(ch.isdigit() for ch in segment):
+            if _DIGIT.search(segment):
                 clues.append(
                     Clue(
                         Kind.PRINTED, where, segment[:120], weight * (0.25 if updated else 1), False
@@ -215,30 +233,40 @@ def _byline_clues(tree: lxml.html.HtmlElement) -> list[Clue]:
 
 
 def _text_after(element: lxml.html.HtmlElement, chars: int) -> str:
-    """The page's text following an element, up to `chars` characters, lines kept apart;
+    """The page's text following an element, up to about `chars` characters, lines kept apart;
     scripts and figures (a photo's caption dates the photo) left out."""
     parts: list[str] = []
-    for node in element.itersiblings():
-        _walk(node, parts)
-        if sum(map(len, parts)) >= chars:
-            break
-    total = sum(map(len, parts))
-    if total < chars and (parent := element.getparent()) is not None and parent.tag != "body":
-        parts.append(_text_after(parent, chars - total))
+    budget = [chars]
+    node: lxml.html.HtmlElement | None = element
+    while node is not None and node.tag != "body" and budget[0] > 0:
+        for sibling in node.itersiblings():
+            _walk(sibling, parts, budget)
+            if budget[0] <= 0:
+                break
+        node = node.getparent()
     return "\n".join(parts)[:chars]
 
 
 _SKIPPED = {"script", "style", "noscript", "figure", "figcaption", "template"}
 
 
-def _walk(node: lxml.html.HtmlElement, parts: list[str]) -> None:
+def _walk(node: lxml.html.HtmlElement, parts: list[str], budget: list[int]) -> None:
+    """Text of a subtree into parts until the budget of characters is spent."""
+    if budget[0] <= 0:
+        return
     if node.tag not in _SKIPPED and "caption" not in (node.get("class") or ""):
-        if text := " ".join((node.text or "").split()):
-            parts.append(text)
+        _keep(node.text, parts, budget)
         for child in node:
-            _walk(child, parts)
-    if tail := " ".join((node.tail or "").split()):
-        parts.append(tail)
+            _walk(child, parts, budget)
+            if budget[0] <= 0:
+                return
+    _keep(node.tail, parts, budget)
+
+
+def _keep(text: str | None, parts: list[str], budget: list[int]) -> None:
+    if text and (text := " ".join(text.split())):
+        parts.append(text)
+        budget[0] -= len(text)
 
 
 def read(clues: list[Clue], reading: DateReading, now: datetime | None = None) -> list[Candidate]:
@@ -264,7 +292,7 @@ def _candidate(
         moment = url_day(clue.text, reading)
         day_only, zoned = True, True
     elif clue.machine:
-        moment = parse_timestamp(clue.text, utc)
+        moment = read_by_hand(clue.text, utc)
         day_only = precision(clue.text) == Precision.DAY
         zoned = _MACHINE_ZONE.search(clue.text.strip()) is not None or clue.text.isdigit()
     else:

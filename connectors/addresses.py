@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from connectors.config import Source
+from connectors.urls import RejectedUrl, web_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], Awaitable[list[str]]]
@@ -115,10 +116,14 @@ class AddressPolicy:
 
 
 def authority(url: str) -> tuple[str, int]:
-    """(host, port) a URL connects to: the host lower-cased and IDNA-encoded, as sent on the
-    wire (пример.рф -> xn--e1afmkfd.xn--p1ai); AddressRefused for what is not http(s)."""
+    """(host, port) a URL connects to: the host in connectors.urls' one spelling, IDNA-encoded
+    as sent on the wire (пример.рф -> xn--e1afmkfd.xn--p1ai); AddressRefused for what is not
+    http(s) or not a URL."""
+    checked = web_url(url)  # one spelling per server: 127.1 and 2130706433 are 127.0.0.1
+    if isinstance(checked, RejectedUrl):
+        raise AddressRefused(str(checked))
     try:
-        parsed = httpx.URL(url)
+        parsed = httpx.URL(checked)
     except (httpx.InvalidURL, ValueError) as exc:
         raise AddressRefused(f"invalid URL: {exc}") from exc
     if parsed.scheme not in SCHEMES:

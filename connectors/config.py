@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
@@ -25,6 +26,7 @@ from pydantic.dataclasses import dataclass as settings
 from connectors.dates import DateOrder, DateReading
 from connectors.kinds import SourceKind, kind_class, kinds
 from connectors.page_parser import PageParser, load_parser
+from connectors.plausible import EARLIEST, FUTURE_DAYS, DateWindow
 from core.settings import current as current_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +69,21 @@ class Limits:
     """Sub-sitemaps followed from one sitemap index walk."""
     max_sitemap_depth: int = Field(3, ge=0)
     """Levels of nested sitemap indexes followed below the configured one."""
+    earliest_date: date = EARLIEST
+    """Dates from the web (feeds, sitemaps, listings, pages) before this day are dropped."""
+    future_days: float = Field(FUTURE_DAYS, ge=0)
+    """Dates from the web more than this many days after now are dropped."""
+    max_page_elements: int = Field(50_000, ge=1)
+    """HTML elements of one page at most: a bigger page ends `too_costly`, not parsed."""
+    page_cpu_seconds: float = Field(10.0, gt=0)
+    """CPU seconds to parse and extract one page in a page worker; over it: `too_costly`."""
+    page_memory_mb: int = Field(1024, ge=64)
+    """Memory one page worker may add for a page; over it: `too_costly`."""
+
+    @property
+    def date_window(self) -> DateWindow:
+        """The window dates from the web must fall in (connectors.plausible)."""
+        return DateWindow(self.earliest_date, self.future_days)
 
 
 @settings(frozen=True, config=_STRICT)

@@ -428,8 +428,8 @@ def _timestamp_by_hand(value: str, reading: DateReading) -> datetime | None:
     if not value:
         return None
     if value.isdigit() and len(value) >= 9:  # 8 digits are a basic ISO date (20251004)
-        seconds = int(value) / (1000 if len(value) >= 13 else 1)  # milliseconds in some APIs
-        try:
+        try:  # a 4000-digit "time" overflows the float division itself
+            seconds = int(value) / (1000 if len(value) >= 13 else 1)  # milliseconds in some APIs
             return datetime.fromtimestamp(seconds, UTC)
         except (ValueError, OverflowError, OSError):
             return None

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
@@ -20,7 +19,9 @@ from connectors.config import ConfigError, Source
 from connectors.dates import DateReading, PageDates, absolute_date
 from connectors.http import HttpClient
 from connectors.markup import parse_html, without_xml_declaration
+from connectors.plausible import checked_date
 from connectors.records import FetchAttempt, Link, ListingOutcome, Outcome, Validators
+from connectors.urls import MAX_URL_CHARS, RejectedUrl, web_url
 
 _SHORT_TEXT = 40  # characters: a printed date is shorter; a headline or teaser is longer
 
@@ -73,8 +74,9 @@ async def discover(
     result = Discovery()
     walk = Walk(source, client, result, stop_before, validators or {})
     unique: dict[str, Link] = {}
-    for link in await source.options.discover(walk):
-        unique.setdefault(link.url, link)  # the first mention wins, in listing order
+    for listed in await source.options.discover(walk):
+        if link := checked_link(walk, listed):
+            unique.setdefault(link.url, link)  # the first mention wins, in listing order
     links = list(unique.values())
     cap = source.limits.max_urls_per_run
     result.links = links[:cap]
@@ -85,6 +87,24 @@ async def discover(
         )
         record_cap(walk, links[cap].url, error)
     return result
+
+
+def checked_link(walk: Walk, link: Link) -> Link | None:
+    """A listed link through the boundary (connectors.urls, connectors.plausible): a bad URL is
+    recorded as `refused` on its own, an implausible date dropped from the link."""
+    url = web_url(link.url)
+    if isinstance(url, RejectedUrl):
+        now = datetime.now(UTC)
+        attempt = FetchAttempt(walk.source.id, url.raw[:MAX_URL_CHARS], Outcome.REFUSED, now)
+        walk.result.attempts.append(replace(attempt, error=str(url), kind="listing"))
+        return None
+    window = walk.source.limits.date_window
+    return replace(
+        link,
+        url=url,
+        published_at=checked_date(link.published_at, f"link {url}", window),
+        modified_at=checked_date(link.modified_at, f"link {url}", window),
+    )
 
 
 def record_cap(walk: Walk, url: str, error: str) -> None:
@@ -238,7 +258,9 @@ def parse_listing(
     pattern, links = re.compile(link_pattern), []
     for item in CSSSelector(item_selector)(tree):
         for anchor in item.iter("a"):
-            url = urljoin(page_url, (anchor.get("href") or "").strip())
+            href = (anchor.get("href") or "").strip()
+            url = web_url(href, page_url)  # a bad one is recorded by discover, not raised here
+            url = url if isinstance(url, str) else url.raw
             if not pattern.search(url):
                 continue
             title = " ".join(anchor.text_content().split()) or None

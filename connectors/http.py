@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, replace
-from urllib.parse import urljoin
 
 import httpcore
 import httpx
@@ -38,6 +37,7 @@ from connectors.politeness import Budget, Clock, HostLimiter, SystemClock, retry
 from connectors.records import FetchAttempt, Outcome, Validators
 from connectors.robots import ROBOTS_MAX_BYTES, Robots, robots_from, robots_url
 from connectors.transport import PINNED, pinned_transport
+from connectors.urls import RejectedUrl, web_url
 
 USER_AGENT = "newsflow/0.1 (multilingual news research crawler; honours robots.txt)"
 ACCEPT_ENCODING = "gzip, deflate, zstd"  # exactly the encodings decoded under the cap below
@@ -141,9 +141,14 @@ class HttpClient:
         robots: bool = True,
     ) -> _Reply:
         """One try at a URL, following redirects; every hop is checked and paced on its own."""
-        current = url
+        current = first = url
         for hop in range(MAX_REDIRECTS + 1):
             via = f"redirect to {current}: " if hop else ""
+            checked = web_url(current)  # every hop through the one boundary, one spelling
+            if isinstance(checked, RejectedUrl):
+                error = f"{via}{checked}"
+                return _Reply(self._failed(source, url, Outcome.REFUSED, error), retry=False)
+            current, first = checked, first if hop else checked
             try:
                 target = await self._policy.check(current, source)
             except AddressRefused as exc:
@@ -161,7 +166,7 @@ class HttpClient:
                 reply = await self._get(current, target, source, politeness, validators, budget)
             host.wall = host.wall or reply.wall
             if reply.attempt is not None:
-                final = current if current != url else None
+                final = current if current != first else None
                 return replace(reply, attempt=replace(reply.attempt, url=url, final_url=final))
             current = reply.location or current
         error = f"more than {MAX_REDIRECTS} redirects"
@@ -233,7 +238,13 @@ class HttpClient:
                 )
                 location = response.headers.get("location")
                 if status in _REDIRECTS and location:
-                    return _Reply(None, location=urljoin(url, location))
+                    target = web_url(location, url)
+                    if isinstance(target, RejectedUrl):
+                        error = f"redirect to {target}"
+                        return _Reply(
+                            self._failed(source, url, Outcome.REFUSED, error), retry=False
+                        )
+                    return _Reply(None, location=target)
                 if status == 304:
                     return _Reply(
                         FetchAttempt(

@@ -65,8 +65,10 @@ class HostLimiter:
         self._hosts: dict[str, Host] = {}
 
     def host(self, target: Target, max_per_host: int) -> Host:
-        """The politeness state of the host a request goes to (made on first use)."""
-        key = f"{target.host}:{target.port}"
+        """The politeness state of the server a request goes to (made on first use): keyed by
+        the address the policy resolved and checked, so every spelling of one server (127.1,
+        localhost., 0x7f000001) waits its turn on one slot."""
+        key = f"{target.address}:{target.port}"
         if key not in self._hosts:
             self._hosts[key] = Host(asyncio.Semaphore(max(1, max_per_host)))
         return self._hosts[key]

@@ -33,6 +33,7 @@ class Outcome(StrEnum):
     EMPTY = "empty"
     NOT_HTML = "not_html"
     TOO_LARGE = "too_large"  # over max_bytes, also after decompression
+    TOO_COSTLY = "too_costly"  # over the page-processing budget (limits: elements, CPU, memory)
     UNDECODABLE = "undecodable"  # a charset or Content-Encoding that cannot be decoded
     REDIRECT_LOOP = "redirect_loop"
     REFUSED = "refused"  # the address policy forbids the URL or a redirect hop

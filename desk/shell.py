@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.sanitize import csv_cell, markdown_text
 from warehouse import store
 from warehouse.sandbox import analysis_connection, lockdown_statements
 
@@ -135,8 +136,8 @@ def print_query(
 def _csv(columns: Sequence[str], rows: Sequence[tuple]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
+    writer.writerow(map(csv_cell, columns))
+    writer.writerows(map(csv_cell, row) for row in rows)  # no formula a spreadsheet would run
     return buffer.getvalue()
 
 
@@ -147,8 +148,7 @@ def _json(columns: Sequence[str], rows: Sequence[tuple]) -> str:
 
 def _markdown(columns: Sequence[str], rows: Sequence[tuple]) -> str:
     def cell(value: object) -> str:
-        text = "" if value is None else str(value)
-        return text.replace("|", "\\|").replace("\n", " ")
+        return "" if value is None else markdown_text(value)
 
     lines = ["| " + " | ".join(map(cell, columns)) + " |", "|" + " --- |" * len(columns)]
     lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
+from connectors.sanitize import SafeStream
 from core.settings import VARIABLES, Settings
 from core.settings import current as current_settings
 from core.settings import use as use_settings
@@ -41,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     configured: Settings | None = None
+    # What the web wrote reaches the terminal only through connectors.sanitize.terminal_safe
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
     try:
         # once, for the whole command: the environment's, or those a caller installed
         configured = current_settings()
@@ -53,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"newsflow: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        sys.stdout, sys.stderr = streams
 
 
 def _parser() -> argparse.ArgumentParser:

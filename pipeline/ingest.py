@@ -278,9 +278,9 @@ def _start(day: date | None) -> datetime | None:
 
 
 def _unique(links: list[Link]) -> list[Link]:
-    """Links with canonical URLs, each once."""
+    """Each page once, as first listed: canonical_url (mobile and AMP spellings folded) is
+    the key only; the URL fetched is exactly the one listed, a fold may name another page."""
     seen: dict[str, Link] = {}
     for link in links:
-        url = canonical_url(link.url)
-        seen.setdefault(url, replace(link, url=url))
+        seen.setdefault(canonical_url(link.url), link)
     return list(seen.values())

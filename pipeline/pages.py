@@ -8,28 +8,40 @@ A worker process that dies (the OOM killer, a crash in a C library on a hostile 
 the whole pool. The chunk's pages are then processed again one at a time on a fresh pool: a
 page that kills its worker alone is recorded as crashed, the others are processed, and nothing
 is fetched again. Without this, one such page failed its chunk in every run, for ever.
+
+Each page has a budget (defaults.limits): a worker raises at page_cpu_seconds of CPU and
+cannot grow past page_memory_mb, and a batch that overruns its pages' budgets plus a margin
+(stuck in C code, where no signal is seen) has its workers killed; its pages are then processed
+one at a time, and one that overruns alone ends `too_costly`. Workers die with the process that
+started them (a watch on the parent, pipeline.workers), so a killed run leaves none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import os
+import resource
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from pathlib import Path
 
-from connectors.config import Source
+from connectors.config import Limits, Source
 from connectors.records import Charset, Link, Outcome
 from core.settings import current as current_settings
+from pipeline import workers as page_workers
 from processing import fast_xpaths
-from processing.page import PageResult, process_page
+from processing.page import OVER_MEMORY, PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
 BATCH_PAGES = 8  # pages sent to a worker process at a time
 WORKER_DIED = "its page worker process died processing it (killed, out of memory or crashed)"
+OVER_CPU = "over the page CPU budget (page_cpu_seconds)"
+OVERRUN_MARGIN_SECONDS = 10.0  # beyond the pages' CPU budgets before a batch's workers are killed
 
 log = logging.getLogger("newsflow.pages")
 
@@ -42,7 +54,49 @@ PageInput = tuple[
 
 def process_pages(source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
     """process_page over a batch: the unit of work sent to a worker process."""
-    return [process_page(source, *page) for page in pages]
+    return [_within_budget(source, page) for page in pages]
+
+
+def _within_budget(source: Source, page: PageInput) -> PageResult:
+    """One page; in a worker, under a CPU limit of its own (SIGXCPU at page_cpu_seconds)."""
+    if not page_workers.in_worker:
+        return process_page(source, *page)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    spent = usage.ru_utime + usage.ru_stime
+    limit = math.ceil(spent + source.limits.page_cpu_seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, resource.RLIM_INFINITY))
+    try:
+        return process_page(source, *page)
+    except page_workers.OverCpu:
+        return PageResult(Outcome.TOO_COSTLY, error=OVER_CPU)
+    except MemoryError:
+        return PageResult(Outcome.TOO_COSTLY, error=OVER_MEMORY)
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def orphaned_workers() -> list[int]:
+    """Multiprocessing workers (spawned) of this user whose parent is gone: re-parented to
+    init, a subreaper or anything that is not Python. Linux /proc; [] elsewhere."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue
+            if b"spawn_main" not in (entry / "cmdline").read_bytes():
+                continue
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            exe = os.readlink(f"/proc/{parent}/exe") if parent > 1 else ""
+        except (OSError, ValueError, IndexError):
+            continue
+        if not Path(exe).name.startswith("python"):
+            found.append(int(entry.name))
+    return found
+
+
+def _overrun_seconds(limits: Limits, pages: int) -> float:
+    """How long a batch may take before its workers are killed: every page at its CPU budget."""
+    return limits.page_cpu_seconds * pages + OVERRUN_MARGIN_SECONDS
 
 
 class PageProcessor:
@@ -61,11 +115,13 @@ class PageProcessor:
             return await asyncio.to_thread(process_pages, source, pages)
         try:
             return await self._spread(source, pages)
-        except BrokenProcessPool:
-            self.close(wait=False)
+        except (BrokenProcessPool, TimeoutError) as exc:
+            self._kill()
+            why = "overran its budget" if isinstance(exc, TimeoutError) else "died"
             log.warning(
-                "a page worker died (killed, out of memory or crashed): %d pages of %s are "
-                "processed again one at a time",
+                "a page worker %s (killed, out of memory, crashed or stuck): %d pages of %s "
+                "are processed again one at a time",
+                why,
                 len(pages),
                 source.id,
             )
@@ -73,25 +129,41 @@ class PageProcessor:
 
     async def _spread(self, source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
         loop = asyncio.get_running_loop()
-        pool = self._start()
+        pool = self._start(source)
         # Small batches, so one slow page does not leave the other workers idle.
         size = BATCH_PAGES
         parts = [pages[i : i + size] for i in range(0, len(pages), size)]
-        done = await asyncio.gather(
-            *(loop.run_in_executor(pool, process_pages, source, part) for part in parts)
+        rounds = math.ceil(len(parts) / self.workers)
+        done = await asyncio.wait_for(
+            asyncio.gather(
+                *(loop.run_in_executor(pool, process_pages, source, part) for part in parts)
+            ),
+            _overrun_seconds(source.limits, rounds * size),
         )
         return [result for part in done for result in part]
 
     async def _alone(self, source: Source, page: PageInput) -> PageResult:
         """One page in a worker of its own turn: if the worker dies, the page is to blame."""
         loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self._start(source), process_pages, source, [page])
         try:
-            [result] = await loop.run_in_executor(self._start(), process_pages, source, [page])
+            [result] = await asyncio.wait_for(work, _overrun_seconds(source.limits, 1))
+        except TimeoutError:
+            self._kill()
+            log.warning("page %s: %s (its worker was stuck)", page[0], OVER_CPU)
+            return PageResult(Outcome.TOO_COSTLY, error=OVER_CPU)
         except BrokenProcessPool:
             self.close(wait=False)
             log.warning("page %s: %s", page[0], WORKER_DIED)
             return PageResult(Outcome.CRASHED, error=WORKER_DIED)
         return result
+
+    def _kill(self) -> None:
+        """End the pool now, its workers killed: one may be stuck in C code on a page."""
+        if self._pool is not None:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.kill()
+            self.close(wait=False)
 
     def close(self, wait: bool = True) -> None:
         """Stop the pool; the next need starts one. A broken pool is not waited for."""
@@ -105,11 +177,21 @@ class PageProcessor:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self, source: Source) -> ProcessPoolExecutor:
+        """The pool, started on first need with the memory budget of the source asking."""
         if self._pool is None:
+            if orphans := orphaned_workers():
+                log.warning(
+                    "worker processes of a dead run are still alive (pids %s): they hold memory "
+                    "until they end; a run killed before workers watched their parent left them",
+                    ", ".join(map(str, orphans)),
+                )
             # spawn, not fork: the parent runs threads (Prefect, the event loop, DuckDB)
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=fast_xpaths.install
+                self.workers,
+                mp_context=context,
+                initializer=page_workers.start,
+                initargs=(os.getpid(), source.limits.page_memory_mb),
             )
         return self._pool

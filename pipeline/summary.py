@@ -9,9 +9,11 @@ Sources behind a bot wall are named with the wall's vendor wherever they appear.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from connectors.sanitize import markdown_text, one_line
 from warehouse.reports import SourceReport
 
 # revised: stored articles whose re-check found the publisher had edited them
@@ -61,12 +63,21 @@ def markdown(reports: Sequence[SourceReport], title: str) -> str:
         lines += ["", "#### Failures", ""]
     for r in failing:
         lines.append(f"- **{r.source_id}**: {_counts(r)}")
-        lines += [f"  - {e.outcome}: <{e.url}> ({e.reason})" for e in r.examples]
+        lines += [
+            f"  - {e.outcome}: {_link(e.url)} ({markdown_text(e.reason)})" for e in r.examples
+        ]
     walled = [r for r in reports if r.walls]
     if walled:
         lines += ["", "#### Bot walls (tried again in a later run)", ""]
     lines += [f"- **{r.source_id}**: {_walls(r)}" for r in walled]
     return "\n".join(lines) + "\n"
+
+
+def _link(url: str) -> str:
+    """A failed URL as an autolink where it is a plain web address, else as escaped text."""
+    if url.startswith(("http://", "https://")) and not re.search(r"[\s<>]", one_line(url)):
+        return f"<{one_line(url)}>"
+    return markdown_text(url)
 
 
 def title(flow: str, parameters: dict[str, object], attempt: int = 1) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from htmldate import find_date
@@ -16,6 +15,7 @@ from connectors.config import LANGUAGE_ZONES, Source
 from connectors.dates import Clue, DateReading, Kind, Precision
 from connectors.kinds import SourceKind
 from connectors.records import Extracted, PublishedSource
+from connectors.urls import web_url
 from processing.language import detect_language
 from processing.published import decide, evidence, read
 
@@ -51,12 +51,8 @@ def hreflang_alternates(page: str, address: str) -> list[tuple[str, str]]:
         language = (link.get("hreflang") or "").strip().lower()
         if "alternate" not in rel or not language or language == "x-default":
             continue
-        try:
-            href = urljoin(address, (link.get("href") or "").strip())
-            urlsplit(href).hostname  # noqa: B018 - a malformed host raises here, not later
-        except ValueError:
-            continue
-        if href.startswith(("http://", "https://")):
+        href = web_url(link.get("href"), address)
+        if isinstance(href, str):
             found.append((language, href))
     return found
 
@@ -93,11 +89,13 @@ def publication(
         clues.insert(0, Clue(Kind.PARSER, "site parser", extracted.published_at.isoformat(), 12.0))
     if listed_at is not None:
         clues.append(Clue(Kind.LISTING, "listing", listed_at.isoformat(), 9.0))
-    candidates = read(clues, reading, now)
+    window = source.limits.date_window
+    candidates = read(clues, reading, now, window)
     if not any(c.clue.weight >= _STRONG for c in candidates) and (
         found := _htmldate(page, address)
     ):
-        candidates += read([Clue(Kind.HTMLDATE, "htmldate extensive", found, 4.0)], reading, now)
+        htmldate = Clue(Kind.HTMLDATE, "htmldate extensive", found, 4.0)
+        candidates += read([htmldate], reading, now, window)
     decided = decide(candidates)
     if decided.moment is None or decided.winner is None:
         return Published(None, PublishedSource.NONE)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection
 from contextlib import suppress
 from functools import lru_cache
 from itertools import islice
-from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
@@ -19,11 +19,15 @@ from trafilatura.settings import DEFAULT_CONFIG
 from connectors.config import Cleanup
 from connectors.markup import parse_html
 from connectors.records import Extracted
+from connectors.urls import web_url
 from processing.authors import split_authors
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
 from processing.paywall import paywall_marker
 from processing.published import named_elements, page_clues
+
+log = logging.getLogger("newsflow.untrusted")
+
 
 # Below this many letters a page holds a menu or an error message, not an article: a short
 # Chinese news brief has about 80, a two-sentence Russian note about 150.
@@ -192,9 +196,10 @@ def _meta(metas: _Metas, *names: str) -> str | None:
 
 def _canonical(tree: lxml.html.HtmlElement, url: str) -> str | None:
     for element in tree.xpath("//link[@rel='canonical'][@href]"):
-        href = urljoin(url, element.get("href").strip())
-        if href.startswith(("http://", "https://")):
+        href = web_url(element.get("href"), url)
+        if isinstance(href, str):
             return href
+        log.warning("page %s: its rel=canonical dropped, %s", url, href)
     return None
 
 

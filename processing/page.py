@@ -9,6 +9,7 @@ runs in a process pool and on archived bodies without the network.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,19 +18,31 @@ from urllib.parse import urlsplit
 from tld import get_fld
 
 from connectors.config import Source
-from connectors.records import Charset, Extracted, Link, Outcome
-from processing.article import article_language, hreflang_alternates, publication
+from connectors.plausible import checked_date
+from connectors.records import Charset, Extracted, Link, Outcome, PublishedSource
+from connectors.sanitize import (
+    MAX_AUTHOR_CHARS,
+    MAX_TITLE_CHARS,
+    parseable,
+    stored_field,
+    terminal_safe,
+)
+from connectors.urls import RejectedUrl, web_url
+from processing.article import Published, article_language, hreflang_alternates, publication
 from processing.dedup import canonical_url, content_hash
 from processing.extract import ExtractionError, enough_text
 from processing.parsers import parser_for
 from processing.records import Article, Edition
+
+OVER_MEMORY = "over the page worker's memory budget (page_memory_mb)"
+log = logging.getLogger("newsflow.untrusted")
 
 
 @dataclass(frozen=True)
 class PageResult:
     """What one page became: an article, or the outcome and reason there is none."""
 
-    outcome: Outcome  # OK (article set), NOT_HTML, NO_CONTENT or CRASHED
+    outcome: Outcome  # OK (article set), NOT_HTML, NO_CONTENT, TOO_COSTLY or CRASHED
     article: Article | None = None
     error: str | None = None
 
@@ -53,31 +66,54 @@ def process_page(
     listed is the link as its listing gave it: where the page yields no article, a feed item's
     description stands for its text (text_source "feed_description"), with the item's title.
     """
+    if too_costly := _over_budget(body, source):
+        return PageResult(Outcome.TOO_COSTLY, error=too_costly)
+    try:
+        return _article(
+            source, url, body, content_type, fetched_at, final_url, listed_at, charset, listed
+        )
+    except ExtractionError as exc:
+        return PageResult(Outcome.NO_CONTENT, error=str(exc))
+    except MemoryError:
+        return PageResult(Outcome.TOO_COSTLY, error=OVER_MEMORY)
+    except Exception as exc:  # one odd page must never cost its source the other pages
+        return PageResult(Outcome.CRASHED, error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _article(
+    source: Source,
+    url: str,
+    body: str,
+    content_type: str | None,
+    fetched_at: datetime,
+    final_url: str | None,
+    listed_at: datetime | None,
+    charset: Charset | None,
+    listed: Link | None,
+) -> PageResult:
+    """process_page's work, which may raise: each step's failure ends the page alone."""
     parser = parser_for(source)
     if content_type and content_type not in parser.content_types:
         return PageResult(Outcome.NOT_HTML, error=f"content type {content_type}")
     address = final_url or url
-    try:
-        extracted, text_source = _parsed_or_listed(parser.parse, body, address, source, listed)
-        language = article_language(extracted, source.declared_language(address))
-        published = publication(extracted, body, address, listed_at, source, fetched_at)
-    except ExtractionError as exc:
-        return PageResult(Outcome.NO_CONTENT, error=str(exc))
-    except Exception as exc:  # one odd page must never cost its source the other pages
-        return PageResult(Outcome.CRASHED, error=f"{type(exc).__name__}: {exc}"[:500])
+    body = parseable(body)  # a stray U+0008 or &#27; costs the character, not the page
+    extracted, text_source = _parsed_or_listed(parser.parse, body, address, source, listed)
+    text = terminal_safe(extracted.text)
+    language = article_language(extracted, source.declared_language(address))
+    published = _publication(extracted, body, address, listed_at, source, fetched_at)
     identity, untrusted = article_identity(source, address, extracted)
     return PageResult(
         Outcome.OK,
         Article(
             source_id=source.id,
             url=identity,
-            title=extracted.title,
-            text=extracted.text,
+            title=stored_field(extracted.title, MAX_TITLE_CHARS),
+            text=text,
             language=language,
             fetched_at=fetched_at,
-            content_hash=content_hash(extracted.text),
-            author=extracted.author,
-            authors=extracted.authors,
+            content_hash=content_hash(text),
+            author=stored_field(extracted.author, MAX_AUTHOR_CHARS),
+            authors=tuple(stored_field(name, MAX_AUTHOR_CHARS) or "" for name in extracted.authors),
             published_at=published.moment,
             published_source=published.source,
             published_precision=published.precision,
@@ -112,11 +148,42 @@ def _parsed_or_listed(
         return Extracted(title=listed.title, text=listed.summary), "feed_description"
 
 
+def _publication(
+    extracted: Extracted,
+    body: str,
+    address: str,
+    listed_at: datetime | None,
+    source: Source,
+    fetched_at: datetime,
+) -> Published:
+    """The page's publication time inside the plausible window (each candidate is checked
+    against it too); a date that cannot be read or is out of it costs the date (logged with
+    its value), never the page."""
+    try:
+        published = publication(extracted, body, address, listed_at, source, fetched_at)
+    except (ValueError, OverflowError, TypeError, AttributeError) as exc:
+        log.warning("page %s: its publication date dropped: %s: %s", address, type(exc), exc)
+        return Published(None, PublishedSource.NONE)
+    window = source.limits.date_window
+    if checked_date(published.moment, f"page {address}", window) is None:
+        return Published(None, PublishedSource.NONE)
+    return published
+
+
+def _over_budget(body: str, source: Source) -> str | None:
+    """Why a page is too costly to parse at all (more elements than max_page_elements), else
+    None: a count of '<' bounds the elements and costs a scan of the string."""
+    cap = source.limits.max_page_elements
+    if (tags := body.count("<")) > cap * 2:  # an element is an opening and a closing tag
+        return f"about {tags // 2} HTML elements, over max_page_elements {cap}"
+    return None
+
+
 def article_identity(source: Source, address: str, extracted: Extracted) -> tuple[str, str | None]:
     """The article's key, and the page's canonical URL when it was not trusted as that key.
 
-    A page may name its canonical URL only on its own site (the same registrable domain, or a
-    host of its source): otherwise any page could claim another site's article.
+    A page may name its canonical URL only on its own site (see same_site): otherwise any
+    page could claim another site's article.
     """
     declared = extracted.canonical_url
     if declared and same_site(declared, address, source):
@@ -145,13 +212,28 @@ def same_site_editions(
 
 
 def same_site(candidate: str, address: str, source: Source) -> bool:
-    """Whether a URL lives on the site of `address` (registrable domain) or of its source."""
-    host = (urlsplit(candidate).hostname or "").lower()
-    hosts = {(urlsplit(u).hostname or "").lower() for u in (address, source.base_url)}
-    if host in hosts:
+    """Whether the page at `address` may speak for `candidate`: both on one site (registrable
+    domain; for an address without one, such as an IP, the same host and port), or both on
+    the source's configured hosts (its base URL's and allow_hosts)."""
+    claimed, page = _site(candidate), _site(address)
+    if claimed is None or page is None:
+        return False
+    if claimed == page:
         return True
-    domain = _registrable(host)
-    return domain is not None and domain in {_registrable(h) for h in hosts}
+    own = {_site(source.base_url), *map(_site, (f"//{h}" for h in source.allow_hosts))}
+    return claimed in own and page in own
+
+
+def _site(url: str) -> str | None:
+    """A URL's site: its registrable domain, else its host and port; None when not a URL."""
+    checked = web_url(url)
+    if isinstance(checked, RejectedUrl):
+        checked = web_url("http:" + url) if url.startswith("//") else checked
+    if isinstance(checked, RejectedUrl):
+        return None
+    parts = urlsplit(checked)
+    host = parts.hostname or ""
+    return _registrable(host) or f"{host}:{parts.port or parts.scheme}"
 
 
 def _registrable(host: str) -> str | None:

@@ -31,6 +31,7 @@ from connectors.dates import (
     read_by_hand,
     url_day,
 )
+from connectors.plausible import DateWindow, plausible_date
 
 Named = list[tuple[lxml.html.HtmlElement, str]]
 
@@ -269,9 +270,18 @@ def _keep(text: str | None, parts: list[str], budget: list[int]) -> None:
         budget[0] -= len(text)
 
 
-def read(clues: list[Clue], reading: DateReading, now: datetime | None = None) -> list[Candidate]:
-    """Each clue read as a time in the source's zone where it names none; unreadable and
-    implausible ones left out (one odd value costs its clue, never the page)."""
+DEFAULT_WINDOW = DateWindow()
+
+
+def read(
+    clues: list[Clue],
+    reading: DateReading,
+    now: datetime | None = None,
+    window: DateWindow = DEFAULT_WINDOW,
+) -> list[Candidate]:
+    """Each clue read as a time in the source's zone where it names none; unreadable ones and
+    those outside the plausible window (connectors.plausible) left out: one odd value costs
+    its clue, never the page."""
     utc = DateReading("UTC", reading.date_order, reading.languages)
     candidates = []
     for clue in clues:
@@ -279,7 +289,7 @@ def read(clues: list[Clue], reading: DateReading, now: datetime | None = None) -
             candidate = _candidate(clue, reading, utc, now)
         except (ValueError, OverflowError):
             continue
-        if candidate is not None and _plausible(candidate.moment, now):
+        if candidate is not None and plausible_date(candidate.moment, window, now):
             candidates.append(candidate)
     return candidates
 
@@ -313,15 +323,6 @@ def _candidate(
 
 _MACHINE_ZONE = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT)$")
 _BYLINE_CHARS = 60  # a printed date in a longer segment stands in prose
-EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
-
-
-def _plausible(moment: datetime, now: datetime | None) -> bool:
-    """From 1990 to two days after the fetch: CMSs print 0001-01-01 and 9999-12-31."""
-    try:
-        return EARLIEST <= moment <= (now or datetime.now(UTC)) + timedelta(days=2)
-    except (OverflowError, ValueError):
-        return False
 
 
 def evidence(publication: Publication) -> str:

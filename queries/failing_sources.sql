@@ -9,8 +9,8 @@ WITH recent AS (
         count(*) AS urls,
         -- neither success nor a deliberate skip: the outcomes a later run tries again
         outcome IN ('malformed', 'http_error', 'timeout', 'empty', 'not_html', 'too_large',
-                    'network_error', 'redirect_loop', 'no_content', 'crashed', 'truncated',
-                    'undecodable', 'refused', 'blocked') AS failure
+                    'too_costly', 'network_error', 'redirect_loop', 'no_content', 'crashed',
+                    'truncated', 'undecodable', 'refused', 'blocked') AS failure
     FROM fetch_log
     WHERE attempted_at >= now() - to_days(coalesce(CAST($days AS INTEGER), 7))
     GROUP BY ALL

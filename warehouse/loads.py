@@ -84,10 +84,13 @@ def commit_chunk(
     """
     keys = _archive(conn, [r.attempt for r in results])
     with transaction(conn):
-        candidates = [r.article for r in results if r.article and r.attempt.outcome == Outcome.OK]
+        candidates = _own_first(results)
         stored = _stored(conn, [a.url for a in candidates] + [r.attempt.url for r in results])
         duplicate_of = _text_duplicates(conn, [a for a in candidates if a.url not in stored])
-        fresh = {a.url: a for a in candidates if a.url not in stored}
+        fresh: dict[str, Article] = {}
+        for article in candidates:
+            if article.url not in stored:
+                fresh.setdefault(article.url, article)
         body = {r.article.url: keys.get(r.attempt.url) for r in results if r.article}
         revised = _revised(results, stored, body)
         rows = pa.Table.from_pylist(
@@ -105,8 +108,9 @@ def commit_chunk(
         for result in results:
             attempt, article = result.attempt, result.article
             if attempt.outcome == Outcome.OK and article is not None:
-                first = article.url not in claimed
-                claimed.add(article.url)
+                first = article.url not in claimed and fresh.get(article.url, article) is article
+                if first:
+                    claimed.add(article.url)
                 if first and article.url in revised:
                     attempt = replace(attempt, outcome=Outcome.REVISED)
                 elif first and article.url in fresh and article.url not in duplicate_of:
@@ -185,6 +189,14 @@ class _Stored:
     raw_sha256: str | None
     duplicate_of: str | None
     revisions: int  # versions in article_revisions (0: never edited)
+
+
+def _own_first(results: Sequence[UrlResult]) -> list[Article]:
+    """The chunk's articles, those fetched from their own URL before those another URL claimed
+    (a canonical): a claim never wins over the page itself."""
+    articles = [r for r in results if r.article and r.attempt.outcome == Outcome.OK]
+    articles.sort(key=lambda r: r.article is not None and r.article.url != r.attempt.url)
+    return [r.article for r in articles if r.article is not None]
 
 
 def _revised(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
+from connectors.plausible import DateWindow, plausible_date
 from connectors.records import FetchAttempt, Link, Validators
 from warehouse.sql import merge
 
@@ -71,19 +72,23 @@ def cursor(conn: duckdb.DuckDBPyConnection, source_id: str) -> datetime | None:
     row = conn.execute(
         "SELECT newest_published FROM source_cursors WHERE source_id = ?", [source_id]
     ).fetchone()
-    return row[0] if row else None
+    return plausible_date(row[0]) if row else None  # a cursor past now + slack is none
 
 
 def advance_cursor(conn: duckdb.DuckDBPyConnection, source_id: str, links: Sequence[Link]) -> None:
-    """Move a source's cursor to the newest publication time among its links (never back)."""
-    times = [link.published_at for link in links if link.published_at is not None]
+    """Move a source's cursor to the newest publication time among its links (never back,
+    never past now + slack: an implausible cursor stored before is replaced)."""
+    times = [t for link in links if (t := plausible_date(link.published_at)) is not None]
     if not times:
         return
     newest = max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in times)
+    now = datetime.now(UTC)
     conn.execute(
         "MERGE INTO source_cursors c USING (SELECT ? AS source_id, ?::TIMESTAMPTZ AS newest, "
-        "?::TIMESTAMPTZ AS updated_at) n USING (source_id) WHEN MATCHED THEN UPDATE SET "
-        "newest_published = greatest(c.newest_published, n.newest), updated_at = n.updated_at "
+        "?::TIMESTAMPTZ AS updated_at, ?::TIMESTAMPTZ AS latest) n USING (source_id) "
+        "WHEN MATCHED THEN UPDATE SET newest_published = greatest(CASE WHEN "
+        "c.newest_published > n.latest THEN NULL ELSE c.newest_published END, n.newest), "
+        "updated_at = n.updated_at "
         "WHEN NOT MATCHED THEN INSERT VALUES (n.source_id, n.newest, n.updated_at)",
-        [source_id, newest, datetime.now(UTC)],
+        [source_id, newest, now, DateWindow().latest(now)],
     )

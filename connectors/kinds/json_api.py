@@ -92,7 +92,7 @@ class JsonApi(SourceKind):
         """The links of one page of the list, read as the fields and cursor say."""
         try:
             document = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # ValueError: also a number of 4300+ digits
             raise MalformedListing(f"not JSON: {exc}") from exc
         items = json_path(document, self.items_path)
         if not isinstance(items, list):

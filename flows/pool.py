@@ -51,7 +51,6 @@ from pipeline.ingest import (
 from pipeline.pages import PageProcessor
 from pipeline.run import Run
 from pipeline.summary import DEFAULT_FAILURE_THRESHOLD
-from warehouse import store
 from warehouse.frontier import Claimed, Refetch
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
@@ -211,12 +210,9 @@ def join_pool(api_url: str | None = None, name: str | None = None, limit: int | 
     api_url = api_url or PREFECT_API_URL.value()
     if not api_url:
         raise ValueError("which Prefect API? --api http://HOST:4200/api (a `newsflow serve`)")
-    shared = store.backend()
-    with store.connect():
-        pass
-    where = f"DuckLake {shared.catalog}" if shared else f"the DuckDB file {store.db_path()}"
+    where, shared = DuckDBWarehouse().describe()
     print(f"worker of pool '{WORK_POOL}' at {api_url}, warehouse: {where}", flush=True)
-    if shared is None:
+    if not shared:
         print(f"  only workers on this machine share a file: set {WAREHOUSE} to a DuckLake")
     command = [str(Path(sys.executable).with_name("prefect")), "worker", "start"]
     command += ["--pool", WORK_POOL, "--type", "process", *(["--name", name] if name else [])]

@@ -531,3 +531,10 @@ def test_a_reader_says_which_process_holds_the_file(tmp_path, monkeypatch, capsy
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_a_worker_is_told_where_its_warehouse_is_once_it_is_open(tmp_path):
+    where, shared = DuckDBWarehouse(tmp_path / "w.duckdb").describe()
+    assert (where, shared) == (f"the DuckDB file {tmp_path / 'w.duckdb'}", False)
+    with store.connect(tmp_path / "w.duckdb", read_only=True) as conn:  # migrated on opening
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)

@@ -18,9 +18,20 @@ from connectors.config import Revisit, Source
 from connectors.records import FetchAttempt, Link
 from processing.models import ModelInfo
 from processing.records import Article, Translation, UrlResult
-from warehouse import archive, clusters, frontier, loads, reports, state, store, translations
+from warehouse import (
+    archive,
+    clusters,
+    frontier,
+    health,
+    loads,
+    reports,
+    state,
+    store,
+    translations,
+)
 from warehouse.archive import ArchivedPage
 from warehouse.frontier import Claimed, Refetch
+from warehouse.health import CanaryCheck
 from warehouse.loads import LoadResult, RunKey
 from warehouse.reports import SourceReport
 from warehouse.search import refresh_index
@@ -88,6 +99,8 @@ class Warehouse(Protocol):
     ) -> list[PendingArticle]: ...
     def still_pending(self, urls: Sequence[str]) -> list[PendingArticle]: ...
     def save_translations(self, results: Sequence[tuple[str, Translation]]) -> None: ...
+    def check_canaries(self, sources: Mapping[str, Source], now: datetime) -> list[CanaryCheck]: ...
+    def describe(self) -> tuple[str, bool]: ...
 
 
 class DuckDBWarehouse:
@@ -285,6 +298,20 @@ class DuckDBWarehouse:
             refresh_index(conn)
 
         store.write(operation, self.path)
+
+    def check_canaries(self, sources: Mapping[str, Source], now: datetime) -> list[CanaryCheck]:
+        """Each source's canary: its latest good article extracted again (warehouse.health)."""
+        return store.write(lambda conn: health.check_canaries(conn, sources, now), self.path)
+
+    def describe(self) -> tuple[str, bool]:
+        """Open the warehouse once (a writer: the schema is brought up to date) and say where
+        it is, and whether other machines can share it (a DuckLake)."""
+        shared = store.backend(self.path)
+        with store.connect(self.path):
+            pass
+        if shared is not None:
+            return f"DuckLake {shared.catalog}", True
+        return f"the DuckDB file {self.path or store.db_path()}", False
 
 
 class WarehouseCache:

@@ -41,10 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     parser = _parser()
     args = parser.parse_args(argv)
-    configured: Settings | None = None
     # What the web wrote reaches the terminal only through connectors.sanitize.terminal_safe
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    configured: Settings | None = None
     try:
         # once, for the whole command: the environment's, or those a caller installed
         configured = current_settings()

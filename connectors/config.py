@@ -555,13 +555,25 @@ def _source(
 
 
 def _date_reading(entry: Mapping[str, Any]) -> DateReading:
-    """How a source's dates read; its languages default to those it declares, and English."""
+    """How a source's dates read; its languages default to those it declares, and English; its
+    zone to its language's main one (a day of an instant is taken there), else UTC."""
     declared = [entry.get("language"), *(entry.get("language_by_path") or {}).values(), "en"]
     languages = entry.get("languages") or dict.fromkeys(filter(None, declared))
     order = entry.get("date_order")
-    return DateReading(
-        entry.get("timezone", "UTC"), DateOrder(order) if order else None, tuple(languages)
-    )
+    zone = entry.get("timezone") or LANGUAGE_ZONES.get(entry.get("language") or "", "UTC")
+    return DateReading(zone, DateOrder(order) if order else None, tuple(languages))
+
+
+# The zone a source's printed dates are in when it names none: its language's main one, where a
+# language has one (English, Spanish or Arabic span too many zones: UTC).
+LANGUAGE_ZONES = {
+    "ru": "Europe/Moscow", "az": "Asia/Baku", "zh": "Asia/Shanghai", "ja": "Asia/Tokyo",
+    "ko": "Asia/Seoul", "tr": "Europe/Istanbul", "uk": "Europe/Kyiv", "ka": "Asia/Tbilisi",
+    "hy": "Asia/Yerevan", "kk": "Asia/Almaty", "uz": "Asia/Tashkent", "fa": "Asia/Tehran",
+    "de": "Europe/Berlin", "fr": "Europe/Paris", "it": "Europe/Rome", "pl": "Europe/Warsaw",
+    "cs": "Europe/Prague", "nl": "Europe/Amsterdam", "el": "Europe/Athens", "he": "Asia/Jerusalem",
+    "hi": "Asia/Kolkata", "id": "Asia/Jakarta", "vi": "Asia/Ho_Chi_Minh", "th": "Asia/Bangkok",
+}  # fmt: skip
 
 
 def select_sources(sources: list[Source], ids: list[str] | None) -> list[Source]:

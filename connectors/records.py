@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from connectors.dates import Clue
+
 # Statuses a server uses to say "not now" rather than "never": worth another try.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -137,6 +139,7 @@ class PublishedSource(StrEnum):
 
     PAGE_METADATA = "page_metadata"  # the page's meta tags or <time> elements
     JSON_LD = "json_ld"  # the page's schema.org datePublished
+    PAGE_TEXT = "page_text"  # a date printed in the page (its byline), or htmldate's search
     FEED = "feed"  # the feed item that listed it
     SITEMAP = "sitemap"  # a Google News sitemap's publication_date
     LISTING = "listing"  # the listing page or JSON list that linked to it
@@ -170,6 +173,7 @@ class Link:
     title: str | None = None
     published_at: datetime | None = None
     modified_at: datetime | None = None  # a sitemap's lastmod: an upper bound of publication
+    summary: str | None = None  # a feed item's description, as plain text
 
 
 @dataclass(frozen=True)
@@ -247,10 +251,13 @@ class Extracted:
 
     title: str | None
     text: str
-    author: str | None = None
-    published_at: datetime | None = None
+    author: str | None = None  # the authors joined by ", " (the column users had first)
+    published_at: datetime | None = None  # a per-site parser's own date: the strongest clue
     declared_language: str | None = None
     canonical_url: str | None = None
     attribution: str | None = None  # provenance lines set apart from the text
     attribution_url: str | None = None  # the origin URL they give
     disclaimer: Disclaimer | None = None  # the kind of notice dropped from the text
+    authors: tuple[str, ...] = ()  # the people of the byline, in order
+    date_clues: tuple[Clue, ...] = ()  # every dated statement of the page (processing.published)
+    paywall: str | None = None  # what shows the text is a teaser behind a paywall, if it is

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -897,18 +897,28 @@ def _extract(args: argparse.Namespace) -> int:
             print(f"newsflow: {path}: {result.outcome}: {result.error}", file=sys.stderr)
             failures += 1
             continue
-        published = article.published_at.isoformat() if article.published_at else None
+        published = _published_text(article.published_at, article.published_precision)
         record = {
             "url": article.url,
             "title": article.title,
             "text": article.text,
             "language": article.language,
             "author": article.author,
+            "authors": list(article.authors),
             "published": published,
+            "published_precision": article.published_precision,
             "published_source": str(article.published_source),
+            "paywalled": article.paywalled,
         }
         print(json.dumps(record, ensure_ascii=False))
     return 1 if failures else 0
+
+
+def _published_text(moment: datetime | None, precision: str | None) -> str | None:
+    """The publication time as ISO 8601: the day alone where only the day is known."""
+    if moment is None:
+        return None
+    return moment.date().isoformat() if precision == "day" else moment.isoformat()
 
 
 def _read_capped(path: Path, max_bytes: int) -> bytes:

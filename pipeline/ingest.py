@@ -288,6 +288,7 @@ async def process_chunk(
                 a.final_url,
                 c.link.published_at,
                 a.charset,
+                c.link,
             )
             for c, a in ok
         ],

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 from connectors.config import Limits, Source
-from connectors.records import Charset, Outcome
+from connectors.records import Charset, Link, Outcome
 from core.settings import current as current_settings
 from pipeline import workers as page_workers
 from processing import fast_xpaths
@@ -45,8 +45,11 @@ OVERRUN_MARGIN_SECONDS = 10.0  # beyond the pages' CPU budgets before a batch's 
 
 log = logging.getLogger("newsflow.pages")
 
-# url, body, content type, fetch time, final URL, listing's date, charset (see process_page)
-PageInput = tuple[str, str, str | None, datetime, str | None, datetime | None, Charset | None]
+# url, body, content type, fetch time, final URL, listing's date, charset, the listed link
+# (see process_page)
+PageInput = tuple[
+    str, str, str | None, datetime, str | None, datetime | None, Charset | None, Link | None
+]
 
 
 def process_pages(source: Source, pages: Sequence[PageInput]) -> list[PageResult]:

@@ -4,27 +4,23 @@ language editions, and when it was published according to which clue."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from dataclasses import dataclass
+from datetime import datetime
 
 import lxml.html
+from htmldate import find_date
 from lxml.etree import ParserError
 
-from connectors.config import Source
-from connectors.dates import DateReading, local, parse_timestamp, url_date
+from connectors.config import LANGUAGE_ZONES, Source
+from connectors.dates import Clue, DateReading, Kind, Precision
 from connectors.kinds import SourceKind
 from connectors.records import Extracted, PublishedSource
 from connectors.urls import web_url
 from processing.language import detect_language
+from processing.published import decide, evidence, read
 
 _HREFLANG = ("hreflang", "hrefLang", "HREFLANG")  # plain scans: a regex ignoring case is 50x slower
 _BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
-_JSON_LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
-# The page stamps extraction reads before any other (processing.extract): meta tags, <time>.
-_PAGE_STAMPS = re.compile(
-    r"<meta[^>]+(?:published_time|itemprop=[\"']?datePublished|pubdate|publish-date"
-    r"|name=[\"']?date[\"'\s])|<time[^>]+datetime",
-    re.IGNORECASE,
-)
 
 
 def article_language(extracted: Extracted, section_language: str | None = None) -> str:
@@ -61,37 +57,84 @@ def hreflang_alternates(page: str, address: str) -> list[tuple[str, str]]:
     return found
 
 
+@dataclass(frozen=True)
+class Published:
+    """When an article was published, how precisely, where from, and the evidence (JSON)."""
+
+    moment: datetime | None
+    source: PublishedSource
+    precision: Precision | None = None
+    evidence: str | None = None
+
+
 def publication(
-    extracted: Extracted, page: str, address: str, listed_at: datetime | None, source: Source
-) -> tuple[datetime | None, PublishedSource]:
+    extracted: Extracted,
+    page: str,
+    address: str,
+    listed_at: datetime | None,
+    source: Source,
+    now: datetime | None = None,
+) -> Published:
     """When the article was published, and where that came from; never the fetch time.
 
-    The page's own date first: its meta tags and <time> elements, or its JSON-LD
-    datePublished when the page has only that (then with the JSON-LD's time of day, where
-    extraction kept only the day); else the date its listing gave the link (feed, sitemap,
-    listing); else a date in its URL. A date printed without a zone is in the source's zone,
-    a day without a time at noon there (see connectors.dates).
+    The page's own clues ranked as evidence (processing.published: a per-site parser's date,
+    JSON-LD, meta tags, <time> in the article, the byline, the URL's day), the listing's date
+    (feed, sitemap, listing) one more witness at the weight of a meta tag; where nothing dated
+    the page, htmldate's extensive search with the URL. A date printed without a zone is in the
+    source's zone; a day without a time has day precision (see connectors.dates).
     """
-    reading = source.dates
-    if (moment := extracted.published_at) is not None:
-        # The page-stamp search first: on the pages that have one, the JSON-LD is not read.
-        stamp = None if _PAGE_STAMPS.search(page) else _json_ld_date(page, reading)
-        if stamp and stamp.date() == moment.date():
-            return stamp, PublishedSource.JSON_LD
-        if moment.tzinfo is None:  # at 00:00 it is a day without a time (htmldate's dates)
-            moment = local(moment, reading, moment.time() == time.min)
-        return moment, PublishedSource.PAGE_METADATA
+    reading = _page_reading(source.dates, extracted.declared_language)
+    clues = list(extracted.date_clues)
+    if extracted.published_at is not None:
+        clues.insert(0, Clue(Kind.PARSER, "site parser", extracted.published_at.isoformat(), 12.0))
     if listed_at is not None:
-        kind = type(source.options) if source.options else SourceKind
-        return listed_at, kind.dates_from
-    if day := url_date(address, reading):
-        return day, PublishedSource.URL
-    return None, PublishedSource.NONE
+        clues.append(Clue(Kind.LISTING, "listing", listed_at.isoformat(), 9.0))
+    window = source.limits.date_window
+    candidates = read(clues, reading, now, window)
+    if not any(c.clue.weight >= _STRONG for c in candidates) and (
+        found := _htmldate(page, address)
+    ):
+        htmldate = Clue(Kind.HTMLDATE, "htmldate extensive", found, 4.0)
+        candidates += read([htmldate], reading, now, window)
+    decided = decide(candidates)
+    if decided.moment is None or decided.winner is None:
+        return Published(None, PublishedSource.NONE)
+    kind = decided.winner.clue.kind
+    if kind == Kind.LISTING:
+        origin = (type(source.options) if source.options else SourceKind).dates_from
+    else:
+        origin = _ORIGIN[kind]
+    return Published(decided.moment, origin, decided.precision, evidence(decided))
 
 
-def _json_ld_date(page: str, reading: DateReading) -> datetime | None:
-    """The first schema.org datePublished in the page's JSON-LD that reads as a time."""
-    for value in _JSON_LD_DATE.findall(page):
-        if stamp := parse_timestamp(value, reading):
-            return stamp
-    return None
+_STRONG = 5.0  # a clue this strong (a URL day or better) makes htmldate's search unneeded
+
+
+def _page_reading(reading: DateReading, declared: str | None) -> DateReading:
+    """The source's way of reading dates; for a source that states no languages (a saved file),
+    the page's declared language's: its numeric order and its main zone."""
+    if reading.languages or not declared:
+        return reading
+    zone = LANGUAGE_ZONES.get(declared, reading.timezone) if reading.timezone == "UTC" else None
+    return DateReading(zone or reading.timezone, reading.date_order, (declared, "en"))
+
+
+_ORIGIN = {
+    Kind.PARSER: PublishedSource.PAGE_METADATA,
+    Kind.JSON_LD: PublishedSource.JSON_LD,
+    Kind.META: PublishedSource.PAGE_METADATA,
+    Kind.ITEMPROP: PublishedSource.PAGE_METADATA,
+    Kind.TIME: PublishedSource.PAGE_METADATA,
+    Kind.PRINTED: PublishedSource.PAGE_TEXT,
+    Kind.URL: PublishedSource.URL,
+    Kind.HTMLDATE: PublishedSource.PAGE_TEXT,
+}
+
+
+def _htmldate(page: str, address: str) -> str | None:
+    """htmldate's day for a page with no date of its own: its extensive search, with the URL.
+    One bad page costs its date, never the page."""
+    try:
+        return find_date(page, url=address, extensive_search=True, original_date=True)
+    except Exception:  # noqa: BLE001 - htmldate on untrusted markup
+        return None

@@ -6,13 +6,11 @@ import logging
 import re
 from collections.abc import Collection
 from contextlib import suppress
-from datetime import datetime
 from functools import lru_cache
 from itertools import islice
 
 import lxml.html
 import trafilatura
-from htmldate import find_date
 from lxml.cssselect import CSSSelector
 from lxml.etree import ParserError
 from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title
@@ -22,19 +20,13 @@ from connectors.config import Cleanup
 from connectors.markup import parse_html
 from connectors.records import Extracted
 from connectors.urls import web_url
+from processing.authors import split_authors
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
+from processing.paywall import paywall_marker
+from processing.published import named_elements, page_clues
 
 log = logging.getLogger("newsflow.untrusted")
-
-_PUBLISHED_META = (
-    "article:published_time",
-    "og:article:published_time",
-    "datePublished",
-    "pubdate",
-    "publish-date",
-    "date",
-)
 
 
 # Below this many letters a page holds a menu or an error message, not an article: a short
@@ -71,13 +63,15 @@ def extract(
     metas = _metas(tree)
     declared = normalize_code(tree.get("lang") or _meta(metas, "og:locale", "language"))
     canonical = _canonical(tree, url)
-    published = _published(tree, metas)
+    named = named_elements(tree)
+    clues = tuple(page_clues(tree, metas, url, named))
+    paywall = paywall_marker(tree, metas, named)
     found = clean_tree(tree, skip_rules)
     for selector in cleanup.drop_selectors:
         for element in _selector(selector)(tree):
             element.drop_tree()
-    title, author = _title_and_author(tree)
-    published = published or _date_only(find_date(tree, original_date=True, extensive_search=False))
+    title, byline = _title_and_author(tree)
+    authors = split_authors(byline, _meta(metas, "og:site_name"))
     if "story_chunks" not in skip_rules:
         join_story_chunks(tree)
     text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)
@@ -94,21 +88,32 @@ def extract(
     cleaned, paragraphs = text
     if not paragraphs:
         raise ExtractionError("no text left after the source's cleanup rules")
-    # Counting stops at the minimum: reading every character of a long article cost 4% of it.
-    letters = sum(1 for _ in islice(filter(str.isalpha, "".join(paragraphs)), MIN_TEXT_LETTERS))
-    if letters < MIN_TEXT_LETTERS:
+    if (letters := _letters(paragraphs)) < MIN_TEXT_LETTERS:
         raise ExtractionError(f"too little text for an article ({letters} letters)")
     return Extracted(
         title=title,
         text="\n".join(paragraphs),
-        author=author,
-        published_at=published,
+        author=", ".join(authors) or None,
+        authors=authors,
+        date_clues=clues,
+        paywall=paywall,
         declared_language=declared,
         canonical_url=canonical,
         attribution=cleaned.attribution,
         attribution_url=cleaned.attribution_url,
         disclaimer=cleaned.disclaimer,
     )
+
+
+def _letters(paragraphs: list[str]) -> int:
+    """Letters in the text, counted up to MIN_TEXT_LETTERS only: reading every character of a
+    long article cost 4% of it."""
+    return sum(1 for _ in islice(filter(str.isalpha, "".join(paragraphs)), MIN_TEXT_LETTERS))
+
+
+def enough_text(paragraphs: list[str]) -> bool:
+    """Whether the paragraphs hold an article's worth of letters, not a menu or an error."""
+    return _letters(paragraphs) >= MIN_TEXT_LETTERS
 
 
 _Text = tuple[Cleaned, list[str]]
@@ -156,12 +161,11 @@ def _chars(text: _Text | None) -> int:
 
 
 def _title_and_author(tree: lxml.html.HtmlElement) -> tuple[str | None, str | None]:
-    """Title and author as trafilatura's metadata step finds them (meta tags, JSON-LD, then the
+    """Title and byline as trafilatura's metadata step finds them (meta tags, JSON-LD, then the
     page), without the categories, tags, licence and extensive date search it also runs: those
-    took a fifth of the page's time and the pipeline keeps none of them."""
+    took a fifth of the page's time and the pipeline keeps none of them. The byline is split
+    into people by processing.authors (a lone word there is a name in CJK, a handle elsewhere)."""
     found = examine_meta(tree)
-    if found.author and " " not in found.author:  # a lone word is a handle, not a byline
-        found.author = None
     with suppress(Exception):  # trafilatura's JSON-LD reader fails on some odd markup
         found = extract_meta_json(tree, found)
     return found.title or extract_title(tree) or None, found.author or extract_author(tree) or None
@@ -197,26 +201,6 @@ def _canonical(tree: lxml.html.HtmlElement, url: str) -> str | None:
             return href
         log.warning("page %s: its rel=canonical dropped, %s", url, href)
     return None
-
-
-def _published(tree: lxml.html.HtmlElement, metas: _Metas) -> datetime | None:
-    """Publication time with its time zone, from the page's meta tags, when it has one."""
-    value = _meta(metas, *_PUBLISHED_META)
-    if not value:
-        for element in tree.xpath("//time[@datetime]"):
-            value = element.get("datetime")
-            break
-    try:
-        return datetime.fromisoformat(value.strip()) if value else None
-    except ValueError:
-        return None
-
-
-def _date_only(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 @lru_cache(maxsize=256)

@@ -10,6 +10,7 @@ runs in a process pool and on archived bodies without the network.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ from tld import get_fld
 
 from connectors.config import Source
 from connectors.plausible import checked_date
-from connectors.records import Charset, Extracted, Outcome, PublishedSource
+from connectors.records import Charset, Extracted, Link, Outcome, PublishedSource
 from connectors.sanitize import (
     MAX_AUTHOR_CHARS,
     MAX_TITLE_CHARS,
@@ -27,9 +28,9 @@ from connectors.sanitize import (
     terminal_safe,
 )
 from connectors.urls import RejectedUrl, web_url
-from processing.article import article_language, hreflang_alternates, publication
+from processing.article import Published, article_language, hreflang_alternates, publication
 from processing.dedup import canonical_url, content_hash
-from processing.extract import ExtractionError
+from processing.extract import ExtractionError, enough_text
 from processing.parsers import parser_for
 from processing.records import Article, Edition
 
@@ -55,17 +56,22 @@ def process_page(
     final_url: str | None = None,
     listed_at: datetime | None = None,
     charset: Charset | None = None,
+    listed: Link | None = None,
 ) -> PageResult:
     """Turn one page body into an Article; every failure is a result, never an exception.
 
     url is the URL the page was asked for, final_url where redirects ended (the page's address).
     listed_at is the publication time its listing gave the link, for a page that has none;
     charset how the fetch decoded the body (both recorded on the article, see Article).
+    listed is the link as its listing gave it: where the page yields no article, a feed item's
+    description stands for its text (text_source "feed_description"), with the item's title.
     """
     if too_costly := _over_budget(body, source):
         return PageResult(Outcome.TOO_COSTLY, error=too_costly)
     try:
-        return _article(source, url, body, content_type, fetched_at, final_url, listed_at, charset)
+        return _article(
+            source, url, body, content_type, fetched_at, final_url, listed_at, charset, listed
+        )
     except ExtractionError as exc:
         return PageResult(Outcome.NO_CONTENT, error=str(exc))
     except MemoryError:
@@ -83,6 +89,7 @@ def _article(
     final_url: str | None,
     listed_at: datetime | None,
     charset: Charset | None,
+    listed: Link | None,
 ) -> PageResult:
     """process_page's work, which may raise: each step's failure ends the page alone."""
     parser = parser_for(source)
@@ -90,10 +97,10 @@ def _article(
         return PageResult(Outcome.NOT_HTML, error=f"content type {content_type}")
     address = final_url or url
     body = parseable(body)  # a stray U+0008 or &#27; costs the character, not the page
-    extracted = parser.parse(body, address, source)
+    extracted, text_source = _parsed_or_listed(parser.parse, body, address, source, listed)
     text = terminal_safe(extracted.text)
     language = article_language(extracted, source.declared_language(address))
-    published_at, published_source = _publication(extracted, body, address, listed_at, source)
+    published = _publication(extracted, body, address, listed_at, source, fetched_at)
     identity, untrusted = article_identity(source, address, extracted)
     return PageResult(
         Outcome.OK,
@@ -106,8 +113,13 @@ def _article(
             fetched_at=fetched_at,
             content_hash=content_hash(text),
             author=stored_field(extracted.author, MAX_AUTHOR_CHARS),
-            published_at=published_at,
-            published_source=published_source,
+            authors=tuple(stored_field(name, MAX_AUTHOR_CHARS) or "" for name in extracted.authors),
+            published_at=published.moment,
+            published_source=published.source,
+            published_precision=published.precision,
+            published_evidence=published.evidence,
+            paywalled=extracted.paywall is not None,
+            text_source=text_source,
             charset=charset,
             attribution=extracted.attribution,
             attribution_url=extracted.attribution_url,
@@ -118,20 +130,44 @@ def _article(
     )
 
 
-def _publication(
-    extracted: Extracted, body: str, address: str, listed_at: datetime | None, source: Source
-) -> tuple[datetime | None, PublishedSource]:
-    """The page's publication time inside the plausible window; a date that cannot be read
-    or is out of it costs the date (logged with its value), never the page."""
+def _parsed_or_listed(
+    parse: Callable[[str, str, Source], Extracted],
+    body: str,
+    address: str,
+    source: Source,
+    listed: Link | None,
+) -> tuple[Extracted, str]:
+    """The page's article and "page"; where it yields none, its feed item's description when
+    that is an article's worth of text (the item's title with it) and "feed_description", else
+    the page's own failure."""
     try:
-        published_at, published_source = publication(extracted, body, address, listed_at, source)
+        return parse(body, address, source), "page"
+    except ExtractionError:
+        if listed is None or not listed.summary or not enough_text(listed.summary.split("\n")):
+            raise
+        return Extracted(title=listed.title, text=listed.summary), "feed_description"
+
+
+def _publication(
+    extracted: Extracted,
+    body: str,
+    address: str,
+    listed_at: datetime | None,
+    source: Source,
+    fetched_at: datetime,
+) -> Published:
+    """The page's publication time inside the plausible window (each candidate is checked
+    against it too); a date that cannot be read or is out of it costs the date (logged with
+    its value), never the page."""
+    try:
+        published = publication(extracted, body, address, listed_at, source, fetched_at)
     except (ValueError, OverflowError, TypeError, AttributeError) as exc:
         log.warning("page %s: its publication date dropped: %s: %s", address, type(exc), exc)
-        return None, PublishedSource.NONE
+        return Published(None, PublishedSource.NONE)
     window = source.limits.date_window
-    if checked_date(published_at, f"page {address}", window) is None:
-        return None, PublishedSource.NONE
-    return published_at, published_source
+    if checked_date(published.moment, f"page {address}", window) is None:
+        return Published(None, PublishedSource.NONE)
+    return published
 
 
 def _over_budget(body: str, source: Source) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from connectors.dates import Precision
 from connectors.records import (
     Charset,
     Disclaimer,
@@ -70,6 +71,11 @@ class Article:
     published_source: PublishedSource = PublishedSource.NONE  # where published_at came from
     charset: Charset | None = None  # what the page was decoded with, and why; None: not fetched
     editions: tuple[Edition, ...] = ()  # the page's other language editions on the same site
+    authors: tuple[str, ...] = ()  # see Extracted
+    published_precision: Precision | None = None  # day: published_at's time of day is unknown
+    published_evidence: str | None = None  # the winning clue and the losers (JSON), see README
+    paywalled: bool = False  # the text is what the page shows before its paywall, not the story
+    text_source: str = "page"  # "feed_description": the page yielded nothing, its item's text
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def test_extract_prints_one_json_object_per_file(saved_page, site, capsys, monke
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
     record = json.loads(lines[0])
-    keys = {"url", "title", "text", "language", "author", "published", "published_source"}
+    keys = {"url", "title", "text", "language", "author", "authors", "published"}
+    keys |= {"published_precision", "published_source", "paywalled"}
     assert set(record) == keys
     assert (record["title"], record["language"]) == (entry["title"], "ru")
     assert record["published"].startswith(entry["published"])

@@ -17,6 +17,7 @@ from connectors.config import (
     select_sources,
     source_for_url,
 )
+from connectors.dates import DateOrder
 from connectors.kinds import kinds
 from flows.cli import main
 
@@ -259,3 +260,13 @@ def test_sources_schema_describes_every_kind_for_editors(capsys):
     feed = schema["$defs"]["FeedSource"]
     assert feed["additionalProperties"] is False and "feed_url" in feed["required"]
     assert schema["$defs"]["Politeness"]["properties"]["max_per_host"]["minimum"] == 1
+
+
+def test_a_sources_zone_and_date_order_default_from_its_language(tmp_path):
+    """A Moscow site without a timezone reads 04/10/2025 as 4 October, in Moscow time."""
+    text = "sources:\n" + FEED + "    feed_url: https://www.kavkaz-uzel.eu/rss\n    language: ru\n"
+    [source] = _load(tmp_path, text)
+    assert source.dates.timezone == "Europe/Moscow"
+    assert source.dates.order == DateOrder.DMY
+    english = text.replace("language: ru", "language: en")
+    assert _load(tmp_path, english)[0].dates.timezone == "UTC"

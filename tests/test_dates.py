@@ -177,7 +177,7 @@ def test_date_settings_are_typed_per_source(tmp_path):
             load_sources(path, politeness_overrides={})
     path.write_text(entry + "    date_order: DMY\n    languages: [az, ru]\n", encoding="utf-8")
     [baku] = load_sources(path, politeness_overrides={})
-    assert baku.dates == DateReading("UTC", DateOrder.DMY, ("az", "ru"))
+    assert baku.dates == DateReading("Asia/Baku", DateOrder.DMY, ("az", "ru"))
 
 
 def test_a_json_answer_time_without_a_zone_is_in_the_source_zone():

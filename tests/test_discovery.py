@@ -176,3 +176,21 @@ def test_a_truncated_feed_hands_over_the_links_before_the_break():
     with pytest.raises(MalformedListing) as broken:
         parse_feed(RSS[: RSS.index("<item><title>Без даты")], "caucasian-knot")
     assert [link.url for link in broken.value.partial] == ["https://www.kavkaz-uzel.eu/articles/1/"]
+
+
+def test_a_guid_permalink_is_the_link_of_an_item_without_one():
+    items = (
+        '<item><title>Guid only</title><guid isPermaLink="true">https://x.az/news/1</guid></item>'
+        "<item><title>Default permalink</title><guid>https://x.az/news/2</guid></item>"
+        '<item><title>Not a link</title><guid isPermaLink="false">https://x.az/news/3</guid></item>'
+        "<item><title>A tag, no address</title><guid>tag:x.az,2025:4</guid></item>"
+        "<item><title>Link first</title><link>https://x.az/news/5</link>"
+        "<guid>https://x.az/guid/5</guid></item>"
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'
+    links = parse_feed(feed, "x")
+    assert [link.url for link in links] == [
+        "https://x.az/news/1",
+        "https://x.az/news/2",
+        "https://x.az/news/5",
+    ]

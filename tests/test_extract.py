@@ -9,6 +9,7 @@ from connectors.pages import unshell
 from connectors.records import Disclaimer
 from fixture_site import manifest
 from fixture_site.server import find_file
+from processing.article import publication
 from processing.extract import ExtractionError, extract
 
 SOURCES = {s.id: s for s in load_sources(base_url_override="http://fixture")}
@@ -50,10 +51,12 @@ FURNITURE = {
 @pytest.mark.parametrize("entry", manifest(), ids=lambda e: e["path"])
 def test_fixture_articles_come_out_clean_with_their_metadata(entry):
     html, url = _page(entry)
-    result = extract(html, url, SOURCES[entry["source_id"]].cleanup)
+    source = SOURCES[entry["source_id"]]
+    result = extract(html, url, source.cleanup)
     assert result.title == entry["title"]
-    assert result.published_at.date().isoformat() == entry["published"]
-    assert result.published_at.tzinfo is not None
+    published = publication(result, html, url, None, source).moment
+    assert published.date().isoformat() == entry["published"]
+    assert published.tzinfo is not None
     assert result.canonical_url == url
     paragraphs = result.text.split("\n")
     assert len(paragraphs) >= 4 and all(p.strip() == p and p for p in paragraphs)

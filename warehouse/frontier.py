@@ -54,6 +54,7 @@ _LINK_SCHEMA = pa.schema(
         ("listed_title", pa.string()),
         ("listed_published_at", pa.timestamp("us", tz="UTC")),
         ("listed_modified_at", pa.timestamp("us", tz="UTC")),
+        ("listed_summary", pa.string()),
     ]
 )
 
@@ -71,6 +72,7 @@ def record_listed(conn: duckdb.DuckDBPyConnection, links: Sequence[Link], now: d
             pa.array([link.title for link in unique], pa.string()),
             pa.array([link.published_at for link in unique], pa.timestamp("us", tz="UTC")),
             pa.array([link.modified_at for link in unique], pa.timestamp("us", tz="UTC")),
+            pa.array([link.summary for link in unique], pa.string()),
         ],
         schema=_LINK_SCHEMA,
     )
@@ -81,15 +83,17 @@ def record_listed(conn: duckdb.DuckDBPyConnection, links: Sequence[Link], now: d
         ).fetchall()
         conn.execute(
             "INSERT INTO frontier (url, source_id, state, listed_title, listed_published_at, "
-            "listed_modified_at, first_seen, next_due) "
+            "listed_modified_at, listed_summary, first_seen, next_due) "
             "SELECT url, source_id, 'discovered', listed_title, listed_published_at, "
-            "listed_modified_at, $now, $now FROM listed ANTI JOIN frontier USING (url)",
+            "listed_modified_at, listed_summary, $now, $now FROM listed "
+            "ANTI JOIN frontier USING (url)",
             {"now": now},
         )
         conn.execute(
             "UPDATE frontier f SET listed_title = coalesce(f.listed_title, l.listed_title), "
             "listed_published_at = coalesce(f.listed_published_at, l.listed_published_at), "
-            "listed_modified_at = coalesce(l.listed_modified_at, f.listed_modified_at) "
+            "listed_modified_at = coalesce(l.listed_modified_at, f.listed_modified_at), "
+            "listed_summary = coalesce(l.listed_summary, f.listed_summary) "
             "FROM listed l WHERE f.url = l.url AND f.state = 'discovered'"
         )
     return int(new)
@@ -113,8 +117,8 @@ def claim(
     """
     since, until = window
     sql = f"""
-        SELECT url, listed_title, listed_published_at, listed_modified_at, attempts,
-            etag, last_modified
+        SELECT url, listed_title, listed_published_at, listed_modified_at, listed_summary,
+            attempts, etag, last_modified
         FROM frontier
         WHERE source_id = $source
           AND (leased_until IS NULL OR leased_until < $now OR list_contains($dead, leased_by))
@@ -147,8 +151,10 @@ def claim(
             )
     rows.sort(key=lambda row: row[0])
     return [
-        Claimed(Link(source_id, url, title, published, modified), attempts, Validators(*tags))
-        for url, title, published, modified, attempts, *tags in rows
+        Claimed(
+            Link(source_id, url, title, published, modified, summary), attempts, Validators(*tags)
+        )
+        for url, title, published, modified, summary, attempts, *tags in rows
     ]
 
 

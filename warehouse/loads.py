@@ -158,6 +158,11 @@ def _overwrite(
             f"published_at = CASE WHEN {_KEEP_DATE} THEN a.published_at ELSE f.published_at END, "
             f"published_source = CASE WHEN {_KEEP_DATE} THEN a.published_source "
             "ELSE f.published_source END, "
+            f"published_precision = CASE WHEN {_KEEP_DATE} THEN a.published_precision "
+            "ELSE f.published_precision END, "
+            f"published_evidence = CASE WHEN {_KEEP_DATE} THEN a.published_evidence "
+            "ELSE f.published_evidence END, authors = f.authors, paywalled = f.paywalled, "
+            "text_source = f.text_source, "
             "charset = coalesce(f.charset, a.charset), "
             "charset_source = coalesce(f.charset_source, a.charset_source), "
             "attribution = f.attribution, attribution_url = f.attribution_url, "
@@ -524,6 +529,11 @@ _ARTICLE_SCHEMA = pa.schema(
         ("published_source", pa.string()),
         ("charset", pa.string()),
         ("charset_source", pa.string()),
+        ("authors", pa.list_(pa.string())),
+        ("published_precision", pa.string()),
+        ("published_evidence", pa.string()),
+        ("paywalled", pa.bool_()),
+        ("text_source", pa.string()),
     ]
 )
 # A page read again (reprocess, a revisit) keeps its stored date and where it came from when
@@ -638,4 +648,11 @@ def _article_row(
         "published_source": str(article.published_source),
         "charset": article.charset.name if article.charset else None,
         "charset_source": str(article.charset.source) if article.charset else None,
+        "authors": list(article.authors),
+        "published_precision": str(article.published_precision)
+        if article.published_precision
+        else None,
+        "published_evidence": article.published_evidence,
+        "paywalled": article.paywalled,
+        "text_source": article.text_source,
     }

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import lxml.html
+from lxml import etree
+
 from connectors.dates import DateReading, PageDates
 from connectors.discovery import (
     MalformedListing,
@@ -35,6 +38,32 @@ class Feed(SourceKind):
         return await fetch_listing(walk, url, read) or []
 
 
+def _plain(markup: str | None) -> str | None:
+    """A feed description's text without its markup (RSS descriptions often hold HTML)."""
+    if not markup:
+        return None
+    try:
+        text = lxml.html.fragment_fromstring(markup, create_parent="div").text_content()
+    except (etree.ParserError, ValueError):
+        text = markup
+    return (
+        "\n".join(line for line in (" ".join(p.split()) for p in text.splitlines()) if line) or None
+    )
+
+
+def _permalink(entry: etree._Element) -> str | None:
+    """An RSS item's <guid> as its link, when the guid is a permalink (isPermaLink true, the
+    RSS default) that is a web address: some feeds give no <link> but that."""
+    for guid in child_elements(entry, "guid"):
+        value = (guid.text or "").strip()
+        if guid.get("isPermaLink", "true").lower() == "true" and value.startswith(_WEB):
+            return value
+    return None
+
+
+_WEB = ("http://", "https://")
+
+
 def parse_feed(text: str, source_id: str, reading: DateReading | None = None) -> list[Link]:
     """Links of an RSS 2.0 or Atom feed, dated as the source prints dates (see connectors.dates)."""
     root, error = xml_root(text)
@@ -49,13 +78,17 @@ def parse_feed(text: str, source_id: str, reading: DateReading | None = None) ->
         raise MalformedListing(error)
     links, dates = [], PageDates(reading or DateReading())
     for entry in entries:
-        url = child_text(entry, "link") or next(
-            (
-                link.get("href")
-                for link in child_elements(entry, "link")
-                if link.get("rel", "alternate") == "alternate" and link.get("href")
-            ),
-            None,
+        url = (
+            child_text(entry, "link")
+            or next(
+                (
+                    link.get("href")
+                    for link in child_elements(entry, "link")
+                    if link.get("rel", "alternate") == "alternate" and link.get("href")
+                ),
+                None,
+            )
+            or _permalink(entry)
         )
         if url:
             links.append(
@@ -63,6 +96,7 @@ def parse_feed(text: str, source_id: str, reading: DateReading | None = None) ->
                     source_id,
                     url.strip(),
                     title=child_text(entry, "title"),
+                    summary=_plain(child_text(entry, "description", "summary", "content")),
                     published_at=dates.timestamp(
                         child_text(entry, "pubDate", "published", "updated", "date")
                     ),

@@ -21,6 +21,7 @@ import argparse
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,12 +50,29 @@ def paragraphs(count: int, seed: int = 3) -> list[str]:
     return out
 
 
-def rss_mb() -> float:
-    """This process's resident memory, from /proc (Linux)."""
+_LOAD = """
+import sys, ctranslate2
+from pathlib import Path
+
+def rss():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    return float("nan")
+
+before = rss()
+model = ctranslate2.Translator(sys.argv[1], device="cpu", compute_type="int8")
+model.translate_batch([["</s>"]], max_decoding_length=4)
+print(rss() - before)
+"""
+
+
+def loaded_mb(model_dir: Path) -> float:
+    """Resident memory a CTranslate2 model adds once loaded and used, in a fresh process (this
+    one's allocator keeps freed memory, so its own RSS would not tell)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD, str(model_dir)], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.split()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,9 +114,8 @@ def bench_argos(home: Path, texts: list[str], tiny: bool) -> None:
     import argostranslate.translate as argos
     from argostranslate import settings
 
-    memory = rss_mb()
     ours = translate._translator(model)  # loaded once, as the pipeline does
-    print(f"loaded: +{rss_mb() - memory:.0f} MB resident")
+    print(f"loaded: +{loaded_mb(model.path / 'model'):.0f} MB resident")
     sentences = sum(len(ours.splitter.split_sentences(t)) for t in texts)
     print(
         f"{len(texts)} paragraphs, {sentences} sentences; beam {settings.beam_size}, "
@@ -150,11 +167,10 @@ def bench_ct2(home: Path, engine: str, texts: list[str], tiny: bool) -> None:
     manifest = ct2_models.install_folder(folder, ["ru"], models_dir=home / "ct2")
     size_mb = manifest.size_bytes() / 1e6
     model = available_models({"ru": manifest.name}, home / "ct2")["ru"]
-    memory = rss_mb()
     ours = translate._translator(model)
     print(
         f"\n{engine}: {model.model_id} ({size_mb:.0f} MB on disk), built in {built:.1f} s, "
-        f"loaded: +{rss_mb() - memory:.0f} MB resident"
+        f"loaded: +{loaded_mb(model.path):.0f} MB resident"
     )
     sentences = sum(len(translate.split_sentences(t)) for t in texts)
     print(f"{len(texts)} paragraphs, {sentences} sentences")

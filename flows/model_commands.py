@@ -101,7 +101,7 @@ def install_models(args: argparse.Namespace) -> int:
         installed += install_from_index(args.languages, progress=print)
     for m in installed:
         print(f"installed {m.name} {m.version} at {m.path}")
-    served = [code for m in installed for code in (m.from_code,)]
+    served = [m.from_code for m in installed]
     for folder in args.dirs:
         manifest = ct2_models.install_folder(folder, args.languages, args.name)
         size = manifest.size_bytes() / 1e6
@@ -117,13 +117,15 @@ def install_models(args: argparse.Namespace) -> int:
 def _offer_retranslation(languages: Sequence[str], run: bool) -> int:
     """Say which of these languages the new models translate now and what re-translation would
     redo; with `run`, re-translate those languages' articles made by other models."""
+    from warehouse import store
     from warehouse.interface import DuckDBWarehouse
 
-    choice = _choice()
-    routes = available_models(choice)
-    for line in _unused(languages, routes, choice):
+    routes = available_models(_choice())
+    for line in _unused(languages, routes):
         print(line)
     now = {code: routes[code].model_id for code in languages if code in routes}
+    if store.backend() is None and not store.db_path().exists():
+        return 0  # no warehouse yet: nothing was translated (and none is made here)
     stale = DuckDBWarehouse().count_retranslatable(now) if now else {}
     if not stale:
         return 0
@@ -139,9 +141,7 @@ def _offer_retranslation(languages: Sequence[str], run: bool) -> int:
     return translate(redo, batch_size=200)
 
 
-def _unused(
-    languages: Sequence[str], routes: dict[str, ModelInfo], choice: dict[str, str]
-) -> Iterator[str]:
+def _unused(languages: Sequence[str], routes: dict[str, ModelInfo]) -> Iterator[str]:
     """A line per language a new CTranslate2 model serves while another model stays in use."""
     names = installed_ct2_models()
     for code in languages:

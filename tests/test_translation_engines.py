@@ -284,3 +284,18 @@ def test_install_with_retranslate_runs_it(
     assert _rows("SELECT translation_model, replaced_by FROM translation_history") == [
         ("argos:uz-en@0.1", model)
     ]
+
+
+def test_the_choice_is_read_from_sources_yaml_defaults_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Every source carries it into the ingest's translation; a malformed one is refused."""
+    from connectors.config import load_sources, translation_choice
+
+    choose(tmp_path, monkeypatch, AZ="nllb-200-distilled-600M")
+    assert translation_choice() == {"az": "nllb-200-distilled-600M"}
+    assert {s.translation for s in load_sources()} == {(("az", "nllb-200-distilled-600M"),)}
+    path = tmp_path / "sources.yaml"
+    path.write_text(path.read_text().replace("AZ: nllb-200-distilled-600M", "az: [a, b]"))
+    assert main(["sources", "check", str(path)]) == 1
+    assert "translation" in capsys.readouterr().err

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from connectors.config import Source  # noqa: E402
-from connectors.http import html_text  # noqa: E402
+from connectors.decoding import html_text  # noqa: E402
 from processing.boilerplate import RULES  # noqa: E402
 from processing.extract import ExtractionError, extract  # noqa: E402
-from processing.fast_xpaths import shipped  # noqa: E402
+from processing.fast_xpaths import install, shipped  # noqa: E402
 from processing.page import process_page  # noqa: E402
 
 DEFAULT_BENCHMARK = ROOT.parent / "shared" / "benchmarks" / "article-extraction-benchmark"
@@ -155,6 +155,7 @@ def main() -> None:
     parser.add_argument("--benchmark", type=Path, default=DEFAULT_BENCHMARK)
     parser.add_argument("--no-rules", action="store_true", help="skip the per-rule effects")
     args = parser.parse_args()
+    install()  # the page workers' XPaths, as a run uses them
     pages = load(args.benchmark)
     newsflow(pages[0])  # warm-up: imports and language profiles, for both sides alike
     trafilatura_defaults(pages[0])

@@ -8,7 +8,6 @@ the field named, never later inside a run. `newsflow sources schema` prints that
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
 import re
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,9 +25,7 @@ from pydantic.dataclasses import dataclass as settings
 
 from connectors.dates import DateOrder, DateReading
 from connectors.kinds import SourceKind, kind_class, kinds
-
-if TYPE_CHECKING:
-    from processing.parsers import PageParser
+from connectors.page_parser import PageParser, load_parser
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MAX_FILE_BYTES = 1_000_000  # sources.yaml is a hand-written file, never this big
@@ -147,7 +144,8 @@ class Source:
 
     options holds the kind's typed settings (a mapping given here is checked against the
     kind's model); None for a source that is only read, never discovered (`newsflow extract`).
-    parser is a per-site page parser class; None means the default one (see processing.parsers).
+    parser is a per-site page parser class (connectors.page_parser); None means the default one
+    (see processing.parsers).
     dates: the time zone, numeric date order and languages its feeds, listings and pages use.
     """
 
@@ -227,24 +225,6 @@ def parse_overrides(spec: str | None) -> dict[str, float]:
             problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc
             raise ConfigError(f"bad politeness override {item!r}: {problem}") from exc
     return result
-
-
-def load_parser(spec: str) -> type[PageParser]:
-    """The page parser class named `module:Class`; ValueError saying why when it is not one."""
-    from processing.parsers import PageParser  # processing depends on this module, not back
-
-    module_name, _, class_name = spec.partition(":")
-    if not module_name or not class_name:
-        raise ValueError(f"{spec!r} is not of the form module:Class")
-    try:
-        parser = getattr(importlib.import_module(module_name), class_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import {module_name}: {exc}") from exc
-    except AttributeError as exc:
-        raise ValueError(f"module {module_name} has no {class_name}") from exc
-    if not (isinstance(parser, type) and issubclass(parser, PageParser)):
-        raise ValueError(f"{spec} is not a processing.parsers.PageParser subclass")
-    return parser
 
 
 class _Strict(BaseModel):

@@ -18,7 +18,8 @@ from lxml.cssselect import CSSSelector
 
 from connectors.config import ConfigError, Source
 from connectors.dates import DateReading, PageDates, absolute_date
-from connectors.http import HttpClient, parse_html, without_xml_declaration
+from connectors.http import HttpClient
+from connectors.markup import parse_html, without_xml_declaration
 from connectors.records import FetchAttempt, Link, Outcome, Validators
 
 _SHORT_TEXT = 40  # characters: a printed date is shorter; a headline or teaser is longer

@@ -13,7 +13,7 @@ from lxml.cssselect import CSSSelector
 from connectors.config import PageJson
 from connectors.dates import DateReading, parse_timestamp
 from connectors.discovery import json_path
-from connectors.http import parse_html
+from connectors.markup import parse_html
 
 
 def unshell(

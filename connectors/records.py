@@ -193,3 +193,25 @@ class FetchAttempt:
         if self.outcome == Outcome.HTTP_ERROR:
             return self.http_status not in RETRY_STATUSES
         return self.outcome.is_permanent
+
+
+class Disclaimer(StrEnum):
+    """A legal or publisher notice dropped from an article's text, kept as its kind."""
+
+    FOREIGN_AGENT = "foreign_agent"  # the Russian "foreign agent" label required by law
+    PUBLISHER_NOTICE = "publisher_notice"  # "声明：", "Disclaimer:": views are the author's
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Main content of a page with its metadata, boilerplate removed."""
+
+    title: str | None
+    text: str
+    author: str | None = None
+    published_at: datetime | None = None
+    declared_language: str | None = None
+    canonical_url: str | None = None
+    attribution: str | None = None  # provenance lines set apart from the text
+    attribution_url: str | None = None  # the origin URL they give
+    disclaimer: Disclaimer | None = None  # the kind of notice dropped from the text

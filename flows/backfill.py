@@ -18,7 +18,7 @@ from prefect.states import Completed, State
 
 from connectors.config import load_sources
 from flows.ingest import check_window, ingest
-from flows.summary import DEFAULT_FAILURE_THRESHOLD
+from pipeline.summary import DEFAULT_FAILURE_THRESHOLD
 
 # The configured source ids, as an enum whose JSON schema lists them for the Run form.
 SourceId = Enum("SourceId", {s.id: s.id for s in load_sources()}, type=str)  # type: ignore[misc]

@@ -357,12 +357,12 @@ def _demo(args: argparse.Namespace) -> int:
         # The fixture site fails on purpose (a 500, a timeout, a PDF...): the demo shows those
         # failures in the table and warnings without failing the run.
         status = _run_ingest(failure_threshold=1.0)
-    from flows.shell import print_query
+    from desk.shell import print_query
 
     print("\nArticles in the warehouse by source and language:")
     print_query(EXAMPLE_SQL)
     if _demo_translation():
-        from flows.digest import write_digest
+        from desk.digest import write_digest
 
         write_digest()  # the daily run wrote it before the translations: write it again
     print(f'\nTry it yourself:\n  newsflow sql "{EXAMPLE_SQL}"')
@@ -398,7 +398,7 @@ def _demo_translation() -> bool:
             "then `newsflow translate` translates the articles waiting for them."
         )
         return False
-    from flows.shell import print_query
+    from desk.shell import print_query
 
     print()
     _translate(argparse.Namespace(batch_size=200, retranslate=None))
@@ -449,7 +449,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _sql(args: argparse.Namespace) -> int:
     """A query, a saved query with its parameters, or else the interactive shell."""
-    from flows.shell import OutputFormat, open_shell, parse_params, print_query, saved_query
+    from desk.shell import OutputFormat, open_shell, parse_params, print_query, saved_query
 
     if args.query and args.file:
         raise ValueError("give a query or --file, not both")
@@ -465,7 +465,7 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _digest(args: argparse.Namespace) -> int:
-    from flows.digest import write_digest
+    from desk.digest import write_digest
 
     files = write_digest(args.day, args.out)
     print(f"{len(files.digest.stories)} stories: {files.page} ({len(files.readers)} articles)")
@@ -473,7 +473,7 @@ def _digest(args: argparse.Namespace) -> int:
 
 
 def _show_article(args: argparse.Namespace) -> int:
-    from flows.digest import show
+    from desk.digest import show
 
     print(show(args.url, args.out))
     return 0
@@ -535,7 +535,7 @@ def _extract(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from connectors.config import Source, load_sources, source_for_url
-    from connectors.http import BodyError, html_text
+    from connectors.decoding import BodyError, html_text
     from processing.page import process_page
 
     source = source_for_url(load_sources(), args.url) if args.url else None
@@ -570,7 +570,7 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _read_capped(path: Path, max_bytes: int) -> bytes:
     """A file's bytes, reading no more than the cap allows (/dev/zero ends here too)."""
-    from connectors.http import TooLarge
+    from connectors.decoding import TooLarge
 
     with path.open("rb") as file:
         data = file.read(max_bytes + 1)

@@ -1,9 +1,9 @@
 """The ingest flow: the pipeline core's stream of chunks, one Prefect task per source.
 
-The flow reads like the diagram in DESIGN.md: sources -> (discover -> frontier -> chunks) per
-source -> run report. Everything it does is in pipeline/ingest.py; here are only the Prefect
-parts: tasks named after their source, retries and timeouts, the run's record, its summary
-artifact and its final state.
+The flow reads: sources -> (discover -> frontier -> chunks) per source -> run report. What it
+does is in pipeline/ingest.py (the streams) and pipeline/run.py (the run's lifecycle); here are
+only the Prefect parts: tasks named after their source, retries and timeouts, the summary
+artifact, the alerts and the final state.
 """
 
 from __future__ import annotations
@@ -12,24 +12,18 @@ from datetime import date
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed, State
+from prefect.states import State
 
 from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
-from flows import alerts, digest, summary
-from flows.runs import current_run, run_key
-from pipeline.ingest import (
-    CHUNK_SIZE,
-    IngestRun,
-    SourceRun,
-    crashed_listing,
-    ingest_source,
-    utc_now,
-)
+from flows import alerts, artifacts, summary
+from flows.runs import current_run
+from pipeline.ingest import CHUNK_SIZE, IngestRun, SourceRun, ingest_source
 from pipeline.pages import PageProcessor
+from pipeline.run import Run
+from pipeline.summary import DEFAULT_FAILURE_THRESHOLD, warn_failures
 from warehouse.frontier import Refetch
 from warehouse.interface import DuckDBWarehouse
-from warehouse.loads import RunKey
 
 
 # A retry re-runs the source's stream: committed chunks are not fetched again (the frontier
@@ -67,7 +61,7 @@ def ingest(
     since: date | None = None,
     until: date | None = None,
     refetch: Refetch | None = None,
-    failure_threshold: float = summary.DEFAULT_FAILURE_THRESHOLD,
+    failure_threshold: float = DEFAULT_FAILURE_THRESHOLD,
     chunk_size: int = CHUNK_SIZE,
 ) -> State:
     """Ingest what the sources list now and the warehouse does not have, or a date window.
@@ -86,59 +80,27 @@ def ingest(
     """
     check_window(since, until)
     selected = select_sources(load_sources(), sources)
-    warehouse = DuckDBWarehouse()
-    warehouse.register_sources(selected)
-    if dead := warehouse.start_run(current_run(), utc_now()):
-        get_run_logger().warning("runs whose process died, now marked Crashed: %s", dead)
-    params = IngestRun(run_key(), since, until, refetch, chunk_size)
-    crashed: dict[str, str] = {}
+    run = Run.open(DuckDBWarehouse(), current_run(), selected, since, until, refetch, chunk_size)
     with PageProcessor() as pages:
-        futures = [fetch_source.submit(s, params, pages) for s in selected]
+        futures = [fetch_source.submit(s, run.params, pages) for s in selected]
         for source, future in zip(selected, futures, strict=True):
             try:
                 future.result()
             except Exception as exc:  # one source's crash must not stop the others
-                crashed[source.id] = record_crash(warehouse, params.run, source, exc)
-    state = close_run(warehouse, params.run, failure_threshold, crashed)
-    if params.daily:
-        alerts.check_volume(warehouse, selected, get_run_logger())
-        digest.publish_daily_digest(get_run_logger())
+                run.record_crash(source, exc)
+    state = close(run, failure_threshold)
+    if run.params.daily:
+        alerts.check_volume(run.warehouse, selected, get_run_logger())
+        artifacts.publish_daily_digest(get_run_logger())
     return state
 
 
-def record_crash(
-    warehouse: DuckDBWarehouse, run: RunKey, source: Source, error: BaseException
-) -> str:
-    """Log a source whose stream or listing crashed as a whole; its error, for the run's state."""
-    failed = crashed_listing(source, error, utc_now())
-    try:
-        warehouse.record_listings(run, [failed], [], utc_now())
-    except Exception:  # a full disk: the run's row still says why
-        get_run_logger().exception("could not record the failure of %s", source.id)
-    return failed.error or ""
-
-
-def close_run(
-    warehouse: DuckDBWarehouse,
-    run: RunKey,
-    failure_threshold: float,
-    crashed: dict[str, str],
-) -> State:
-    """Record the run try in `runs`, then log its failures and publish its summary.
-
-    A source whose stream crashed (a bug, a full disk) fails the run whatever the threshold:
-    its chunks after the crash were never tried.
-    """
-    reports = warehouse.run_report(run)
-    state = summary.final_state(reports, failure_threshold)
-    if crashed:
-        reasons = "; ".join(f"{source}: {error}" for source, error in crashed.items())
-        state = Failed(message=f"sources failed: {reasons}", data=f"sources failed: {reasons}")
-    record = current_run()
-    warehouse.record_run(record, reports, state.name)
+def close(run: Run, failure_threshold: float) -> State:
+    """Close the run (pipeline.run), then log its failures and publish its summary."""
+    closed = run.close(failure_threshold)
     logger = get_run_logger()
-    summary.warn_failures(reports, logger)
-    alerts.check_walls(reports, logger)
-    logger.info("outcomes per source: %s", warehouse.run_outcomes(run))
-    summary.publish(reports, summary.title(record.flow, record.parameters, run.attempt))
-    return state
+    warn_failures(closed.reports, logger)
+    alerts.check_walls(closed.reports, logger)
+    logger.info("outcomes per source: %s", closed.outcomes)
+    summary.publish(closed.reports, closed.title)
+    return summary.state_of(closed.verdict)

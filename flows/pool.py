@@ -36,9 +36,8 @@ from prefect.states import State
 from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt
-from flows import summary
-from flows.ingest import check_window, close_run, record_crash
-from flows.runs import current_run, run_key
+from flows.ingest import check_window, close
+from flows.runs import current_run
 from flows.unresponsive import heartbeat_env
 from pipeline.ingest import (
     CHUNK_SIZE,
@@ -48,8 +47,9 @@ from pipeline.ingest import (
     list_source,
     stream_chunks,
 )
-from pipeline.ingest import utc_now as now
 from pipeline.pages import PageProcessor
+from pipeline.run import Run
+from pipeline.summary import DEFAULT_FAILURE_THRESHOLD
 from warehouse import store
 from warehouse.frontier import Claimed, Refetch
 from warehouse.interface import DuckDBWarehouse
@@ -147,7 +147,7 @@ async def ingest_on_pool(
     since: date | None = None,
     until: date | None = None,
     refetch: Refetch | None = None,
-    failure_threshold: float = summary.DEFAULT_FAILURE_THRESHOLD,
+    failure_threshold: float = DEFAULT_FAILURE_THRESHOLD,
     chunk_size: int = CHUNK_SIZE,
 ) -> State:
     """The ingest, its chunks spread over `workers` runs on the newsflow work pool.
@@ -162,27 +162,24 @@ async def ingest_on_pool(
         chunk_size: URLs fetched, processed and committed together.
     """
     check_window(since, until)
-    logger = get_run_logger()
     selected = select_sources(load_sources(), sources)
-    warehouse = DuckDBWarehouse()
-    await asyncio.to_thread(warehouse.register_sources, selected)
-    if dead := await asyncio.to_thread(warehouse.start_run, current_run(), now()):
-        logger.warning("runs whose process died, now marked Crashed: %s", dead)
-    params = IngestRun(run_key(), since, until, refetch, chunk_size)
+    record = current_run()
+    run = await asyncio.to_thread(
+        Run.open, DuckDBWarehouse(), record, selected, since, until, refetch, chunk_size
+    )
     await create_host_limits(selected)
-    crashed: dict[str, str] = {}
     async with HttpClient() as client:
         listed = await asyncio.gather(
-            *(list_source(s, params, warehouse, client) for s in selected),
+            *(list_source(s, run.params, run.warehouse, client) for s in selected),
             return_exceptions=True,
         )
     for source, outcome in zip(selected, listed, strict=True):
         if isinstance(outcome, BaseException):
-            crashed[source.id] = record_crash(warehouse, params.run, source, outcome)
+            run.record_crash(source, outcome)
     parameters = {
-        "sources": [s.id for s in selected if s.id not in crashed],
-        "run_id": params.run.run_id,
-        "attempt": params.run.attempt,
+        "sources": [s.id for s in selected if s.id not in run.crashed],
+        "run_id": run.key.run_id,
+        "attempt": run.key.attempt,
         "since": since,
         "until": until,
         "refetch": refetch,
@@ -191,12 +188,16 @@ async def ingest_on_pool(
     runs = await asyncio.gather(
         *(run_deployment(CHUNKS_DEPLOYMENT, parameters=parameters) for _ in range(workers))
     )
-    failed = [run for run in runs if run.state is None or not run.state.is_completed()]
+    failed = [chunks for chunks in runs if chunks.state is None or not chunks.state.is_completed()]
     if failed:
-        crashed["pool"] = f"{len(failed)} of {workers} chunk runs did not complete: " + ", ".join(
-            f"{run.name} ({run.state.name if run.state else 'unknown'})" for run in failed
+        run.crashed["pool"] = (
+            f"{len(failed)} of {workers} chunk runs did not complete: "
+            + ", ".join(
+                f"{chunks.name} ({chunks.state.name if chunks.state else 'unknown'})"
+                for chunks in failed
+            )
         )
-    return await asyncio.to_thread(close_run, warehouse, params.run, failure_threshold, crashed)
+    return await asyncio.to_thread(close, run, failure_threshold)
 
 
 def join_pool(api_url: str | None = None, name: str | None = None, limit: int | None = None) -> int:

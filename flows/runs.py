@@ -11,6 +11,7 @@ from prefect.runtime import flow_run
 
 from connectors.config import sources_file_model
 from flows import summary
+from pipeline.summary import title
 from warehouse.interface import Warehouse
 from warehouse.loads import RunKey
 from warehouse.reports import SourceReport
@@ -56,4 +57,4 @@ def finish_run(
     """
     run = current_run()
     warehouse.record_run(run, reports, state)
-    summary.publish(reports, summary.title(run.flow, run.parameters, run.attempt))
+    summary.publish(reports, title(run.flow, run.parameters, run.attempt))

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from connectors.config import Source
 from connectors.records import Charset, Outcome
+from processing import fast_xpaths
 from processing.page import PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
@@ -49,6 +50,7 @@ class PageProcessor:
         default = int(configured) if configured else (os.cpu_count() or 1)
         self.workers = default if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
+        fast_xpaths.install()  # for the pages processed in this process (small batches)
 
     async def process(self, source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
         """Results for the pages in their order; big batches are spread over the workers."""
@@ -104,5 +106,7 @@ class PageProcessor:
         if self._pool is None:
             # spawn, not fork: the parent runs threads (Prefect, the event loop, DuckDB)
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=fast_xpaths.install
+            )
         return self._pool

@@ -13,9 +13,8 @@ from lxml.etree import ParserError
 from connectors.config import Source
 from connectors.dates import DateReading, local, parse_timestamp, url_date
 from connectors.kinds import SourceKind
-from connectors.records import PublishedSource
+from connectors.records import Extracted, PublishedSource
 from processing.language import detect_language
-from processing.records import Extracted
 
 _HREFLANG = ("hreflang", "hrefLang", "HREFLANG")  # plain scans: a regex ignoring case is 50x slower
 _BODY = re.compile(r"<body[\s>]", re.IGNORECASE)

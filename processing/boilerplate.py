@@ -14,18 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 
 import lxml.etree
 import lxml.html
 from trafilatura.xpaths import BODY_XPATH
 
-
-class Disclaimer(StrEnum):
-    """A legal or publisher notice dropped from an article's text, kept as its kind."""
-
-    FOREIGN_AGENT = "foreign_agent"  # the Russian "foreign agent" label required by law
-    PUBLISHER_NOTICE = "publisher_notice"  # "声明：", "Disclaimer:": views are the author's
+from connectors.records import Disclaimer
 
 
 @dataclass(frozen=True)

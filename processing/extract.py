@@ -19,11 +19,10 @@ from trafilatura.metadata import examine_meta, extract_author, extract_meta_json
 from trafilatura.settings import DEFAULT_CONFIG
 
 from connectors.config import Cleanup
-from connectors.http import parse_html
-from processing import fast_xpaths
+from connectors.markup import parse_html
+from connectors.records import Extracted
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
-from processing.records import Extracted
 
 _PUBLISHED_META = (
     "article:published_time",
@@ -39,8 +38,6 @@ _PUBLISHED_META = (
 # Chinese news brief has about 80, a two-sentence Russian note about 150.
 MIN_TEXT_LETTERS = 40
 
-
-fast_xpaths.install()
 
 # trafilatura's own threshold below which its default (balanced) mode retries an extraction.
 _MIN_EXTRACTED_SIZE = DEFAULT_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE")

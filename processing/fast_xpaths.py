@@ -10,12 +10,15 @@ left as it is. tests/test_fast_xpaths.py checks that both select the same elemen
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import trafilatura
 from lxml import etree
 from trafilatura import xpaths
 
@@ -38,6 +41,10 @@ _TOKEN = re.compile(
 )
 _NAME = re.compile(r"[A-Za-z_][\w-]*")
 _REGEX_FLAGS = {"": 0, "i": re.IGNORECASE}
+log = logging.getLogger("newsflow.pages")
+# A made-up article page with the furniture the patched rules remove (share links, comments,
+# related teasers, newsletter boxes): the self-check extracts it with and without them.
+REFERENCE_PAGE = Path(__file__).with_name("reference_page.html")
 _MEMO_SIZE = 4096  # attribute values remembered per regular expression
 
 
@@ -302,10 +309,34 @@ def compile_path(path: str) -> CompiledPath:
 _SHIPPED: dict[tuple[str, int], etree.XPath] = {}
 
 
-def install() -> None:
+def install() -> bool:
     """Swap each supported rule of trafilatura's lists for its twin, in the lists themselves
-    (trafilatura's modules imported the list objects). Idempotent. A list that a later
-    trafilatura renames is left alone: slower, never different."""
+    (trafilatura's modules imported the list objects), if the twins pass the self-check.
+
+    Called by the page workers (pipeline.pages), never on import. Idempotent. The patched and
+    the shipped rules must extract the reference page identically (in precision and in recall
+    mode); on any difference or error the shipped rules are put back, a warning is logged, and
+    False says the page path runs unpatched: slower, never different.
+    """
+    if _SHIPPED:
+        return True
+    try:
+        before = _reference_extractions()
+        _swap_in()
+        after = _reference_extractions()
+    except Exception:
+        log.warning("fast_xpaths: self-check failed, trafilatura's own XPaths kept", exc_info=True)
+        _restore()
+        return False
+    if before != after:
+        log.warning("fast_xpaths: patched extraction differs on the reference page, not used")
+        _restore()
+        return False
+    return True
+
+
+def _swap_in() -> None:
+    """A list that a later trafilatura renames is left alone."""
     for name in LISTS:
         rules = getattr(xpaths, name, [])
         for index, rule in enumerate(rules):
@@ -315,6 +346,34 @@ def install() -> None:
                 except Unsupported:
                     continue
                 _SHIPPED[name, index] = rule
+
+
+def _restore() -> None:
+    for (name, index), rule in _SHIPPED.items():
+        getattr(xpaths, name)[index] = rule
+    _SHIPPED.clear()
+
+
+def _reference_extractions() -> list[dict[str, object]]:
+    """trafilatura's whole result on the reference page, in both modes the page path uses."""
+    html = REFERENCE_PAGE.read_text(encoding="utf-8")
+    results = []
+    for precision in (True, False):
+        document = trafilatura.bare_extraction(
+            html,
+            url="https://courier.example/news/harvest-river-ports",
+            include_comments=False,
+            include_tables=True,
+            favor_precision=precision,
+        )
+        fields = {} if document is None else document.as_dict()
+        results.append({k: _comparable(v) for k, v in fields.items()})
+    return results
+
+
+def _comparable(value: object) -> object:
+    """A result field as compared: element trees by their markup, not their identity."""
+    return etree.tostring(value, encoding="unicode") if isinstance(value, etree._Element) else value
 
 
 @contextmanager

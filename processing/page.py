@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 from tld import get_fld
 
 from connectors.config import Source
-from connectors.records import Charset, Outcome
+from connectors.records import Charset, Extracted, Outcome
 from processing.article import article_language, hreflang_alternates, publication
 from processing.dedup import canonical_url, content_hash
 from processing.extract import ExtractionError
 from processing.parsers import parser_for
-from processing.records import Article, Edition, Extracted
+from processing.records import Article, Edition
 
 
 @dataclass(frozen=True)

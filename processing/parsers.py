@@ -8,29 +8,11 @@ Fundus gives a publisher its own parser only where it needs one.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import ClassVar
-
 from connectors.config import Source
+from connectors.page_parser import HTML_TYPES, PageParser
 from connectors.pages import unshell
+from connectors.records import Extracted
 from processing.extract import extract
-from processing.records import Extracted
-
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-
-
-class PageParser(ABC):
-    """One page in, its article out; raise processing.extract.ExtractionError when it has none.
-
-    A parser is built with no arguments for each page and does no I/O: it runs in worker
-    processes, and on archived bodies when pages are reprocessed.
-    """
-
-    content_types: ClassVar[frozenset[str]] = HTML_TYPES  # media types it can read
-
-    @abstractmethod
-    def parse(self, page: str, url: str, source: Source) -> Extracted:
-        """The article of a page (already decoded to text) found at url."""
 
 
 class TrafilaturaParser(PageParser):

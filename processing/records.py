@@ -5,23 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.records import Charset, FetchAttempt, PublishedSource, TranslationStatus
-from processing.boilerplate import Disclaimer
-
-
-@dataclass(frozen=True)
-class Extracted:
-    """Main content of a page with its metadata, boilerplate removed."""
-
-    title: str | None
-    text: str
-    author: str | None = None
-    published_at: datetime | None = None
-    declared_language: str | None = None
-    canonical_url: str | None = None
-    attribution: str | None = None  # provenance lines set apart from the text
-    attribution_url: str | None = None  # the origin URL they give
-    disclaimer: Disclaimer | None = None  # the kind of notice dropped from the text
+from connectors.records import (
+    Charset,
+    Disclaimer,
+    FetchAttempt,
+    PublishedSource,
+    TranslationStatus,
+)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from datetime import datetime
 from lxml.cssselect import CSSSelector
 
 from connectors.config import Source
-from connectors.http import parse_html
+from connectors.markup import parse_html
+from connectors.page_parser import PageParser
+from connectors.records import Extracted
 from processing.extract import ExtractionError
-from processing.parsers import PageParser
-from processing.records import Extracted
 
 
 class CaliberParser(PageParser):

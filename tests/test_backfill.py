@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from connectors.config import default_sources_path
-from connectors.http import ROBOTS_DISALLOWED
+from connectors.robots import ROBOTS_DISALLOWED
 from fixture_site import bad_paths, manifest, source_ids
 from flows.cli import main
 from warehouse import store

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from connectors.config import Source
-from connectors.http import parse_html
+from connectors.markup import parse_html
+from connectors.records import Disclaimer
 from processing import boilerplate
-from processing.boilerplate import RULES, Disclaimer, clean_lines, clean_tree
+from processing.boilerplate import RULES, clean_lines, clean_tree
 from processing.extract import extract
 from processing.page import process_page
 

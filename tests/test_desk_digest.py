@@ -20,9 +20,9 @@ from lxml import html
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
+from desk.digest import reader_name, write_digest
 from fixture_site import FixtureSite
 from flows.cli import main
-from flows.digest import reader_name, write_digest
 from warehouse import store
 
 ROOT = Path(__file__).resolve().parents[1]

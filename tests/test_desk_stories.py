@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from lxml import html
 
+from desk.digest import write_digest
 from flows.cli import main
-from flows.digest import write_digest
 from warehouse import store
 from warehouse.digest import TitleKind, stories
 

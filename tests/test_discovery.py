@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from connectors.config import Politeness, load_sources, select_sources
+from connectors.decoding import decode_body
 from connectors.discovery import (
     MalformedListing,
     discover,
@@ -15,7 +16,7 @@ from connectors.discovery import (
     parse_feed,
     parse_sitemap,
 )
-from connectors.http import HttpClient, decode_body
+from connectors.http import HttpClient
 from connectors.records import Link
 from fixture_site import bad_paths, manifest
 

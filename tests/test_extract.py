@@ -6,9 +6,9 @@ import pytest
 
 from connectors.config import Cleanup, load_sources
 from connectors.pages import unshell
+from connectors.records import Disclaimer
 from fixture_site import manifest
 from fixture_site.server import find_file
-from processing.boilerplate import Disclaimer
 from processing.extract import ExtractionError, extract
 
 SOURCES = {s.id: s for s in load_sources(base_url_override="http://fixture")}

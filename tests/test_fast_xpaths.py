@@ -7,13 +7,16 @@ page the project holds and on pages built to reach the corners of XPath's semant
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from lxml import etree
 from trafilatura import xpaths
 
-from connectors.http import parse_html
+from connectors.markup import parse_html
+from pipeline.pages import PageProcessor
 from processing import fast_xpaths
 from processing.extract import ExtractionError, extract
 from processing.fast_xpaths import CompiledPath, Unsupported, compile_path, shipped
@@ -134,3 +137,42 @@ def test_shipped_puts_the_xpaths_back_for_a_while() -> None:
     with shipped():
         assert all(isinstance(rule, etree.XPath) for rule in xpaths.OVERALL_DISCARD_XPATH)
     assert all(isinstance(rule, CompiledPath) for rule in xpaths.OVERALL_DISCARD_XPATH)
+
+
+def _unpatched() -> None:
+    """Put trafilatura's own rules back, as before any install in this process."""
+    fast_xpaths._restore()
+
+
+def test_importing_the_extractor_patches_nothing() -> None:
+    code = (
+        "import processing.extract, processing.page\n"
+        "from lxml import etree\nfrom trafilatura import xpaths\n"
+        "assert all(isinstance(r, etree.XPath) for r in xpaths.OVERALL_DISCARD_XPATH)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_page_workers_install_the_twins_after_the_self_check(caplog) -> None:
+    _unpatched()
+    with PageProcessor(workers=0):
+        assert all(isinstance(r, CompiledPath) for r in xpaths.OVERALL_DISCARD_XPATH)
+    assert "fast_xpaths" not in caplog.text
+
+
+def test_twins_that_extract_differently_are_not_used(monkeypatch, caplog) -> None:
+    _unpatched()
+    monkeypatch.setattr(fast_xpaths, "compile_path", lambda path: lambda element: [])
+    assert fast_xpaths.install() is False
+    assert all(isinstance(r, etree.XPath) for r in xpaths.OVERALL_DISCARD_XPATH)
+    assert "patched extraction differs on the reference page" in caplog.text
+
+
+def test_a_self_check_that_fails_leaves_trafilatura_as_shipped(monkeypatch, caplog, tmp_path):
+    _unpatched()
+    monkeypatch.setattr(fast_xpaths, "REFERENCE_PAGE", tmp_path / "missing.html")
+    assert fast_xpaths.install() is False
+    assert all(isinstance(r, etree.XPath) for r in xpaths.OVERALL_DISCARD_XPATH)
+    assert "self-check failed" in caplog.text
+    monkeypatch.undo()
+    assert fast_xpaths.install() is True

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from connectors.config import load_sources
-from connectors.http import decode_body
+from connectors.decoding import decode_body
 from connectors.pages import unshell
 from fixture_site import FixtureSite, bad_paths, legacy_encodings, manifest, source_ids
 from fixture_site.server import find_file

@@ -23,8 +23,9 @@ from hostile_site import (
 )
 
 from connectors.config import Politeness, Source
+from connectors.decoding import decode_body
 from connectors.discovery import discover
-from connectors.http import HttpClient, decode_body
+from connectors.http import HttpClient
 from processing.extract import extract
 
 pytestmark = pytest.mark.anyio

@@ -13,17 +13,10 @@ import httpx
 import pytest
 
 from connectors.config import Politeness, Source
-from connectors.http import (
-    ACCEPT_ENCODING,
-    ROBOTS_DISALLOWED,
-    USER_AGENT,
-    HttpClient,
-    TooLarge,
-    Truncated,
-    decode_body,
-    gunzip,
-)
+from connectors.decoding import TooLarge, Truncated, decode_body, gunzip
+from connectors.http import ACCEPT_ENCODING, USER_AGENT, HttpClient
 from connectors.records import Validators
+from connectors.robots import ROBOTS_DISALLOWED
 from fixture_site import FixtureSite, bad_paths, manifest
 
 pytestmark = pytest.mark.anyio

@@ -100,7 +100,7 @@ def test_page_json_without_a_script_reads_a_json_answer(site, tmp_path):
     [
         ("site_parsers:Missing", "module site_parsers has no Missing"),
         ("no_such_module:Parser", "cannot import no_such_module: No module named 'no_such_module'"),
-        ("collections:OrderedDict", "is not a processing.parsers.PageParser subclass"),
+        ("collections:OrderedDict", "is not a connectors.page_parser.PageParser subclass"),
         ("site_parsers", "is not of the form module:Class"),
     ],
 )

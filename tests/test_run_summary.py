@@ -7,7 +7,8 @@ import pytest
 from prefect.exceptions import FailedRun
 from prefect.states import get_state_exception
 
-from flows.summary import final_state, markdown, warn_failures
+from flows.summary import final_state
+from pipeline.summary import markdown, warn_failures
 from warehouse.reports import FailureExample, SourceReport
 
 DEAD_LINKS = (

@@ -23,9 +23,10 @@ from connectors.config import Politeness, Source
 from connectors.discovery import discover
 from connectors.http import HttpClient
 from flows.cli import main
-from flows.summary import final_state, markdown
+from flows.summary import final_state
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
+from pipeline.summary import markdown
 from processing.page import process_page
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse

@@ -75,7 +75,12 @@ class Warehouse(Protocol):
     def record_run(
         self, record: store.RunRecord, figures: Sequence[SourceReport], state: str | None
     ) -> None: ...
-    def start_run(self, record: store.RunRecord, now: datetime) -> list[str]: ...
+    def open_run(
+        self, record: store.RunRecord, sources: Sequence[Source], now: datetime
+    ) -> list[str]: ...
+    def close_run(
+        self, record: store.RunRecord, decide: Callable[[list[SourceReport]], str]
+    ) -> tuple[list[SourceReport], dict[str, dict[str, int]]]: ...
     def count_pending(self, languages: Sequence[str]) -> int: ...
     def daily_volume(self, since: datetime) -> dict[str, list[int]]: ...
     def pending_articles(
@@ -223,17 +228,36 @@ class DuckDBWarehouse:
     ) -> None:
         store.write(lambda conn: store.record_run(conn, record, figures, state), self.path)
 
-    def start_run(self, record: store.RunRecord, now: datetime) -> list[str]:
-        """Record a run as Running before it fetches; runs whose process died become Crashed.
+    def open_run(
+        self, record: store.RunRecord, sources: Sequence[Source], now: datetime
+    ) -> list[str]:
+        """Register the run's sources and record it as Running before it fetches; runs whose
+        process died become Crashed. One session.
 
         So a run that dies (kill -9, a full disk that stops even its last write) never looks
         alive, and the next run says so. Returns the ids of the runs found dead.
         """
 
         def operation(conn: duckdb.DuckDBPyConnection) -> list[str]:
+            store.register_sources(conn, sources)
             dead = store.close_abandoned_runs(conn, now)
             store.record_run(conn, record, [], "Running")
             return dead
+
+        return store.write(operation, self.path)
+
+    def close_run(
+        self, record: store.RunRecord, decide: Callable[[list[SourceReport]], str]
+    ) -> tuple[list[SourceReport], dict[str, dict[str, int]]]:
+        """A run try's figures, recorded in `runs` in the state decide gives them, and its
+        outcome counts per source: one session, where closing a run used to open three."""
+
+        def operation(
+            conn: duckdb.DuckDBPyConnection,
+        ) -> tuple[list[SourceReport], dict[str, dict[str, int]]]:
+            figures = reports.run_report(conn, record.run_id, record.attempt)
+            store.record_run(conn, record, figures, decide(figures))
+            return figures, store.run_outcomes(conn, record.run_id, record.attempt)
 
         return store.write(operation, self.path)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import shutil
 import unicodedata
 from collections.abc import Sequence
@@ -432,26 +431,3 @@ def summary_markdown(files: DigestFiles, limit: int = 15) -> str:
     failures = ", ".join(f"{src} {sum(c.values())}" for src, c in d.failures.items()) or "none"
     lines += ["", f"Waiting for a translation model: {pending}.", f"Failed URLs: {failures}."]
     return "\n".join(lines)
-
-
-def publish_daily_digest(logger: logging.Logger | logging.LoggerAdapter) -> DigestFiles | None:
-    """At the end of a daily run: write today's digest and make its summary the run's artifact.
-
-    The run's articles are already committed, so a digest that cannot be written is logged and
-    does not change how the run ended.
-    """
-    from prefect.artifacts import create_markdown_artifact
-
-    try:
-        files = write_digest(only_if_changed=True)
-    except Exception:
-        logger.exception("the daily digest could not be written")
-        return None
-    if not files.changed:
-        logger.info("digest: %s unchanged since it was last written", files.page)
-        return files
-    create_markdown_artifact(
-        key="daily-digest", markdown=summary_markdown(files), description="the day's digest"
-    )
-    logger.info("digest: %d stories in %s", len(files.digest.stories), files.page)
-    return files

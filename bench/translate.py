@@ -145,6 +145,7 @@ def bench_argos(home: Path, texts: list[str], tiny: bool) -> None:
 def bench_ct2(home: Path, engine: str, texts: list[str], tiny: bool) -> None:
     """One CTranslate2 engine's model: its per-text calls against newsflow's batched path."""
     from argos_package import Architecture
+    from argostranslate import settings
     from ct2_package import MARIAN_SIZE, NLLB_600M, build_marian_folder, build_nllb_folder
 
     from processing import ct2_models, translate
@@ -183,8 +184,13 @@ def bench_ct2(home: Path, engine: str, texts: list[str], tiny: bool) -> None:
     batched = ours.translate(texts)
     batched_s = time.perf_counter() - started
     same = sum(a == b for a, b in zip(single, batched, strict=True))
-    words = sum(len(e.split()) for e in batched) / len(texts)
-    print(f"output: {words:.1f} words per paragraph; identical per text for {same}/{len(texts)}")
+    sample = [ours.tokens(s) for s in translate.split_sentences(texts[0])]
+    prefix = [[model.target_token]] * len(sample) if model.target_token else None
+    hypotheses = ours.loaded.model.translate_batch(
+        sample, target_prefix=prefix, beam_size=settings.beam_size
+    )
+    length = sum(len(h.hypotheses[0]) for h in hypotheses) / len(sample)
+    print(f"output: {length:.0f} tokens a sentence; identical per text for {same}/{len(texts)}")
     print(f"{engine} per text:  {single_s:7.2f} s  {sentences / single_s:8.1f} sent/s")
     print(f"{engine} batched:   {batched_s:7.2f} s  {sentences / batched_s:8.1f} sent/s")
     print(f"{engine} speed-up: {single_s / batched_s:.1f}x")

@@ -220,7 +220,6 @@ class _PairTranslator:
 
     def translate(self, texts: Sequence[str]) -> list[str]:
         """Translate paragraphs: the sentences of all of them go to one `translate_batch` call."""
-
         tokenizer, prefix = self.package.tokenizer, self.package.target_prefix
         sentences = [self.splitter.split_sentences(text) for text in texts]
         tokens = [tokenizer.encode(s) for per_text in sentences for s in per_text]
@@ -282,16 +281,16 @@ class _CT2Translator:
         self.loaded = _loaded_ct2(model.path, model.version)
 
     def translate(self, texts: Sequence[str]) -> list[str]:
-        """Translate paragraphs: the sentences of all of them go to one `translate_batch` call."""
+        """Translate paragraphs: the sentences of all of them go to one `translate_batch` call.
 
-        loaded, source, target = self.loaded, self.info.source_token, self.info.target_token
+        Output is capped at twice the longest input and 16 tokens: a seq2seq model that falls
+        into a repetition loop otherwise decodes to CTranslate2's 256-token limit.
+        """
+        loaded, target = self.loaded, self.info.target_token
         sentences = [loaded.split(text) for text in texts]
-        tokens = [
-            [*([source] if source else []), *loaded.source_spm.encode(s, out_type=str), "</s>"]
-            for per_text in sentences
-            for s in per_text
-        ]
-        hypotheses = _best(loaded.model, tokens, target)
+        tokens = [self.tokens(s) for per_text in sentences for s in per_text]
+        longest = max((len(t) for t in tokens), default=0)
+        hypotheses = _best(loaded.model, tokens, target, max_decoding_length=2 * longest + 16)
         out = []
         for per_text in sentences:
             english = []
@@ -300,6 +299,12 @@ class _CT2Translator:
                 english.append(loaded.target_spm.decode(hypothesis).strip())
             out.append(" ".join(e for e in english if e))
         return out
+
+    def tokens(self, sentence: str) -> list[str]:
+        """A sentence as the model reads it: its pieces and `</s>`, after NLLB's language code."""
+        source = self.info.source_token
+        pieces = self.loaded.source_spm.encode(sentence, out_type=str)
+        return [*([source] if source else []), *pieces, "</s>"]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def test_benchmark_runs_both_paths_and_prints_the_ratio(tmp_path: Path) -> None:
         assert line in done.stdout
     for engine in ("marian", "nllb"):  # each CTranslate2 engine, both ways, in the same run
         assert f"{engine}: ctranslate2:" in done.stdout
-        assert "identical per text for 6/6" in done.stdout
+        assert "tokens a sentence; identical per text for 6/6" in done.stdout
         for line in (f"{engine} per text:", f"{engine} batched:", f"{engine} speed-up:"):
             assert line in done.stdout
     assert not (tmp_path / ".local").exists()  # the bench kept to its temporary Argos home

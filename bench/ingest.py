@@ -7,7 +7,7 @@ distinct, served from 127.0.0.1 by a ThreadingHTTPServer in its own process with
 At each size, side by side:
 - newsflow: `newsflow ingest` as a subprocess (the user's path), against a Prefect server started
   once for the whole benchmark (PREFECT_API_URL, as with `newsflow serve`), into a fresh
-  warehouse; politeness delay 0 and 16 requests at once (NEWSFLOW_POLITENESS). The flow body is
+  warehouse; politeness delay 0 and 16 requests at once (the settings' politeness). The flow body is
   the run's own record (`runs`: Prefect's start of the flow run to its end);
 - trafilatura's CLI, `trafilatura -i urls.txt --output-format json --parallel 16` with
   SLEEP_TIME 0 and SSRF_PROTECTION off (its defaults wait 5 s per request to a host and refuse
@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import served, sitemap_path, write_sources  # noqa: E402
 from bench.proctree import Measured, run_measured  # noqa: E402
+from core.settings import VARIABLES  # noqa: E402
 from flows.serve import LocalStack, free_port  # noqa: E402
 from warehouse import store  # noqa: E402
 
@@ -74,7 +75,7 @@ class Bench:
             "PREFECT_API_URL": api_url,
             "PREFECT_HOME": str(prefect_home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "NEWSFLOW_POLITENESS": f"delay_seconds=0,max_per_host={PARALLEL}",
+            VARIABLES["politeness"]: f"delay_seconds=0,max_per_host={PARALLEL}",
         }
 
     def newsflow(self, case: str, db: Path, start: int, stop: int) -> Row:
@@ -82,7 +83,7 @@ class Bench:
         sources = write_sources(
             self.workdir / f"sources-{case}.yaml", self.base, sitemap_path(start, stop)
         )
-        env = {**self.env, "NEWSFLOW_SOURCES": str(sources), "NEWSFLOW_DB": str(db)}
+        env = {**self.env, VARIABLES["sources_file"]: str(sources), VARIABLES["db"]: str(db)}
         measured = run_measured([str(BIN / "newsflow"), "ingest"], env)
         _check(measured, f"newsflow {case}")
         with duckdb.connect(str(db), read_only=True) as conn:

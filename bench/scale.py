@@ -6,7 +6,7 @@ Serves the replicated corpus (bench/corpus.py), starts one Prefect API server an
 throwaway PostgreSQL cluster (tests/pg_cluster.py), then ingests the same corpus four times,
 each into a fresh warehouse: the DuckDB file or a DuckLake, by 1 or 2 `newsflow ingest`
 processes at once (they share the work through the frontier's leases). A worker is one
-process doing its page work in-process (NEWSFLOW_WORKERS=0), so 1 worker is one core's worth.
+process doing its page work in-process (the settings' workers = 0), so 1 worker is one core's worth.
 
 Prints wall time, articles/s and CPU seconds per article (every process of the run), the
 ratios 2 workers : 1 and DuckLake : file, and articles a day per worker core; writes them to
@@ -35,6 +35,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from pg_cluster import cluster  # noqa: E402
 
 from bench.corpus import served, sitemap_path, write_sources  # noqa: E402
+from core.settings import VARIABLES  # noqa: E402
 from flows.serve import LocalStack, free_port  # noqa: E402
 
 CHUNK = 100
@@ -117,21 +118,18 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(scratch)
         listing = sitemap_path(0, args.articles)
         common = {
-            "NEWSFLOW_SOURCES": str(write_sources(tmp / "sources.yaml", base, listing)),
-            "NEWSFLOW_WORKERS": "0",
+            VARIABLES["sources_file"]: str(write_sources(tmp / "sources.yaml", base, listing)),
+            VARIABLES["workers"]: "0",
             "PREFECT_API_URL": api.api_url,
         }
         runs = []
         for workers in (1, 2):
-            runs.append(
-                ingest(
-                    "file", workers, {**common, "NEWSFLOW_DB": str(tmp / f"{workers}.duckdb")}, tmp
-                )
-            )
+            on_file = {**common, VARIABLES["db"]: str(tmp / f"{workers}.duckdb")}
+            runs.append(ingest("file", workers, on_file, tmp))
             with cluster() as catalog:  # a fresh lake: its own PostgreSQL cluster
                 lake = {
-                    "NEWSFLOW_WAREHOUSE": f"ducklake:{catalog}",
-                    "NEWSFLOW_LAKE_DATA": str(tmp / f"lake-{workers}"),
+                    VARIABLES["warehouse"]: f"ducklake:{catalog}",
+                    VARIABLES["lake_data"]: str(tmp / f"lake-{workers}"),
                 }
                 runs.append(ingest("ducklake", workers, {**common, **lake}, tmp))
     result = report(runs, args)

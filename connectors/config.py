@@ -8,7 +8,6 @@ the field named, never later inside a run. `newsflow sources schema` prints that
 from __future__ import annotations
 
 import difflib
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -26,6 +25,7 @@ from pydantic.dataclasses import dataclass as settings
 from connectors.dates import DateOrder, DateReading
 from connectors.kinds import SourceKind, kind_class, kinds
 from connectors.page_parser import PageParser, load_parser
+from core.settings import current as current_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MAX_FILE_BYTES = 1_000_000  # sources.yaml is a hand-written file, never this big
@@ -202,16 +202,16 @@ class Source:
         return self.language
 
 
-def default_sources_path() -> Path:
-    """NEWSFLOW_SOURCES, else ./sources.yaml, else the one shipped at the project root."""
-    if env := os.environ.get("NEWSFLOW_SOURCES"):
-        return Path(env)
+def default_sources_path(configured: Path | None = None) -> Path:
+    """The configured file (core.settings), else ./sources.yaml, else the one shipped."""
+    if configured is not None:
+        return configured
     local = Path.cwd() / "sources.yaml"
     return local if local.exists() else PROJECT_ROOT / "sources.yaml"
 
 
 def parse_overrides(spec: str | None) -> dict[str, float]:
-    """Politeness overrides such as "timeout_seconds=2,retries=1" (NEWSFLOW_POLITENESS)."""
+    """Politeness overrides such as "timeout_seconds=2,retries=1" (the settings' politeness)."""
     known = {f.name: type(getattr(Politeness(), f.name)) for f in fields(Politeness)}
     result: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in (spec or "").split(","))):
@@ -482,15 +482,16 @@ def load_sources(
 ) -> list[Source]:
     """Read and check sources.yaml; optionally point every source at <override>/<source id>.
 
-    The override (default: env NEWSFLOW_BASE_URL) is how the demo and the tests read the very
-    same source entries from the bundled fixture site. Politeness overrides (default: env
-    NEWSFLOW_POLITENESS) apply to every source.
+    The override (default: the settings' base_url) is how the demo and the tests read the very
+    same source entries from the bundled fixture site. Politeness overrides (default: the
+    settings' politeness) apply to every source. Defaults come from core.settings.current().
     """
-    path = Path(path or default_sources_path())
+    configured = current_settings()
+    path = Path(path or default_sources_path(configured.sources_file))
     if base_url_override is None:
-        base_url_override = os.environ.get("NEWSFLOW_BASE_URL") or None
+        base_url_override = configured.base_url
     if politeness_overrides is None:
-        politeness_overrides = parse_overrides(os.environ.get("NEWSFLOW_POLITENESS"))
+        politeness_overrides = parse_overrides(configured.politeness)
     document = read_yaml(path)
     check_sources(document, path)
     defaults = document.get("defaults") or {}

@@ -20,7 +20,7 @@ from connectors.config import ConfigError, Source
 from connectors.dates import DateReading, PageDates, absolute_date
 from connectors.http import HttpClient
 from connectors.markup import parse_html, without_xml_declaration
-from connectors.records import FetchAttempt, Link, Outcome, Validators
+from connectors.records import FetchAttempt, Link, ListingOutcome, Outcome, Validators
 
 _SHORT_TEXT = 40  # characters: a printed date is shorter; a headline or teaser is longer
 
@@ -89,7 +89,9 @@ async def discover(
 
 def record_cap(walk: Walk, url: str, error: str) -> None:
     """Record that a cap was hit, on the first URL it left out."""
-    attempt = FetchAttempt(walk.source.id, url, Outcome.CAPPED, datetime.now(UTC), error=error)
+    attempt = FetchAttempt(
+        walk.source.id, url, ListingOutcome.CAPPED, datetime.now(UTC), error=error
+    )
     walk.result.attempts.append(replace(attempt, kind="listing"))
 
 
@@ -99,16 +101,6 @@ def in_window(moment: datetime | None, since: date | None, until: date | None) -
         return True
     day = moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
     return (since is None or day >= since) and (until is None or day <= until)
-
-
-def link_in_window(link: Link, since: date | None, until: date | None) -> bool:
-    """Whether a link may hold an article of the window, judged from what its listing said.
-
-    A modification time only bounds publication from above, so it can rule out old pages only.
-    """
-    if link.published_at is not None:
-        return in_window(link.published_at, since, until)
-    return in_window(link.modified_at, since, None)
 
 
 async def fetch_listing(walk: Walk, url: str, parse: Callable[[str], Any]) -> Any | None:
@@ -121,10 +113,10 @@ async def fetch_listing(walk: Walk, url: str, parse: Callable[[str], Any]) -> An
     if attempt.ok:
         try:
             parsed = parse(attempt.text or "")
-            attempt = replace(attempt, outcome=Outcome.LISTED)
+            attempt = replace(attempt, outcome=ListingOutcome.LISTED)
         except MalformedListing as exc:
             parsed = exc.partial
-            attempt = replace(attempt, outcome=Outcome.MALFORMED, error=str(exc))
+            attempt = replace(attempt, outcome=ListingOutcome.MALFORMED, error=str(exc))
         except Exception as exc:  # one bad listing never costs the source its other pages
             error = f"{type(exc).__name__}: {exc}"
             attempt = replace(attempt, outcome=Outcome.CRASHED, error=error)
@@ -132,7 +124,7 @@ async def fetch_listing(walk: Walk, url: str, parse: Callable[[str], Any]) -> An
     return parsed
 
 
-def _xml(text: str) -> tuple[etree._Element, str | None]:
+def xml_root(text: str) -> tuple[etree._Element, str | None]:
     """Parse XML leniently, never fetching external entities: (root, first error if any).
 
     A truncated feed still yields its complete items; callers decide whether what is left is
@@ -148,58 +140,23 @@ def _xml(text: str) -> tuple[etree._Element, str | None]:
     return root, (f"broken XML: {parser.error_log[0].message}" if parser.error_log else None)
 
 
-def _local(element: etree._Element) -> str:
+def local_name(element: etree._Element) -> str:
+    """An element's tag without its namespace ("" for comments and processing instructions)."""
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
-def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
-    return (child for child in element if _local(child) == name)
+def child_elements(element: etree._Element, name: str) -> Iterator[etree._Element]:
+    """The element's children of one local name, whatever their namespace."""
+    return (child for child in element if local_name(child) == name)
 
 
-def _child_text(element: etree._Element, *names: str) -> str | None:
+def child_text(element: etree._Element, *names: str) -> str | None:
+    """The stripped text of the first child of these names that has some."""
     for name in names:
-        for child in _children(element, name):
+        for child in child_elements(element, name):
             if child.text and child.text.strip():
                 return child.text.strip()
     return None
-
-
-def parse_feed(text: str, source_id: str, reading: DateReading | None = None) -> list[Link]:
-    """Links of an RSS 2.0 or Atom feed, dated as the source prints dates (see connectors.dates)."""
-    root, error = _xml(text)
-    if _local(root) == "feed":
-        entries = list(_children(root, "entry"))
-    elif _local(root) in ("rss", "RDF"):
-        channel = next(_children(root, "channel"), root)
-        entries = list(_children(channel, "item")) or list(_children(root, "item"))
-    else:
-        raise MalformedListing(f"not an RSS or Atom feed (root element <{_local(root)}>)")
-    if not entries and error:
-        raise MalformedListing(error)
-    links, dates = [], PageDates(reading or DateReading())
-    for entry in entries:
-        url = _child_text(entry, "link") or next(
-            (
-                link.get("href")
-                for link in _children(entry, "link")
-                if link.get("rel", "alternate") == "alternate" and link.get("href")
-            ),
-            None,
-        )
-        if url:
-            links.append(
-                Link(
-                    source_id,
-                    url.strip(),
-                    title=_child_text(entry, "title"),
-                    published_at=dates.timestamp(
-                        _child_text(entry, "pubDate", "published", "updated", "date")
-                    ),
-                )
-            )
-    if error:
-        raise MalformedListing(error, partial=links)
-    return links
 
 
 def parse_sitemap(
@@ -209,11 +166,11 @@ def parse_sitemap(
 
     Reads a sitemap index, a urlset and a Google News sitemap (<news:publication_date>).
     """
-    root, error = _xml(text)
-    kind = _local(root)
+    root, error = xml_root(text)
+    kind = local_name(root)
     if kind not in ("sitemapindex", "urlset"):
         raise MalformedListing(f"not a sitemap (root element <{kind}>)")
-    entries = [entry for entry in root if _child_text(entry, "loc")]
+    entries = [entry for entry in root if child_text(entry, "loc")]
     if not entries and error:
         raise MalformedListing(error)
     children: list[tuple[str, datetime | None]] = []
@@ -221,17 +178,16 @@ def parse_sitemap(
     dates = PageDates(reading or DateReading())
     if kind == "sitemapindex":
         children = [
-            (str(_child_text(e, "loc")), dates.timestamp(_child_text(e, "lastmod")))
-            for e in entries
+            (str(child_text(e, "loc")), dates.timestamp(child_text(e, "lastmod"))) for e in entries
         ]
         entries = []
     for entry in entries:
-        news = next(_children(entry, "news"), None)
-        published = _child_text(news, "publication_date") if news is not None else None
+        news = next(child_elements(entry, "news"), None)
+        published = child_text(news, "publication_date") if news is not None else None
         pages.append(
             (
-                str(_child_text(entry, "loc")),
-                dates.timestamp(_child_text(entry, "lastmod")),
+                str(child_text(entry, "loc")),
+                dates.timestamp(child_text(entry, "lastmod")),
                 dates.timestamp(published),
             )
         )

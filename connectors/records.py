@@ -12,7 +12,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class Outcome(StrEnum):
-    """What became of one URL. The one place that says which failures pass with time.
+    """What became of one article URL's fetch and processing (fetch_log.outcome). With
+    ListingOutcome, the one place that says which failures pass with time and which are
+    failures at all (FAILURES).
 
     BLOCKED is transient: a bot wall (connectors.walls) often lifts within days, so the URL is
     tried again in later runs on the transient back-off; never within the run that met the wall
@@ -33,17 +35,11 @@ class Outcome(StrEnum):
     REDIRECT_LOOP = "redirect_loop"
     REFUSED = "refused"  # the address policy forbids the URL or a redirect hop
     BLOCKED = "blocked"  # a bot wall's challenge page answered; error: "blocked by <vendor>: ..."
-    CAPPED = "capped"  # a listing cap was hit; what lies beyond waits for a later run
     CRASHED = "crashed"  # handling the URL raised, even after retries
-    LISTED = "listed"
-    MALFORMED = "malformed"  # a listing that is broken; the links read before the break are kept
     STORED = "stored"
     DUPLICATE = "duplicate"
     REVISED = "revised"  # a stored article fetched again with changed text: a new revision
     NO_CONTENT = "no_content"
-    # Frontier states beside the outcomes above: where a URL stands between attempts.
-    ALIAS = "alias"  # it led to an article stored under another URL (redirect, canonical)
-    DISCOVERED = "discovered"  # listed, not tried yet
     OUTSIDE_WINDOW = "outside_window"  # its page was published outside a backfill's window
 
     @property
@@ -57,30 +53,66 @@ class Outcome(StrEnum):
         return self not in _SUCCESSES and self not in _TRANSIENT and self != Outcome.HTTP_ERROR
 
 
-_TRANSIENT = frozenset(
+class ListingOutcome(StrEnum):
+    """What became of one listing (a feed, sitemap, listing page or API page) besides the
+    fetch outcomes it shares with articles (not_modified, http_error, timeout...)."""
+
+    LISTED = "listed"
+    MALFORMED = "malformed"  # a listing that is broken; the links read before the break are kept
+    CAPPED = "capped"  # a listing cap was hit; what lies beyond waits for a later run
+
+    @property
+    def is_transient(self) -> bool:
+        """capped: the rest is read in a later run."""
+        return self in _TRANSIENT
+
+    @property
+    def is_permanent(self) -> bool:
+        """malformed: reading it again soon gives the same broken listing."""
+        return self == ListingOutcome.MALFORMED
+
+
+class FrontierState(StrEnum):
+    """Where a URL stands in the frontier between attempts (frontier.state): one of these, or
+    the Outcome of its last attempt."""
+
+    DISCOVERED = "discovered"  # listed, not tried yet
+    OUTSIDE_WINDOW = "outside_window"  # published outside a backfill's window: due for others
+    ALIAS = "alias"  # it led to an article stored under another URL (redirect, canonical)
+
+
+_TRANSIENT: frozenset[str] = frozenset(
     {
         Outcome.TIMEOUT,
         Outcome.NETWORK_ERROR,
         Outcome.TRUNCATED,
         Outcome.CRASHED,
-        Outcome.CAPPED,
+        ListingOutcome.CAPPED,
         Outcome.BLOCKED,
     }
 )
-_SUCCESSES = frozenset(
+_SUCCESSES: frozenset[str] = frozenset(
     {
         Outcome.OK,
         Outcome.NOT_MODIFIED,
         Outcome.SKIPPED,
-        Outcome.LISTED,
+        ListingOutcome.LISTED,
         Outcome.STORED,
         Outcome.DUPLICATE,
         Outcome.REVISED,
-        Outcome.ALIAS,
-        Outcome.DISCOVERED,
         Outcome.OUTSIDE_WINDOW,
     }
 )
+# The one classification of failures, what run reports and source health count: every outcome
+# that is neither a success nor deferred. capped is deferred, not failed: the configured limit
+# left the rest for a later run (it is transient, so that run takes it up).
+DEFERRED: frozenset[str] = frozenset({ListingOutcome.CAPPED})
+FAILURES: tuple[str, ...] = tuple(
+    o.value for o in (*Outcome, *ListingOutcome) if o not in _SUCCESSES and o not in DEFERRED
+)
+# Where a URL's frontier row ends (never fetched again but to re-check edits) or waits.
+FINAL_STATES: frozenset[str] = frozenset({Outcome.STORED, FrontierState.ALIAS, Outcome.DUPLICATE})
+WAITING_STATES: frozenset[str] = frozenset({FrontierState.DISCOVERED, FrontierState.OUTSIDE_WINDOW})
 
 
 class Kind(StrEnum):
@@ -150,18 +182,22 @@ class Validators:
         return bool(self.etag or self.last_modified)
 
 
+_LISTING_VALUES = frozenset(o.value for o in ListingOutcome)
+
+
 @dataclass(frozen=True)
 class FetchAttempt:
     """What happened to one URL: a decoded page, or the recorded reason there is none.
 
     Every discovered URL ends in one of these, so the warehouse's fetch_log can say what became
-    of it. outcome is an Outcome (plain strings are converted, and unknown ones refused);
-    final_url is where redirects led, when they led somewhere else.
+    of it. outcome is an Outcome, or a ListingOutcome for a listing (plain strings are
+    converted, and unknown ones refused); final_url is where redirects led, when they led
+    somewhere else.
     """
 
     source_id: str
     url: str
-    outcome: Outcome
+    outcome: Outcome | ListingOutcome
     attempted_at: datetime
     http_status: int | None = None
     content_type: str | None = None
@@ -173,7 +209,9 @@ class FetchAttempt:
     charset: Charset | None = None  # how text was decoded, when there is text
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "outcome", Outcome(self.outcome))
+        outcome = self.outcome
+        typed = ListingOutcome(outcome) if outcome in _LISTING_VALUES else Outcome(outcome)
+        object.__setattr__(self, "outcome", typed)
         object.__setattr__(self, "kind", Kind(self.kind))
 
     @property

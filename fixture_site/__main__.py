@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import threading
 
+from core.settings import VARIABLES
 from fixture_site.catalog import source_ids
 from fixture_site.server import FixtureSite
 
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with FixtureSite(args.port, verbose=args.verbose) as site:
         print(f"fixture site at {site.base_url}")
-        print(f"  export NEWSFLOW_BASE_URL={site.base_url}")
+        print(f"  export {VARIABLES['base_url']}={site.base_url}")
         for source_id in source_ids():
             print(f"  {source_id:<18} {site.source_base(source_id)}")
         print("Ctrl-C to stop", flush=True)

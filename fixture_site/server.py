@@ -290,7 +290,7 @@ class FixtureSite:
 
     @property
     def base_url(self) -> str:
-        """http://127.0.0.1:PORT, what NEWSFLOW_BASE_URL should be set to."""
+        """http://127.0.0.1:PORT, what the settings' base_url should be."""
         return f"http://127.0.0.1:{self.port}"
 
     def source_base(self, source_id: str) -> str:

@@ -10,7 +10,7 @@ Four automations post to one webhook (a CustomWebhookNotificationBlock named `ne
 - a source whose layout changed: the maintenance flow's canary emits
   `newsflow.source.layout-changed` when its latest good article no longer extracts as it did.
 
-`newsflow serve` sets them up when NEWSFLOW_ALERT_WEBHOOK is set; `configure_alerts` does it on
+`newsflow serve` sets them up when the settings name an alert webhook; `configure_alerts` does it on
 any Prefect API.
 """
 
@@ -34,7 +34,6 @@ from warehouse.health import CanaryCheck, CanaryStatus
 from warehouse.interface import Warehouse
 from warehouse.reports import SourceReport
 
-WEBHOOK_ENV = "NEWSFLOW_ALERT_WEBHOOK"
 WEBHOOK_BLOCK = "newsflow-alerts"
 VOLUME_EVENT = "newsflow.source.volume-collapsed"
 VOLUME_DAYS = 14

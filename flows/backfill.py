@@ -2,7 +2,8 @@
 
 Its parameters are what the form shows: since and until are required dates (date pickers, no
 "None" toggle), sources is a list of the ids sources.yaml configures (an enum built when this
-module is imported, i.e. at deploy time), so an unknown id is refused before the run starts.
+flow is first asked for, i.e. at deploy time, never on import), so an unknown id is refused
+before the run starts.
 It runs the ingest flow as a subflow with both dates set, which never moves the daily cursors.
 """
 
@@ -11,17 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from enum import Enum
+from functools import cache
 
-from prefect import flow
+from prefect import Flow, flow
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from connectors.config import load_sources
 from flows.ingest import check_window, ingest
 from pipeline.summary import DEFAULT_FAILURE_THRESHOLD
-
-# The configured source ids, as an enum whose JSON schema lists them for the Run form.
-SourceId = Enum("SourceId", {s.id: s.id for s in load_sources()}, type=str)  # type: ignore[misc]
 
 
 def window_name(since: object, until: object, sources: Sequence[object] | None) -> str:
@@ -35,11 +34,10 @@ def _run_name() -> str:
     return window_name(parameters["since"], parameters["until"], parameters.get("sources"))
 
 
-@flow(name="backfill", flow_run_name=_run_name, log_prints=True)
-def backfill(
+def run_backfill(
     since: date,
     until: date,
-    sources: tuple[SourceId, ...] = (),  # type: ignore[valid-type]
+    sources: Sequence[Enum] = (),
     failure_threshold: float = DEFAULT_FAILURE_THRESHOLD,
 ) -> State:
     """Load the articles published in a date window, from some sources or all of them.
@@ -63,6 +61,29 @@ def backfill(
         return_state=True,
     )
     return _same_as(outcome)
+
+
+@cache
+def source_ids() -> type[Enum]:
+    """The configured source ids, as an enum whose JSON schema lists them for the Run form;
+    read from sources.yaml when first asked for (at deploy time), never on import."""
+    return Enum("SourceId", {s.id: s.id for s in load_sources()}, type=str)  # type: ignore[return-value]
+
+
+@cache
+def backfill_flow() -> Flow:
+    """The backfill flow, its `sources` typed by the configured ids (source_ids)."""
+    run_backfill.__annotations__["sources"] = tuple[source_ids(), ...]  # type: ignore[misc]
+    return flow(name="backfill", flow_run_name=_run_name, log_prints=True)(run_backfill)
+
+
+def __getattr__(name: str) -> object:
+    """`backfill` (prefect.yaml's entrypoint) and `SourceId`, built on first use."""
+    if name == "backfill":
+        return backfill_flow()
+    if name == "SourceId":
+        return source_ids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _same_as(state: State) -> State:

@@ -7,8 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+
+from core.settings import VARIABLES, Settings
+from core.settings import current as current_settings
+from core.settings import use as use_settings
 
 DEMO_PORT = 8765
 DEMO_POLITENESS = "timeout_seconds=3,retries=1,backoff_seconds=0.2,delay_seconds=0"
@@ -35,12 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     parser = _parser()
     args = parser.parse_args(argv)
+    configured: Settings | None = None
     try:
-        return int(args.run(args) or 0)
+        # once, for the whole command: the environment's, or those a caller installed
+        configured = current_settings()
+        with use_settings(configured):
+            return int(args.run(args) or 0)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear one-line error for the user, not a traceback
-        if os.environ.get("NEWSFLOW_DEBUG"):
+        if configured is not None and configured.debug:
             raise
         print(f"newsflow: error: {exc}", file=sys.stderr)
         return 1
@@ -223,7 +232,10 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="validate a sources file without fetching anything"
     )
     check.add_argument(
-        "file", nargs="?", type=Path, help="default: $NEWSFLOW_SOURCES, ./sources.yaml or shipped"
+        "file",
+        nargs="?",
+        type=Path,
+        help=f"default: ${VARIABLES['sources_file']}, ./sources.yaml or shipped",
     )
     check.set_defaults(run=_sources_check)
 
@@ -351,12 +363,17 @@ def _demo(args: argparse.Namespace) -> int:
     from fixture_site import FixtureSite
 
     with FixtureSite(port=args.port) as site:
-        os.environ["NEWSFLOW_BASE_URL"] = site.base_url
-        os.environ.setdefault("NEWSFLOW_POLITENESS", DEMO_POLITENESS)
+        configured = current_settings()
+        demo = replace(
+            configured,
+            base_url=site.base_url,
+            politeness=configured.politeness or DEMO_POLITENESS,
+        )
         print(f"fixture site serving at {site.base_url}")
         # The fixture site fails on purpose (a 500, a timeout, a PDF...): the demo shows those
         # failures in the table and warnings without failing the run.
-        status = _run_ingest(failure_threshold=1.0)
+        with use_settings(demo):
+            status = _run_ingest(failure_threshold=1.0)
     from desk.shell import print_query
 
     print("\nArticles in the warehouse by source and language:")

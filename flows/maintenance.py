@@ -12,8 +12,8 @@ from prefect.artifacts import create_markdown_artifact
 from connectors.config import load_sources
 from flows import alerts
 from flows.runs import current_run
-from warehouse import store
-from warehouse.health import CanaryCheck, check_canaries
+from warehouse.health import CanaryCheck
+from warehouse.interface import DuckDBWarehouse
 from warehouse.maintenance import KEEP_LISTING_DAYS, Compaction, maintain
 
 
@@ -30,8 +30,9 @@ def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]
     # the configured warehouse, the file or a DuckLake; each write in the writers' turn
     done = maintain(keep_listing_days)
     sources = {s.id: s for s in load_sources()}  # a broken file fails only the canaries
-    checks = store.write(lambda conn: check_canaries(conn, sources, datetime.now(UTC)))
-    store.write(lambda conn: store.record_run(conn, current_run(), []))
+    warehouse = DuckDBWarehouse()
+    checks = warehouse.check_canaries(sources, datetime.now(UTC))
+    warehouse.record_run(current_run(), [])
     logger = get_run_logger()
     flagged = alerts.flag_layout_changes(checks, logger)
     create_markdown_artifact(

@@ -5,7 +5,7 @@ of the `ingest-chunks/pool` deployment and waits for them. Each of those runs, o
 worker of the pool picks it up, leases due chunks from the frontier, fetches, processes,
 translates and commits them until none is left (pipeline.ingest.stream_chunks): leases keep
 two workers off the same URL, and a worker that dies leaves its leases to the others. The
-workers share one warehouse, which must be a DuckLake (NEWSFLOW_WAREHOUSE) once they are on
+workers share one warehouse, which must be a DuckLake (the settings' warehouse) once they are on
 several machines.
 
 Politeness holds across the pool: one Prefect global concurrency limit of one slot per host
@@ -36,6 +36,7 @@ from prefect.states import State
 from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt
+from core.settings import VARIABLES
 from flows.ingest import check_window, close
 from flows.runs import current_run
 from flows.unresponsive import heartbeat_env
@@ -50,11 +51,11 @@ from pipeline.ingest import (
 from pipeline.pages import PageProcessor
 from pipeline.run import Run
 from pipeline.summary import DEFAULT_FAILURE_THRESHOLD
-from warehouse import store
 from warehouse.frontier import Claimed, Refetch
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
 
+WAREHOUSE = VARIABLES["warehouse"]  # the variable naming a DuckLake
 WORK_POOL = "newsflow"  # as flows/serve.py creates it
 CHUNKS_DEPLOYMENT = "ingest-chunks/pool"
 
@@ -209,13 +210,10 @@ def join_pool(api_url: str | None = None, name: str | None = None, limit: int | 
     api_url = api_url or PREFECT_API_URL.value()
     if not api_url:
         raise ValueError("which Prefect API? --api http://HOST:4200/api (a `newsflow serve`)")
-    shared = store.backend()
-    with store.connect():
-        pass
-    where = f"DuckLake {shared.catalog}" if shared else f"the DuckDB file {store.db_path()}"
+    where, shared = DuckDBWarehouse().describe()
     print(f"worker of pool '{WORK_POOL}' at {api_url}, warehouse: {where}", flush=True)
-    if shared is None:
-        print("  only workers on this machine share a file: set NEWSFLOW_WAREHOUSE to a DuckLake")
+    if not shared:
+        print(f"  only workers on this machine share a file: set {WAREHOUSE} to a DuckLake")
     command = [str(Path(sys.executable).with_name("prefect")), "worker", "start"]
     command += ["--pool", WORK_POOL, "--type", "process", *(["--name", name] if name else [])]
     command += ["--limit", str(limit)] if limit else []

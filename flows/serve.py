@@ -28,6 +28,7 @@ from types import FrameType
 import httpx
 
 from connectors.config import PROJECT_ROOT
+from core.settings import Settings
 from flows.unresponsive import allowed_silence, heartbeat_env, watch_unresponsive_runs
 from warehouse.runners import running
 
@@ -183,16 +184,17 @@ class LocalStack:
 
     def _configure_automations(self) -> None:
         """The automation that ends unresponsive runs Crashed, and the alert automations to
-        NEWSFLOW_ALERT_WEBHOOK when the operator has set one."""
+        the settings' alert webhook when the operator has set one. The settings are those of
+        the environment the stack's processes run with."""
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        from flows.alerts import WEBHOOK_ENV, configure_alerts
+        from flows.alerts import configure_alerts
 
-        env = self.env()
+        configured = Settings.from_env(self.env())
         with temporary_settings({PREFECT_API_URL: self.api_url}):
-            watch_unresponsive_runs(allowed_silence(env))
-            if webhook := env.get(WEBHOOK_ENV):
-                configure_alerts(webhook)
+            watch_unresponsive_runs(allowed_silence(configured.unresponsive_after))
+            if configured.alert_webhook:
+                configure_alerts(configured.alert_webhook)
 
     def _crash_runs_in_flight(self) -> None:
         """Runs the stopped worker left Pending or Running end Crashed, so the UI says so."""

@@ -5,18 +5,19 @@ a pool ingest waiting for it would wait for ever. Flow runs of deployments send 
 event every HEARTBEAT_SECONDS (Prefect's PREFECT_FLOWS_HEARTBEAT_FREQUENCY, which `newsflow
 serve` and `newsflow worker` set for their workers); an automation on the server marks a run
 Crashed when no heartbeat, and no end, follows its start or its last heartbeat within the
-allowed silence (NEWSFLOW_UNRESPONSIVE_AFTER seconds, 150 by default: five heartbeats missed).
+allowed silence (the settings' unresponsive_after seconds, 150 by default: five heartbeats missed).
 The pool ingest then sees the run Crashed and says so in its own end; its leases pass to the
 other workers.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
+from core.settings import VARIABLES
+
 HEARTBEAT_SECONDS = 30  # Prefect's minimum
-UNRESPONSIVE_ENV = "NEWSFLOW_UNRESPONSIVE_AFTER"
+UNRESPONSIVE_ENV = VARIABLES["unresponsive_after"]
 DEFAULT_SILENCE = timedelta(seconds=5 * HEARTBEAT_SECONDS)
 AUTOMATION = "newsflow: unresponsive runs end Crashed"
 HEARTBEAT = "prefect.flow-run.heartbeat"
@@ -28,9 +29,8 @@ def heartbeat_env() -> dict[str, str]:
     return {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)}
 
 
-def allowed_silence(environ: dict[str, str] | None = None) -> timedelta:
-    """How long a run may go without a heartbeat: NEWSFLOW_UNRESPONSIVE_AFTER, in seconds."""
-    raw = (environ if environ is not None else os.environ).get(UNRESPONSIVE_ENV)
+def allowed_silence(raw: str | None) -> timedelta:
+    """How long a run may go without a heartbeat: the settings' unresponsive_after, seconds."""
     if not raw:
         return DEFAULT_SILENCE
     try:

@@ -23,12 +23,12 @@ from datetime import datetime
 
 from connectors.config import Source
 from connectors.records import Charset, Outcome
+from core.settings import current as current_settings
 from processing import fast_xpaths
 from processing.page import PageResult, process_page
 
 INLINE_PAGES = 16  # fewer pages than this are processed in a thread of this process
 BATCH_PAGES = 8  # pages sent to a worker process at a time
-WORKERS_ENV = "NEWSFLOW_WORKERS"  # processes for page work; 0 or 1: none, all in-process
 WORKER_DIED = "its page worker process died processing it (killed, out of memory or crashed)"
 
 log = logging.getLogger("newsflow.pages")
@@ -46,8 +46,8 @@ class PageProcessor:
     """Processes batches of pages in worker processes (started on first need), in order."""
 
     def __init__(self, workers: int | None = None) -> None:
-        configured = os.environ.get(WORKERS_ENV)
-        default = int(configured) if configured else (os.cpu_count() or 1)
+        configured = current_settings().workers  # 0 or 1: none, all in-process
+        default = configured if configured is not None else (os.cpu_count() or 1)
         self.workers = default if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
         fast_xpaths.install()  # for the pages processed in this process (small batches)

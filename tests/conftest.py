@@ -94,11 +94,12 @@ def prefect_api():
 
 @pytest.fixture(scope="module")
 def pointed_at_site(site, tmp_path_factory):
-    """sources.yaml pointed at the fixture site, quick timeouts, and a fresh warehouse file."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NEWSFLOW_BASE_URL", site.base_url)
-        patch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
-        patch.setenv("NEWSFLOW_DB", str(tmp_path_factory.mktemp("warehouse") / "newsflow.duckdb"))
+    """sources.yaml pointed at the fixture site, quick timeouts, and a fresh warehouse file:
+    settings built here and used for the module, as an entry point builds them."""
+    from core.settings import Settings, use
+
+    db = tmp_path_factory.mktemp("warehouse") / "newsflow.duckdb"
+    with use(Settings(base_url=site.base_url, politeness=FAST_POLITENESS, db=db)):
         yield site
 
 
@@ -134,3 +135,20 @@ def start_deployment(api_url: str, name: str, parameters: dict | None = None) ->
         time.sleep(2)
     created.raise_for_status()
     return deployment, created.json()["id"]
+
+
+@pytest.fixture
+def configure():
+    """Settings for one test, as an entry point would build them: configure(db=path, ...) lays
+    the changes over the settings in force until the test ends (no environment variables)."""
+    from contextlib import ExitStack
+    from dataclasses import replace
+
+    from core.settings import current, use
+
+    with ExitStack() as stack:
+
+        def apply(**changes):
+            return stack.enter_context(use(replace(current(), **changes)))
+
+        yield apply

@@ -1,5 +1,6 @@
 """Backfill a week, then two daily runs: exact windows, polite re-reads, nothing lost."""
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -7,6 +8,7 @@ import yaml
 
 from connectors.config import default_sources_path
 from connectors.robots import ROBOTS_DISALLOWED
+from core.settings import current, use
 from fixture_site import bad_paths, manifest, source_ids
 from flows.cli import main
 from warehouse import store
@@ -36,8 +38,7 @@ def runs(prefect_api, pointed_at_site, ru_model, tmp_path_factory):
     sources.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     site = pointed_at_site
     marks = [len(site.requests)]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NEWSFLOW_SOURCES", str(sources))
+    with use(replace(current(), sources_file=sources)):
         window = ["--since", WEEK[0].isoformat(), "--until", WEEK[1].isoformat()]
         assert main(["ingest", *window, "--failure-threshold", "1"]) == 0
         marks.append(len(site.requests))

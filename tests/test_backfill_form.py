@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -26,8 +30,10 @@ def test_the_form_has_required_date_pickers_and_a_pick_list_of_the_configured_so
     assert schema["definitions"]["SourceId"]["enum"] == [s.id for s in load_sources()]
 
 
-def test_the_cli_refuses_a_window_that_ends_before_it_starts(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+def test_the_cli_refuses_a_window_that_ends_before_it_starts(
+    capsys, tmp_path, monkeypatch, configure
+):
+    configure(db=Path(tmp_path / "w.duckdb"))
     assert cli.main(["ingest", "--since", "2025-10-07", "--until", "2025-10-01"]) == 1
     assert capsys.readouterr().err.strip() == (
         "newsflow: error: since (2025-10-07) is after until (2025-10-01): the window would be empty"
@@ -36,17 +42,22 @@ def test_the_cli_refuses_a_window_that_ends_before_it_starts(capsys, tmp_path, m
 
 
 def test_a_backfill_that_ends_before_it_starts_fails_with_the_reason_before_any_work(
-    prefect_api, tmp_path, monkeypatch
+    prefect_api,
+    tmp_path,
+    monkeypatch,
+    configure,
 ):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    configure(db=Path(tmp_path / "w.duckdb"))
     run = backfill(since=date(2025, 10, 7), until=date(2025, 10, 1), return_state=True)
     assert run.is_failed()
     assert "since (2025-10-07) is after until (2025-10-01)" in run.message
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_an_unknown_source_is_refused_before_the_run_starts(prefect_api, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+def test_an_unknown_source_is_refused_before_the_run_starts(
+    prefect_api, tmp_path, monkeypatch, configure
+):
+    configure(db=Path(tmp_path / "w.duckdb"))
     run = backfill(
         since=date(2025, 10, 1), until=date(2025, 10, 7), sources=["nowhere"], return_state=True
     )
@@ -87,9 +98,13 @@ def test_a_backfill_is_named_after_its_window_and_never_moves_the_daily_cursor(
 
 
 def test_a_backfill_ends_in_its_ingest_runs_state_with_the_reasons(
-    prefect_api, pointed_at_site, tmp_path, monkeypatch
+    prefect_api,
+    pointed_at_site,
+    tmp_path,
+    monkeypatch,
+    configure,
 ):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    configure(db=Path(tmp_path / "w.duckdb"))
     run = backfill(
         since=date(2025, 10, 1),
         until=date(2025, 10, 7),
@@ -100,3 +115,17 @@ def test_a_backfill_ends_in_its_ingest_runs_state_with_the_reasons(
     assert run.is_failed() and run.name == "Partial failure"
     assert run.message.startswith("partial failure: ")
     assert "URLs of caucasian-knot failed" in run.message
+
+
+def test_importing_the_backfill_module_reads_no_sources_file(tmp_path):
+    """sources.yaml is read when the flow is first asked for (deploy, run), never on import."""
+    code = (
+        "import flows.backfill\n"
+        "try:\n    flows.backfill.backfill\n"
+        "except Exception as exc:\n    print(type(exc).__name__)\n"
+    )
+    env = {**os.environ, "NEWSFLOW_SOURCES": str(tmp_path / "missing.yaml")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "ConfigError"

@@ -37,9 +37,9 @@ RU_TEXT = (
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configure) -> Path:
     path = tmp_path / "newsflow.duckdb"
-    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    configure(db=Path(path))
     return path
 
 
@@ -49,7 +49,7 @@ def _article(url: str, language: str, title: str | None, text: str) -> Article:
 
 
 def _cache() -> WarehouseCache:
-    """The translation cache of the warehouse NEWSFLOW_DB names."""
+    """The translation cache of the warehouse the settings name."""
     return WarehouseCache(DuckDBWarehouse())
 
 

@@ -1,6 +1,7 @@
 """The `newsflow` command as users type it."""
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,8 +20,8 @@ def saved_page(site, tmp_path):
     return path, entry
 
 
-def test_extract_prints_one_json_object_per_file(saved_page, site, capsys, monkeypatch):
-    monkeypatch.setenv("NEWSFLOW_BASE_URL", site.base_url)
+def test_extract_prints_one_json_object_per_file(saved_page, site, capsys, monkeypatch, configure):
+    configure(base_url=site.base_url)
     path, entry = saved_page
     url = site.source_base("caucasian-knot") + entry["path"]
     assert main(["extract", str(path), str(path), "--url", url]) == 0
@@ -35,9 +36,11 @@ def test_extract_prints_one_json_object_per_file(saved_page, site, capsys, monke
     assert "ДАННОЕ СООБЩЕНИЕ" not in record["text"]
 
 
-def test_extract_reads_a_javascript_shell_page_as_ingest_does(site, tmp_path, capsys, monkeypatch):
+def test_extract_reads_a_javascript_shell_page_as_ingest_does(
+    site, tmp_path, capsys, monkeypatch, configure
+):
     """The Toutiao desktop page is a JS shell: its article lives in embedded JSON."""
-    monkeypatch.setenv("NEWSFLOW_BASE_URL", site.base_url)
+    configure(base_url=site.base_url)
     url = site.url("toutiao", "/article/7559300187321107466/")
     path = tmp_path / "shell.html"
     path.write_bytes(httpx.get(url).content)
@@ -58,27 +61,27 @@ def test_extract_fails_clearly_on_unreadable_input(saved_page, tmp_path, capsys)
     assert "missing.html" in captured.err and "empty.html" in captured.err
 
 
-def test_sql_reads_the_warehouse(tmp_path, monkeypatch, capsys):
+def test_sql_reads_the_warehouse(tmp_path, monkeypatch, capsys, configure):
     from warehouse import store
 
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    configure(db=Path(tmp_path / "w.duckdb"))
     with store.connect():
         pass
     assert main(["sql", "select count(*) as n from articles"]) == 0
     assert "n" in capsys.readouterr().out
 
 
-def test_sql_refuses_to_write(tmp_path, monkeypatch, capsys):
+def test_sql_refuses_to_write(tmp_path, monkeypatch, capsys, configure):
     from warehouse import store
 
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    configure(db=Path(tmp_path / "w.duckdb"))
     with store.connect():
         pass
     assert main(["sql", "delete from articles"]) == 1
     assert "read-only" in capsys.readouterr().err
 
 
-def test_sql_without_a_warehouse_says_how_to_make_one(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "none.duckdb"))
+def test_sql_without_a_warehouse_says_how_to_make_one(tmp_path, monkeypatch, capsys, configure):
+    configure(db=Path(tmp_path / "none.duckdb"))
     assert main(["sql", "select 1"]) == 1
     assert "newsflow demo" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from lxml import html
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
+from core.settings import Settings, current, use
 from desk.digest import reader_name, write_digest
 from fixture_site import FixtureSite
 from flows.cli import main
@@ -39,11 +41,8 @@ def _rows(query: str, params: dict | None = None) -> list[tuple]:
 def ingested(prefect_api, ru_model, tmp_path_factory):
     """A daily `newsflow ingest` of the fixture sites into a warehouse of its own."""
     db = tmp_path_factory.mktemp("desk") / "newsflow.duckdb"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NEWSFLOW_DB", str(db))
-        patch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
-        with FixtureSite() as site:
-            patch.setenv("NEWSFLOW_BASE_URL", site.base_url)
+    with use(Settings(db=db, politeness=FAST_POLITENESS)):
+        with FixtureSite() as site, use(replace(current(), base_url=site.base_url)):
             assert main(["ingest", "--failure-threshold", "1"]) == 0
         yield db
 

@@ -170,8 +170,8 @@ def test_the_shell_writes_files_inside_output_dir_only(warehouse, tmp_path) -> N
 QUERY = "select source_id, title from articles order by url"
 
 
-def test_one_shot_formats_for_piping(warehouse, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("NEWSFLOW_DB", str(warehouse))
+def test_one_shot_formats_for_piping(warehouse, monkeypatch, capsys, configure) -> None:
+    configure(db=Path(warehouse))
     assert main(["sql", QUERY, "--format", "csv"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows == [
@@ -190,7 +190,7 @@ def test_one_shot_formats_for_piping(warehouse, monkeypatch, capsys) -> None:
     ]
 
 
-def test_one_shot_keeps_the_sandbox(warehouse, monkeypatch, capsys, tmp_path) -> None:
-    monkeypatch.setenv("NEWSFLOW_DB", str(warehouse))
+def test_one_shot_keeps_the_sandbox(warehouse, monkeypatch, capsys, tmp_path, configure) -> None:
+    configure(db=Path(warehouse))
     assert main(["sql", "select * from read_csv('/etc/hostname')", "--format", "csv"]) == 1
     assert "Permission Error" in capsys.readouterr().err

@@ -105,8 +105,10 @@ def test_the_english_title_is_the_publishers_else_the_machines_else_the_original
     ]
 
 
-def test_the_page_orders_marks_and_flags_as_the_warehouse_says(warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWSFLOW_DB", str(warehouse))
+def test_the_page_orders_marks_and_flags_as_the_warehouse_says(
+    warehouse, tmp_path, monkeypatch, configure
+):
+    configure(db=Path(warehouse))
     files = write_digest(TODAY.date(), tmp_path)
     page = html.fromstring(files.page.read_text(encoding="utf-8"))
     cards = page.find_class("story")
@@ -135,8 +137,8 @@ def _saved(name: str, capsys: pytest.CaptureFixture[str]) -> list[dict]:
     return json.loads(capsys.readouterr().out)
 
 
-def test_saved_stories_across_languages(warehouse, monkeypatch, capsys):
-    monkeypatch.setenv("NEWSFLOW_DB", str(warehouse))
+def test_saved_stories_across_languages(warehouse, monkeypatch, capsys, configure):
+    configure(db=Path(warehouse))
     rows = _saved("stories_across_languages", capsys)
     assert [(r["cluster_id"], r["languages"], r["title"]) for r in rows] == [
         (1, 3, "Floods in Dagestan"),
@@ -144,8 +146,8 @@ def test_saved_stories_across_languages(warehouse, monkeypatch, capsys):
     ]
 
 
-def test_saved_reposts_name_what_each_one_repeats(warehouse, monkeypatch, capsys):
-    monkeypatch.setenv("NEWSFLOW_DB", str(warehouse))
+def test_saved_reposts_name_what_each_one_repeats(warehouse, monkeypatch, capsys, configure):
+    configure(db=Path(warehouse))
     rows = {(r["url"], r["kind"], r["original_url"]) for r in _saved("reposts", capsys)}
     assert rows == {
         ("https://zh.example/port-copy", "exact copy", "https://zh.example/port"),
@@ -155,8 +157,10 @@ def test_saved_reposts_name_what_each_one_repeats(warehouse, monkeypatch, capsys
     }
 
 
-def test_the_reader_names_the_model_and_the_attribution(warehouse, monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("NEWSFLOW_DB", str(warehouse))
+def test_the_reader_names_the_model_and_the_attribution(
+    warehouse, monkeypatch, capsys, tmp_path, configure
+):
+    configure(db=Path(warehouse))
     with store.connect(warehouse) as conn:
         conn.execute(
             "UPDATE articles SET attribution = 'Источник: Кавказский узел', "

@@ -1,7 +1,7 @@
 """Discovery parsers: what each kind of listing yields, and what a broken one reports."""
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,12 +12,10 @@ from connectors.discovery import (
     MalformedListing,
     discover,
     in_window,
-    link_in_window,
-    parse_feed,
     parse_sitemap,
 )
 from connectors.http import HttpClient
-from connectors.records import Link
+from connectors.kinds.feed import parse_feed
 from fixture_site import bad_paths, manifest
 
 FAST = Politeness(timeout_seconds=2.0, retries=0, delay_seconds=0)
@@ -85,15 +83,6 @@ def test_google_news_sitemaps_give_the_publication_date():
     [(loc, lastmod, published)] = parse_sitemap(NEWS_SITEMAP)[1]
     assert loc == "https://caliber.az/en/post/three"
     assert (lastmod, published.isoformat()) == (None, "2025-10-04T09:00:00+04:00")
-
-
-def test_a_modification_date_rules_out_only_pages_older_than_the_window():
-    week = (date(2025, 10, 1), date(2025, 10, 7))
-    modified = datetime(2025, 10, 9, tzinfo=UTC)  # may have been published within the week
-    assert link_in_window(Link("s", "u", modified_at=modified), *week)
-    assert not link_in_window(Link("s", "u", modified_at=datetime(2025, 9, 1, tzinfo=UTC)), *week)
-    assert not link_in_window(Link("s", "u", published_at=modified), *week)
-    assert link_in_window(Link("s", "u"), *week)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ import yaml
 from hostile_site import HostileSite, response, urlset
 from pg_cluster import cluster
 
+from core.settings import DEFAULT_DB
 from flows.cli import main
 from warehouse import store
 
@@ -269,7 +270,7 @@ def test_maintenance_compacts_and_checkpoints_the_lake(ingests, monkeypatch, tmp
     monkeypatch.chdir(tmp_path)  # where a DuckDB file would be made by mistake
     articles = _lake_rows(ingests, monkeypatch, ARTICLE_SET)
     assert main(["maintenance"]) == 0  # every source's canary passes on the lake's archive
-    assert not (tmp_path / store.DEFAULT_DB).exists()
+    assert not (tmp_path / DEFAULT_DB).exists()
     runs = "SELECT count(*) FROM runs WHERE flow = 'maintenance'"
     assert _lake_rows(ingests, monkeypatch, runs) == [(1,)]
     assert _lake_rows(ingests, monkeypatch, ARTICLE_SET) == articles

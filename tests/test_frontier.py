@@ -43,7 +43,7 @@ def article(topic: str, canonical: str | None = None) -> bytes:
 
 
 @pytest.fixture
-def crawl(tmp_path, monkeypatch):
+def crawl(tmp_path, monkeypatch, configure):
     """The site, a sources.yaml reading its sitemap, and a fresh warehouse file."""
     with HostileSite() as site, HostileSite() as other:
         base = site.base_url
@@ -67,10 +67,10 @@ def crawl(tmp_path, monkeypatch):
         site.route("/robots.txt", response("User-agent: *\nAllow: /\n", content_type="text/plain"))
         sources = tmp_path / "sources.yaml"
         _write_sources(sources, base)
-        monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
-        monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
-        monkeypatch.setenv("NEWSFLOW_POLITENESS", "timeout_seconds=3,retries=0,delay_seconds=0")
-        monkeypatch.delenv("NEWSFLOW_BASE_URL", raising=False)
+        configure(sources_file=Path(sources))
+        configure(db=Path(tmp_path / "w.duckdb"))
+        configure(politeness="timeout_seconds=3,retries=0,delay_seconds=0")
+        configure(base_url=None)
         yield site, sources, good_url
 
 

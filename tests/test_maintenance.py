@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from connectors.config import Revisit, load_sources, select_sources
-from connectors.records import FetchAttempt, Link, Outcome
+from connectors.records import FetchAttempt, Link, ListingOutcome, Outcome
 from flows.maintenance import maintenance
 from processing.page import process_page
 from processing.records import Translation, UrlResult
@@ -30,7 +31,7 @@ def _listing(body: str, when: datetime) -> FetchAttempt:
     return FetchAttempt(
         "caliber-az",
         "https://c/rss",
-        Outcome.LISTED,
+        ListingOutcome.LISTED,
         when,
         200,
         "application/rss+xml",
@@ -103,9 +104,11 @@ def test_old_listing_bodies_leave_the_disk_and_so_do_files_of_lost_commits(tmp_p
 
 
 @pytest.mark.usefixtures("prefect_api")
-def test_the_maintenance_flow_refreshes_search_and_records_its_run(tmp_path, monkeypatch):
+def test_the_maintenance_flow_refreshes_search_and_records_its_run(
+    tmp_path, monkeypatch, configure
+):
     path = tmp_path / "w.duckdb"
-    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    configure(db=Path(path))
     _warehouse(path)
     done = maintenance(keep_listing_days=30)
     assert done["bodies_dropped"] == 1 and done["bytes_after"] > 0

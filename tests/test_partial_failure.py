@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from uuid import UUID
 
 import duckdb
@@ -38,16 +39,16 @@ DEAD = {
 
 
 @pytest.fixture
-def with_a_dead_source(prefect_api, site, tmp_path, monkeypatch):
+def with_a_dead_source(prefect_api, site, tmp_path, monkeypatch, configure):
     """Caucasian Knot and a source whose feed answers 404, in a warehouse of their own."""
     config = yaml.safe_load(default_sources_path().read_text(encoding="utf-8"))
     config["sources"] = [s for s in config["sources"] if s["id"] == "caucasian-knot"] + [DEAD]
     sources = tmp_path / "sources.yaml"
     sources.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
-    monkeypatch.setenv("NEWSFLOW_BASE_URL", site.base_url)
-    monkeypatch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    configure(sources_file=Path(sources))
+    configure(base_url=site.base_url)
+    configure(politeness=FAST_POLITENESS)
+    configure(db=Path(tmp_path / "w.duckdb"))
     return tmp_path / "w.duckdb"
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
+from core.settings import Settings, current, use
 from fixture_site import FixtureSite
 from flows.cli import main
 from warehouse import store
@@ -20,11 +24,9 @@ def _rows(query: str) -> list[tuple]:
 @pytest.fixture(scope="module")
 def ingested_then_offline(prefect_api, ru_model, tmp_path_factory):
     """`newsflow ingest` against a fixture site that is stopped right after (tests run in order)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NEWSFLOW_DB", str(tmp_path_factory.mktemp("reprocess") / "w.duckdb"))
-        patch.setenv("NEWSFLOW_POLITENESS", FAST)
-        with FixtureSite() as site:
-            patch.setenv("NEWSFLOW_BASE_URL", site.base_url)
+    db = tmp_path_factory.mktemp("reprocess") / "w.duckdb"
+    with use(Settings(db=db, politeness=FAST)):
+        with FixtureSite() as site, use(replace(current(), base_url=site.base_url)):
             assert main(["ingest", "--failure-threshold", "1"]) == 0
         yield site
 
@@ -60,7 +62,10 @@ def test_reprocess_with_the_site_gone_gives_the_same_articles(
 
 
 def test_a_new_cleanup_rule_applies_to_stored_articles_without_fetching(
-    ingested_then_offline, tmp_path, monkeypatch
+    ingested_then_offline,
+    tmp_path,
+    monkeypatch,
+    configure,
 ):
     import yaml
 
@@ -77,7 +82,7 @@ def test_a_new_cleanup_rule_applies_to_stored_articles_without_fetching(
             source["cleanup"]["drop_patterns"].append("^" + first[:30].replace("(", "\\("))
     sources = tmp_path / "sources.yaml"
     sources.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
+    configure(sources_file=Path(sources))
     assert main(["reprocess", url]) == 0
     [(after,)] = _rows(f"select text from articles where url = '{url}'")
     assert after == text.split("\n", 1)[1]

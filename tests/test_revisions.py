@@ -14,6 +14,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from connectors.config import PROJECT_ROOT, load_sources
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt, Outcome
+from core.settings import Settings, use
 from fixture_site import FixtureSite, manifest
 from flows.cli import main
 from pipeline.ingest import IngestRun, ingest_source
@@ -71,22 +73,25 @@ def runs(prefect_api, tmp_path_factory):
     """
     tmp = tmp_path_factory.mktemp("revisions")
     sources = _caliber_sources(tmp, recheck_days=3650, recheck_every_hours=0)
-    with FixtureSite() as site, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NEWSFLOW_SOURCES", sources)
-        patch.setenv("NEWSFLOW_BASE_URL", site.base_url)
-        patch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
-        patch.setenv("NEWSFLOW_DB", str(tmp / "newsflow.duckdb"))
-        marks = [0]
-        for edited in (False, False, True):
-            if edited:
-                site.publish_updates()
-            assert main(["ingest"]) == 0
-            marks.append(len(site.requests))
-        requests = [
-            {r.path: r.status for r in site.requests[a:b] if r.path in ARTICLES}
-            for a, b in zip(marks, marks[1:], strict=False)
-        ]
-        yield site, requests
+    with FixtureSite() as site:
+        configured = Settings(
+            sources_file=Path(sources),
+            base_url=site.base_url,
+            politeness=FAST_POLITENESS,
+            db=tmp / "newsflow.duckdb",
+        )
+        with use(configured):
+            marks = [0]
+            for edited in (False, False, True):
+                if edited:
+                    site.publish_updates()
+                assert main(["ingest"]) == 0
+                marks.append(len(site.requests))
+            requests = [
+                {r.path: r.status for r in site.requests[a:b] if r.path in ARTICLES}
+                for a, b in zip(marks, marks[1:], strict=False)
+            ]
+            yield site, requests
 
 
 def test_an_unchanged_article_is_rechecked_with_a_conditional_get_that_costs_nothing(runs, capsys):
@@ -162,13 +167,16 @@ def test_search_finds_the_words_the_edit_added(runs, capsys):
 
 
 def test_by_default_an_article_is_rechecked_on_the_two_daily_runs_after_it_came_out(
-    site, tmp_path, monkeypatch
+    site,
+    tmp_path,
+    monkeypatch,
+    configure,
 ):
     """The default policy (2 days, at most every 12 hours), run day after day with a clock."""
-    monkeypatch.setenv("NEWSFLOW_SOURCES", _caliber_sources(tmp_path))
-    monkeypatch.setenv("NEWSFLOW_BASE_URL", site.base_url)
-    monkeypatch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    configure(sources_file=Path(_caliber_sources(tmp_path)))
+    configure(base_url=site.base_url)
+    configure(politeness=FAST_POLITENESS)
+    configure(db=Path(tmp_path / "w.duckdb"))
     [source] = load_sources()
     warehouse = DuckDBWarehouse()
     warehouse.register_sources([source])

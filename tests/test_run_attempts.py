@@ -7,6 +7,8 @@ and the second completes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from hostile_site import HostileSite, Request, response, urlset
@@ -24,7 +26,7 @@ def _page(number: int) -> bytes:
 
 
 @pytest.fixture
-def flaky_site(tmp_path, monkeypatch):
+def flaky_site(tmp_path, configure):
     with HostileSite() as site:
         calls = {"sitemap": 0}
 
@@ -42,10 +44,10 @@ def flaky_site(tmp_path, monkeypatch):
         source["sitemap_url"] = "/sitemap.xml"
         sources = tmp_path / "sources.yaml"
         sources.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
-        monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
-        monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
-        monkeypatch.setenv("NEWSFLOW_POLITENESS", "timeout_seconds=3,retries=0,delay_seconds=0")
-        monkeypatch.delenv("NEWSFLOW_BASE_URL", raising=False)
+        configure(sources_file=Path(sources))
+        configure(db=Path(tmp_path / "w.duckdb"))
+        configure(politeness="timeout_seconds=3,retries=0,delay_seconds=0")
+        configure(base_url=None)
         yield site
 
 

@@ -4,6 +4,7 @@ load, reprocess and translation without a rebuild of the index."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -132,10 +133,10 @@ TURKISH = _article(
 
 
 @pytest.fixture()
-def warehouse(tmp_path, monkeypatch):
-    """A warehouse file with the three sources' stories loaded, as NEWSFLOW_DB."""
+def warehouse(tmp_path, monkeypatch, configure):
+    """A warehouse file with the three sources' stories loaded, as the settings' db."""
     path = tmp_path / "w.duckdb"
-    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    configure(db=Path(path))
     warehouse = DuckDBWarehouse(path)
     warehouse.register_sources(load_sources())
     _ingest(warehouse, *TOUTIAO, *KNOT, *CALIBER, TURKISH)

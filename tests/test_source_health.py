@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -13,6 +14,7 @@ from hostile_site import HostileSite, feed, response
 
 from connectors.config import Politeness, Source, load_sources, select_sources
 from connectors.http import HttpClient
+from connectors.records import FAILURES
 from flows.cli import main
 from flows.maintenance import maintenance
 from pipeline.ingest import IngestRun, ingest_source
@@ -22,7 +24,6 @@ from warehouse import store
 from warehouse.health import Canary, CanaryStatus, check_canaries, judge
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
-from warehouse.reports import FAILURES
 
 SOURCE = "caucasian-knot-en"
 NOW = datetime.now(UTC)
@@ -58,7 +59,11 @@ def test_the_canary_of_an_unchanged_source_is_ok_and_sql_users_see_it(ingested, 
 
 
 def test_a_cleanup_rule_that_eats_the_article_body_flags_the_source(
-    ingested, tmp_path, monkeypatch, capsys
+    ingested,
+    tmp_path,
+    monkeypatch,
+    capsys,
+    configure,
 ):
     """A rule that drops all but the first paragraph is how a layout change looks to the
     parser: the canary re-extracts its archived page with today's rules, and nothing is
@@ -69,7 +74,7 @@ def test_a_cleanup_rule_that_eats_the_article_body_flags_the_source(
     entry["cleanup"]["drop_selectors"].append(".article-body p:nth-of-type(n+2)")
     changed = tmp_path / "sources.yaml"
     changed.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("NEWSFLOW_SOURCES", str(changed))
+    configure(sources_file=Path(changed))
     requests = len(ingested.requests)
 
     assert main(["maintenance"]) == 1  # as a user (or cron) runs it: 1 when a source is flagged
@@ -105,9 +110,11 @@ def test_a_page_that_lost_its_title_and_date_is_flagged():
     assert check.reason == "lost title, published_at"
 
 
-def test_source_health_shows_volume_failures_walls_and_text_length(tmp_path, monkeypatch):
+def test_source_health_shows_volume_failures_walls_and_text_length(
+    tmp_path, monkeypatch, configure
+):
     """Fourteen days of a source's history, as the fetch log and articles hold them."""
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+    configure(db=Path(tmp_path / "w.duckdb"))
     new_per_day = [3, 5, 0, 4, 6, 2, 5, 0, 4, 3, 7, 5, 4, 6]  # median 4
     log = []
     for days_ago, new in enumerate(new_per_day):
@@ -145,8 +152,10 @@ def test_source_health_shows_volume_failures_walls_and_text_length(tmp_path, mon
     assert row[7] == NOW - timedelta(minutes=1)
 
 
-def test_every_failure_the_run_summary_counts_is_a_failure_in_source_health(tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+def test_every_failure_the_run_summary_counts_is_a_failure_in_source_health(
+    tmp_path, monkeypatch, configure
+):
+    configure(db=Path(tmp_path / "w.duckdb"))
     outcomes = [*FAILURES, "stored", "listed", "duplicate", "not_modified"]
     with store.connect() as conn:
         conn.executemany(

@@ -16,9 +16,9 @@ from warehouse import store
 
 
 @pytest.fixture
-def warehouse(tmp_path, monkeypatch) -> Path:
+def warehouse(tmp_path, monkeypatch, configure) -> Path:
     path = tmp_path / "w.duckdb"
-    monkeypatch.setenv("NEWSFLOW_DB", str(path))
+    configure(db=Path(path))
     with store.connect():
         pass
     return path

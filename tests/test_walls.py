@@ -198,16 +198,16 @@ def test_a_run_behind_walls_names_the_sources_and_vendors(tmp_path):
 
 
 def test_the_ingest_flow_names_a_walled_source_in_its_state_and_summary(
-    prefect_api, site, tmp_path, monkeypatch, capsys
+    prefect_api, site, tmp_path, monkeypatch, capsys, configure
 ):
     site.route("/rss.xml", response(page("qrator.html"), "401 Unauthorized", headers=QRATOR))
     walled = {"id": "walled", "name": "Walled", "kind": "feed", "base_url": site.base_url}
     sources = tmp_path / "sources.yaml"
     sources.write_text(yaml.safe_dump({"sources": [{**walled, "feed_url": "/rss.xml"}]}))
-    monkeypatch.setenv("NEWSFLOW_SOURCES", str(sources))
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
-    monkeypatch.setenv("NEWSFLOW_POLITENESS", FAST_POLITENESS)
-    monkeypatch.delenv("NEWSFLOW_BASE_URL", raising=False)
+    configure(sources_file=Path(sources))
+    configure(db=Path(tmp_path / "w.duckdb"))
+    configure(politeness=FAST_POLITENESS)
+    configure(base_url=None)
 
     assert main(["ingest"]) == 1
 

@@ -18,7 +18,7 @@ import pytest
 import zstandard
 
 from connectors.config import Revisit, load_sources
-from connectors.records import FetchAttempt, Link, Outcome
+from connectors.records import FetchAttempt, Link, ListingOutcome, Outcome
 from flows import cli
 from processing.page import process_page
 from processing.records import Translation, UrlResult
@@ -219,8 +219,8 @@ def test_read_only_on_a_missing_file_says_how_to_make_one(tmp_path):
         pass
 
 
-def test_db_path_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "x.duckdb"))
+def test_db_path_follows_the_environment(monkeypatch, tmp_path, configure):
+    configure(db=Path(tmp_path / "x.duckdb"))
     assert store.db_path() == tmp_path / "x.duckdb"
 
 
@@ -356,9 +356,8 @@ def _listing(source_id: str, url: str, links: list[str], when: datetime = NOW) -
     """A feed read by discovery, with its body as fetched."""
     items = "".join(f"<item><link>{link}</link></item>" for link in links)
     body = f"<rss><channel>{items}</channel></rss>"
-    return FetchAttempt(
-        source_id, url, Outcome.LISTED, when, 200, "application/rss+xml", body, kind="listing"
-    )
+    listed, rss = ListingOutcome.LISTED, "application/rss+xml"
+    return FetchAttempt(source_id, url, listed, when, 200, rss, body, kind="listing")
 
 
 def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
@@ -392,8 +391,8 @@ def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
     ).stat().st_size == stored
 
 
-def test_the_archive_goes_where_newsflow_archive_says(tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWSFLOW_ARCHIVE", str(tmp_path / "shared" / "bodies"))
+def test_the_archive_goes_where_newsflow_archive_says(tmp_path, monkeypatch, configure):
+    configure(archive=Path(tmp_path / "shared" / "bodies"))
     _commit(tmp_path / "w.duckdb", _fetched("https://c/1"))
     assert len(list((tmp_path / "shared" / "bodies").rglob("*.zst"))) == 1
     assert not (tmp_path / "w.archive").exists()
@@ -453,8 +452,10 @@ def test_a_run_is_recorded_with_its_counts(tmp_path):
     ]
 
 
-def test_export_writes_parquet_partitioned_by_date_and_source(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("NEWSFLOW_DB", str(tmp_path / "w.duckdb"))
+def test_export_writes_parquet_partitioned_by_date_and_source(
+    tmp_path, monkeypatch, capsys, configure
+):
+    configure(db=Path(tmp_path / "w.duckdb"))
     later = NOW + timedelta(days=2)
     other_day = _fetched("https://k/1", UNRELATED, "caucasian-knot-en", published=later)
     _commit(store.db_path(), _fetched("https://c/1"), other_day)
@@ -514,7 +515,7 @@ def test_a_reader_waits_out_a_writer_in_another_process(tmp_path):
         assert writer.wait(timeout=30) == 0
 
 
-def test_a_reader_says_which_process_holds_the_file(tmp_path, monkeypatch, capsys):
+def test_a_reader_says_which_process_holds_the_file(tmp_path, monkeypatch, capsys, configure):
     path = tmp_path / "w.duckdb"
     writer = _start_writer(path, 30)
     try:
@@ -523,10 +524,17 @@ def test_a_reader_says_which_process_holds_the_file(tmp_path, monkeypatch, capsy
             store.connect(path, read_only=True, wait_seconds=0.5),
         ):
             pass
-        monkeypatch.setenv("NEWSFLOW_DB", str(path))
+        configure(db=Path(path))
         monkeypatch.setattr(store, "READ_WAIT_SECONDS", 0.5)
         assert cli.main(["sql", "select 1"]) == 1
         assert f"process {writer.pid}" in capsys.readouterr().err
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_a_worker_is_told_where_its_warehouse_is_once_it_is_open(tmp_path):
+    where, shared = DuckDBWarehouse(tmp_path / "w.duckdb").describe()
+    assert (where, shared) == (f"the DuckDB file {tmp_path / 'w.duckdb'}", False)
+    with store.connect(tmp_path / "w.duckdb", read_only=True) as conn:  # migrated on opening
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)

@@ -22,6 +22,8 @@ import duckdb
 import pyarrow as pa
 import zstandard
 
+from core.settings import VARIABLES
+from core.settings import current as current_settings
 from warehouse import lake
 from warehouse.sql import registered, url_table
 
@@ -38,7 +40,6 @@ ARCHIVE_SCHEMA = pa.schema(
 # 43 MB/s for level 10, whose compression took a fifth of the commit thread's time at ingest.
 _LEVEL = 3
 SUFFIX = ".zst"
-ARCHIVE_ENV = "NEWSFLOW_ARCHIVE"  # the bodies' directory, where the default will not do
 ORPHAN_AGE_SECONDS = 24 * 3600  # a file without a row this old was written by a lost commit
 
 
@@ -81,16 +82,16 @@ def pack(text: str, content_type: str | None, archived_at: datetime) -> Body:
 
 
 def archive_root(conn: duckdb.DuckDBPyConnection) -> Path:
-    """Where this warehouse's bodies live: NEWSFLOW_ARCHIVE, else beside the DuckDB file, or
-    under the lake's data path (a remote one, s3://..., needs NEWSFLOW_ARCHIVE)."""
-    if chosen := os.environ.get(ARCHIVE_ENV):
-        return Path(chosen)
+    """Where this warehouse's bodies live: the settings' archive, else beside the DuckDB file, or
+    under the lake's data path (a remote one, s3://..., needs the archive set)."""
+    if (chosen := current_settings().archive) is not None:
+        return chosen
     on_lake = lake.data_dir(conn)
     if on_lake is not None:
         if "://" in on_lake:
             raise ValueError(
-                f"the lake's data path {on_lake} is not a directory: set {ARCHIVE_ENV} to one "
-                "that every worker sees for the raw archive's bodies"
+                f"the lake's data path {on_lake} is not a directory: set "
+                f"{VARIABLES['archive']} to one that every worker sees for the raw archive's bodies"
             )
         return Path(on_lake) / "archive"
     row = conn.execute(

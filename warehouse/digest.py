@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from warehouse.reports import FAILURES
+from connectors.records import FAILURES
 from warehouse.sql import registered, url_table
 
 CHART_DAYS = 30

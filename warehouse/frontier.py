@@ -16,13 +16,11 @@ from enum import StrEnum
 import duckdb
 import pyarrow as pa
 
-from connectors.records import Link, Validators
+from connectors.records import FINAL_STATES, WAITING_STATES, Link, Validators
 from warehouse import runners
 from warehouse.sql import registered, transaction, url_table
 
 LEASE = timedelta(minutes=30)  # a chunk not committed by then is free for another run
-FINAL_STATES = ("stored", "alias", "duplicate")
-WAITING_STATES = ("discovered", "outside_window")
 
 
 class Refetch(StrEnum):
@@ -134,8 +132,8 @@ def claim(
         "limit": limit,
         "since": since,
         "until": until,
-        "final": list(FINAL_STATES),
-        "waiting": list(WAITING_STATES),
+        "final": sorted(FINAL_STATES),
+        "waiting": sorted(WAITING_STATES),
     }
     # chosen, then leased, in one transaction: DuckLake has no UPDATE ... RETURNING
     with transaction(conn):
@@ -245,7 +243,7 @@ def summary(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[tuple]:
         "count(*) FILTER (next_due <= $now) AS due, "
         "count(*) FILTER (next_due IS NULL AND NOT list_contains($final, state)) AS given_up "
         "FROM frontier GROUP BY ALL ORDER BY ALL",
-        {"now": now, "final": list(FINAL_STATES)},
+        {"now": now, "final": sorted(FINAL_STATES)},
     ).fetchall()
 
 
@@ -255,5 +253,5 @@ def failures(conn: duckdb.DuckDBPyConnection, source_id: str | None = None) -> l
         "SELECT source_id, url, state, last_status, last_error, attempts, next_due "
         "FROM frontier WHERE NOT (list_contains($final, state) OR list_contains($waiting, state)) "
         "AND ($source IS NULL OR source_id = $source) ORDER BY source_id, url",
-        {"final": list(FINAL_STATES), "waiting": list(WAITING_STATES), "source": source_id},
+        {"final": sorted(FINAL_STATES), "waiting": sorted(WAITING_STATES), "source": source_id},
     ).fetchall()

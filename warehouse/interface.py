@@ -1,8 +1,8 @@
 """The warehouse as the pipeline sees it: the dozen operations it needs, behind one interface.
 
 Flows and the pipeline core call these instead of opening connections (as dlt's destinations
-do). DuckDBWarehouse runs them on the embedded DuckDB file or, where NEWSFLOW_WAREHOUSE names
-one, on a DuckLake that several workers share (warehouse/lake.py).
+do). DuckDBWarehouse runs them on the embedded DuckDB file or, where the settings' warehouse
+names one, on a DuckLake that several workers share (warehouse/lake.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,20 @@ from connectors.config import Revisit, Source
 from connectors.records import FetchAttempt, Link
 from processing.models import ModelInfo
 from processing.records import Article, Translation, UrlResult
-from warehouse import archive, clusters, frontier, loads, reports, state, store, translations
+from warehouse import (
+    archive,
+    clusters,
+    frontier,
+    health,
+    loads,
+    reports,
+    state,
+    store,
+    translations,
+)
 from warehouse.archive import ArchivedPage
 from warehouse.frontier import Claimed, Refetch
+from warehouse.health import CanaryCheck
 from warehouse.loads import LoadResult, RunKey
 from warehouse.reports import SourceReport
 from warehouse.search import refresh_index
@@ -94,10 +105,12 @@ class Warehouse(Protocol):
         self, routes: Mapping[str, str], after: str, limit: int
     ) -> list[PendingArticle]: ...
     def count_retranslatable(self, routes: Mapping[str, str]) -> dict[tuple[str, str], int]: ...
+    def check_canaries(self, sources: Mapping[str, Source], now: datetime) -> list[CanaryCheck]: ...
+    def describe(self) -> tuple[str, bool]: ...
 
 
 class DuckDBWarehouse:
-    """The warehouse NEWSFLOW_WAREHOUSE names: the DuckDB file (default) or a DuckLake.
+    """The warehouse the settings name (core.settings): the DuckDB file (default) or a DuckLake.
 
     On the file each operation holds the write connection briefly; on DuckLake each write
     operation is one transaction, run again whole after a conflict with another worker.
@@ -309,6 +322,20 @@ class DuckDBWarehouse:
         """Per (language, model that made them), the articles a re-translation would redo."""
         with store.connect(self.path) as conn:
             return translations.count_retranslatable(conn, routes)
+
+    def check_canaries(self, sources: Mapping[str, Source], now: datetime) -> list[CanaryCheck]:
+        """Each source's canary: its latest good article extracted again (warehouse.health)."""
+        return store.write(lambda conn: health.check_canaries(conn, sources, now), self.path)
+
+    def describe(self) -> tuple[str, bool]:
+        """Open the warehouse once (a writer: the schema is brought up to date) and say where
+        it is, and whether other machines can share it (a DuckLake)."""
+        shared = store.backend(self.path)
+        with store.connect(self.path):
+            pass
+        if shared is not None:
+            return f"DuckLake {shared.catalog}", True
+        return f"the DuckDB file {self.path or store.db_path()}", False
 
 
 class WarehouseCache:

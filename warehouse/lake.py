@@ -1,7 +1,7 @@
 """DuckLake: the warehouse many workers share, its catalog in PostgreSQL, its data as Parquet.
 
-NEWSFLOW_WAREHOUSE=ducklake:postgres:<libpq settings> chooses it (the DuckDB file stays the
-default); NEWSFLOW_LAKE_DATA is where the Parquet files go, a path every worker sees (it is
+The settings' warehouse `ducklake:postgres:<libpq settings>` chooses it (the DuckDB file stays
+the default); their lake_data is where the Parquet files go, a path every worker sees (it is
 recorded in the catalog when the lake is created, so later workers may leave it unset). The
 ducklake and postgres extensions load from their registry packages, never from the network.
 
@@ -19,7 +19,6 @@ extracting, outside these short transactions, run side by side.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
 import threading
@@ -34,11 +33,13 @@ from typing import TypeVar
 
 import duckdb
 
+from core.settings import LAKE_PREFIX
+from core.settings import current as current_settings
 from warehouse.sql import transaction
 
 log = logging.getLogger("newsflow.warehouse")
 T = TypeVar("T")
-PREFIX = "ducklake:"
+PREFIX = LAKE_PREFIX
 TRIES = 12  # a commit that conflicts this often in a row is a real problem: say so
 FIRST_WAIT = 0.05  # seconds; doubles each try (with jitter) up to MAX_WAIT
 MAX_WAIT = 5.0
@@ -77,14 +78,14 @@ class LakeConflict(RuntimeError):
 
 
 def configured() -> Lake | None:
-    """The lake NEWSFLOW_WAREHOUSE names, or None where the warehouse is a DuckDB file."""
-    spec = os.environ.get("NEWSFLOW_WAREHOUSE", "")
-    if not spec.startswith(PREFIX):
+    """The lake the settings' warehouse names (core.settings), or None for a DuckDB file."""
+    chosen = current_settings()
+    if chosen.lake is None:
         return None
-    data = os.environ.get("NEWSFLOW_LAKE_DATA")
+    data = chosen.lake_data
     if data and "://" not in data:
         data = str(Path(data).resolve()) + "/"
-    return Lake(spec.removeprefix(PREFIX), data or None)
+    return Lake(chosen.lake, data or None)
 
 
 def adapt(sql: str) -> str:

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.config import Revisit
-from connectors.records import FetchAttempt, Link, Outcome, TranslationStatus
+from connectors.records import FetchAttempt, FrontierState, Link, Outcome, TranslationStatus
 from processing.dedup import canonical_url
 from processing.records import Article, UrlResult
 from warehouse import frontier, translations
@@ -408,7 +408,7 @@ def _states(
     if article.url == listed:
         return [{**itself, "via": "text" if own == Outcome.DUPLICATE else None}]
     via = "text" if own == Outcome.DUPLICATE else _via(result.attempt, article.url)
-    state = Outcome.DUPLICATE if own == Outcome.DUPLICATE else Outcome.ALIAS
+    state = Outcome.DUPLICATE if own == Outcome.DUPLICATE else FrontierState.ALIAS
     return [{**row, "url": listed, "state": str(state), "resolved_url": target, "via": via}, itself]
 
 

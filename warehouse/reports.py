@@ -8,23 +8,8 @@ from datetime import datetime
 
 import duckdb
 
-# Outcomes that are neither success nor a deliberate skip: a later run tries these URLs again.
-FAILURES = (
-    "malformed",
-    "http_error",
-    "timeout",
-    "empty",
-    "not_html",
-    "too_large",
-    "network_error",
-    "redirect_loop",
-    "no_content",
-    "crashed",
-    "truncated",
-    "undecodable",
-    "refused",
-    "blocked",
-)
+from connectors.records import FAILURES
+
 # The vendor of a blocked URL, read back from its error ("blocked by <vendor>: <evidence>").
 WALL_VENDOR_SQL = (
     r"coalesce(nullif(regexp_extract(error, 'blocked by ([a-z-]+)', 1), ''), 'unknown')"

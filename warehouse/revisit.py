@@ -11,11 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from connectors.config import Revisit
-from connectors.records import FetchAttempt, Outcome
-
-DONE = frozenset({Outcome.STORED, Outcome.ALIAS, Outcome.DUPLICATE})
-# Listed but left for a later run on purpose: due for the next run that wants it.
-WAITING = frozenset({Outcome.DISCOVERED, Outcome.OUTSIDE_WINDOW})
+from connectors.records import FINAL_STATES, WAITING_STATES, FetchAttempt
 
 
 def next_due(
@@ -25,9 +21,9 @@ def next_due(
 
     failures counts the failed attempts in a row including this one (0 after a success).
     """
-    if attempt.outcome in DONE:
+    if attempt.outcome in FINAL_STATES:
         return None
-    if attempt.outcome in WAITING:
+    if attempt.outcome in WAITING_STATES:  # left for a later run on purpose
         return now
     if attempt.is_transient:
         steps = policy.transient_backoff_hours

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -19,14 +18,12 @@ import duckdb
 import pyarrow as pa
 
 from connectors.config import Source
+from core.settings import current as current_settings
 from warehouse import lake, runners
-from warehouse.clusters import assign_clusters
 from warehouse.reports import SourceReport
 from warehouse.schema import migrate
-from warehouse.search import refresh_index
 from warehouse.sql import merge
 
-DEFAULT_DB = Path("data") / "newsflow.duckdb"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
 READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer
 WAIT_LOG_SECONDS = 30.0  # a waiting writer says who holds the file this often
@@ -57,14 +54,8 @@ class RunRecord:
 
 
 def db_path() -> Path:
-    """The warehouse file: NEWSFLOW_WAREHOUSE (unless a DuckLake), NEWSFLOW_DB, else the default.
-
-    The default is ./data/newsflow.duckdb.
-    """
-    chosen = os.environ.get("NEWSFLOW_WAREHOUSE", "")
-    if chosen and not chosen.startswith(lake.PREFIX):
-        return Path(chosen)
-    return Path(os.environ.get("NEWSFLOW_DB") or DEFAULT_DB)
+    """The warehouse file the settings name (core.settings): ./data/newsflow.duckdb by default."""
+    return current_settings().db_path
 
 
 def backend(path: Path | None = None) -> lake.Lake | None:
@@ -83,7 +74,7 @@ def connect(
 
     DuckDB lets one process write a file at a time, so a second process retries for
     wait_seconds, logging who holds the file every log_every seconds, and then fails with a
-    message that says what holds it. On DuckLake (NEWSFLOW_WAREHOUSE) nobody waits: readers
+    message that says what holds it. On DuckLake (the settings' warehouse) nobody waits: readers
     get a fresh read-only attachment, writers a connection of the process's attached lake.
     """
     shared = backend(path)
@@ -182,12 +173,6 @@ def register_sources(conn: duckdb.DuckDBPyConnection, sources: Sequence[Source])
     if not rows:
         return
     merge(conn, "sources", pa.Table.from_pylist(rows), ["id"])
-
-
-def refresh_derived(conn: duckdb.DuckDBPyConnection) -> None:
-    """What follows every load: story clusters for new articles, a fresh search index."""
-    assign_clusters(conn)
-    refresh_index(conn)
 
 
 def record_run(

@@ -506,8 +506,9 @@ def load_sources(
 
 
 def translation_choice(path: Path | None = None) -> dict[str, str]:
-    """The translation model chosen per language in sources.yaml's `defaults: translation:`."""
-    path = Path(path or default_sources_path())
+    """The translation model chosen per language in sources.yaml's `defaults: translation:`
+    (the file the settings name, core.settings.current(), unless one is given)."""
+    path = Path(path or default_sources_path(current_settings().sources_file))
     document = read_yaml(path)
     check_sources(document, path)
     return translation_choice_of(document.get("defaults") or {})

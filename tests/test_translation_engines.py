@@ -9,6 +9,7 @@ routing and what follows a translation, never words. Nothing downloads.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +49,13 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def choose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **chosen: str) -> None:
-    """Point NEWSFLOW_SOURCES at the project's sources.yaml with this `defaults: translation:`."""
+def choose(tmp_path: Path, configure: Callable[..., object], **chosen: str) -> None:
+    """Settings naming the project's sources.yaml with this `defaults: translation:`."""
     lines = "".join(f"    {language}: {name}\n" for language, name in chosen.items())
     text = (PROJECT_ROOT / "sources.yaml").read_text(encoding="utf-8")
     path = tmp_path / "sources.yaml"
     path.write_text(text.replace("defaults:\n", f"defaults:\n  translation:\n{lines}", 1))
-    monkeypatch.setenv("NEWSFLOW_SOURCES", str(path))
+    configure(sources_file=path)
 
 
 def test_folders_install_checked_and_listed_with_engine_size_and_languages(
@@ -114,8 +115,6 @@ def test_each_language_goes_to_its_chosen_engine_with_provenance(
     folders: dict[str, Path],
     models_dir: Path,
     ru_model: ModelInfo,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     nllb = ct2_models.install_folder(folders["nllb"], name="nllb-test")
     marian = ct2_models.install_folder(folders["marian"])
@@ -190,11 +189,11 @@ def test_backlog_goes_to_the_chosen_engine_then_retranslation_keeps_history(
     models_dir: Path,
     ru_model: ModelInfo,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    configure: Callable[..., object],
     prefect_api: None,
     capsys,
 ) -> None:
-    choose(tmp_path, monkeypatch, az="opus-mt-az-en", ru="nllb-test")
+    choose(tmp_path, configure, az="opus-mt-az-en", ru="nllb-test")
     _ingest(
         [
             _article("https://az/1", "az", "Xəbərlər", AZ_TEXT),
@@ -264,7 +263,7 @@ def test_install_with_retranslate_runs_it(
     folders: dict[str, Path],
     models_dir: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    configure: Callable[..., object],
     prefect_api: None,
     capsys,
 ) -> None:
@@ -273,7 +272,7 @@ def test_install_with_retranslate_runs_it(
     Uzbek, which no other test installs an Argos model for (the session shares them).
     """
     install_model_file(build_argos_package(tmp_path, "uz"))
-    choose(tmp_path, monkeypatch, uz="opus-mt-uz-en")
+    choose(tmp_path, configure, uz="opus-mt-uz-en")
     _ingest([_article("https://uz/1", "uz", None, AZ_TEXT)])
     assert _rows("SELECT translation_model FROM articles") == [("argos:uz-en@0.1",)]
     marian = ["uz", "--dir", str(folders["marian"]), "--name", "opus-mt-uz-en"]
@@ -287,12 +286,12 @@ def test_install_with_retranslate_runs_it(
 
 
 def test_the_choice_is_read_from_sources_yaml_defaults_and_checked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    tmp_path: Path, configure: Callable[..., object], capsys
 ) -> None:
     """Every source carries it into the ingest's translation; a malformed one is refused."""
     from connectors.config import load_sources, translation_choice
 
-    choose(tmp_path, monkeypatch, AZ="nllb-200-distilled-600M")
+    choose(tmp_path, configure, AZ="nllb-200-distilled-600M")
     assert translation_choice() == {"az": "nllb-200-distilled-600M"}
     assert {s.translation for s in load_sources()} == {(("az", "nllb-200-distilled-600M"),)}
     path = tmp_path / "sources.yaml"

@@ -1,11 +1,15 @@
-"""Benchmark: argostranslate's per-text translate() against newsflow's batched path.
+"""Benchmark: each engine's sentences per second, batched against per-text, on real shapes.
 
-Builds a random model with Argos' real architecture (6+6 layers, d_model 512, 8 heads, vocab
-32k, int8; every output exactly 25 tokens, see tests/argos_package.py), installs it into a
-temporary Argos home and translates the same paragraphs both ways in one process, model loads
-excluded. Prints sentences per second for each and the ratio (target: newsflow >= 3x).
+Argos: a random model with Argos' real architecture (6+6 layers, d_model 512, 8 heads, vocab
+32k, int8; every output exactly 25 tokens, see tests/argos_package.py) in a temporary Argos
+home, argostranslate's own per-text translate() against newsflow's batched path.
+CTranslate2: converted-folder models of Marian/OPUS-MT's shape (6+6, d 512, post-norm, swish,
+32k) and NLLB-200 distilled 600M's (12+12, d 1024, 16 heads, ffn 4096, 256,206 tokens with
+the FLORES codes, int8; tests/ct2_package.py), installed with `newsflow models install --dir`'s
+code, each engine's per-text calls against newsflow's batched path. The memory a loaded model
+adds to the process (RSS) is printed beside its size on disk. Model loads are not timed.
 
-    .venv/bin/python bench/translate.py [--paragraphs 200] [--tiny]
+    .venv/bin/python bench/translate.py [--paragraphs 200] [--engines argos marian nllb] [--tiny]
 
 Threads, beam and batch size come from ARGOS_INTRA_THREADS, ARGOS_BEAM_SIZE, ARGOS_BATCH_SIZE...
 as they do for both paths in production.
@@ -16,6 +20,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,10 +50,37 @@ def paragraphs(count: int, seed: int = 3) -> list[str]:
     return out
 
 
+_LOAD = """
+import sys, ctranslate2
+from pathlib import Path
+
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+before = rss()
+model = ctranslate2.Translator(sys.argv[1], device="cpu", compute_type="int8")
+model.translate_batch([["</s>"]], max_decoding_length=4)
+print(rss() - before)
+"""
+
+
+def loaded_mb(model_dir: Path) -> float:
+    """Resident memory a CTranslate2 model adds once loaded and used, in a fresh process (this
+    one's allocator keeps freed memory, so its own RSS would not tell)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD, str(model_dir)], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.split()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paragraphs", type=int, default=200)
-    parser.add_argument("--tiny", action="store_true", help="tiny model (a smoke run)")
+    parser.add_argument("--ct2-paragraphs", type=int, default=30, help="for marian and nllb")
+    parser.add_argument("--engines", nargs="+", default=["argos", "marian", "nllb"])
+    parser.add_argument("--tiny", action="store_true", help="tiny models (a smoke run)")
     args = parser.parse_args(argv)
 
     home = Path(tempfile.mkdtemp(prefix="newsflow-bench-"))
@@ -57,12 +90,22 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["ARGOS_CHUNK_TYPE"] = "DEFAULT"  # the splitter bundled in the package
     os.environ["ARGOS_PACKAGE_INDEX"] = "http://127.0.0.1:9/"  # never the network
 
+    if "argos" in args.engines:
+        bench_argos(home, paragraphs(args.paragraphs), args.tiny)
+    for engine in ("marian", "nllb"):
+        if engine in args.engines:
+            bench_ct2(home, engine, paragraphs(args.ct2_paragraphs), args.tiny)
+    return 0
+
+
+def bench_argos(home: Path, texts: list[str], tiny: bool) -> None:
+    """argostranslate's per-text translate() against newsflow's batched path, one Argos model."""
     from argos_package import ARGOS_SIZE, Architecture, build_argos_package
 
     from processing import translate
     from processing.models import install_model_file
 
-    arch = Architecture() if args.tiny else ARGOS_SIZE
+    arch = Architecture() if tiny else ARGOS_SIZE
     started = time.perf_counter()
     model = install_model_file(build_argos_package(home, "ru", architecture=arch))
     size_mb = model.size_bytes() / 1e6
@@ -71,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     import argostranslate.translate as argos
     from argostranslate import settings
 
-    texts = paragraphs(args.paragraphs)
     ours = translate._translator(model)  # loaded once, as the pipeline does
+    print(f"loaded: +{loaded_mb(model.path / 'model'):.0f} MB resident")
     sentences = sum(len(ours.splitter.split_sentences(t)) for t in texts)
     print(
         f"{len(texts)} paragraphs, {sentences} sentences; beam {settings.beam_size}, "
@@ -97,7 +140,61 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"newsflow batched translate_articles: {ours_s:7.2f} s  {sentences / ours_s:8.1f} sent/s")
     print(f"speed-up: {argos_s / ours_s:.1f}x")
-    return 0
+
+
+def bench_ct2(home: Path, engine: str, texts: list[str], tiny: bool) -> None:
+    """One CTranslate2 engine's model: its per-text calls against newsflow's batched path."""
+    from argos_package import Architecture
+    from argostranslate import settings
+    from ct2_package import MARIAN_SIZE, NLLB_600M, build_marian_folder, build_nllb_folder
+
+    from processing import ct2_models, translate
+    from processing.models import available_models
+
+    started = time.perf_counter()
+    if engine == "nllb":
+        folder = build_nllb_folder(
+            home / "nllb-600m-shape",
+            architecture=(Architecture(output_tokens=25, tied=True) if tiny else NLLB_600M),
+        )
+    else:
+        arch = (
+            MARIAN_SIZE
+            if not tiny
+            else Architecture(output_tokens=25, pre_norm=False, activation="swish", tied=True)
+        )
+        folder = build_marian_folder(home / "opus-mt-ru-en", "ru", arch)
+    built = time.perf_counter() - started
+    manifest = ct2_models.install_folder(folder, ["ru"], models_dir=home / "ct2")
+    size_mb = manifest.size_bytes() / 1e6
+    model = available_models({"ru": manifest.name}, home / "ct2")["ru"]
+    ours = translate._translator(model)
+    print(
+        f"\n{engine}: {model.model_id} ({size_mb:.0f} MB on disk), built in {built:.1f} s, "
+        f"loaded: +{loaded_mb(model.path):.0f} MB resident"
+    )
+    sentences = sum(len(translate.split_sentences(t)) for t in texts)
+    print(f"{len(texts)} paragraphs, {sentences} sentences")
+    ours.translate(texts[:1])  # warm up
+
+    started = time.perf_counter()
+    single = [ours.translate([text])[0] for text in texts]
+    single_s = time.perf_counter() - started
+    started = time.perf_counter()
+    batched = ours.translate(texts)
+    batched_s = time.perf_counter() - started
+    same = sum(a == b for a, b in zip(single, batched, strict=True))
+    sample = [ours.tokens(s) for s in translate.split_sentences(texts[0])]
+    prefix = [[model.target_token]] * len(sample) if model.target_token else None
+    hypotheses = ours.loaded.model.translate_batch(
+        sample, target_prefix=prefix, beam_size=settings.beam_size
+    )
+    length = sum(len(h.hypotheses[0]) for h in hypotheses) / len(sample)
+    print(f"output: {length:.0f} tokens a sentence; identical per text for {same}/{len(texts)}")
+    print(f"{engine} per text:  {single_s:7.2f} s  {sentences / single_s:8.1f} sent/s")
+    print(f"{engine} batched:   {batched_s:7.2f} s  {sentences / batched_s:8.1f} sent/s")
+    print(f"{engine} speed-up: {single_s / batched_s:.1f}x")
+    shutil.rmtree(folder)
 
 
 if __name__ == "__main__":

@@ -183,6 +183,7 @@ class Source:
     page_json: PageJson | None = None
     parser: type[PageParser] | None = None
     dates: DateReading = DateReading()
+    translation: tuple[tuple[str, str], ...] = ()  # defaults' model per language
 
     def __post_init__(self) -> None:
         if isinstance(self.options, Mapping):
@@ -255,6 +256,9 @@ class Defaults(_Strict):
     revisit: Revisit = Revisit()
     alerts: Alerts = Alerts()
     allow_hosts: tuple[str, ...] = ()
+    # language → model name (`newsflow models list`), e.g. {az: nllb-200-distilled-600M};
+    # "argos" or a language not named: its Argos package (see processing.models.available_models)
+    translation: dict[str, str] = {}
 
 
 class SourceSettings(_Strict):
@@ -518,6 +522,21 @@ def load_sources(
     return sources
 
 
+def translation_choice(path: Path | None = None) -> dict[str, str]:
+    """The translation model chosen per language in sources.yaml's `defaults: translation:`
+    (the file the settings name, core.settings.current(), unless one is given)."""
+    path = Path(path or default_sources_path(current_settings().sources_file))
+    document = read_yaml(path)
+    check_sources(document, path)
+    return translation_choice_of(document.get("defaults") or {})
+
+
+def translation_choice_of(defaults: Mapping[str, Any]) -> dict[str, str]:
+    """`translation:` of a checked `defaults:` mapping, language codes lower-cased."""
+    chosen = defaults.get("translation") or {}
+    return {str(language).strip().lower(): str(name) for language, name in chosen.items()}
+
+
 def _source(
     entry: Mapping[str, Any],
     defaults: Mapping[str, Any],
@@ -551,6 +570,7 @@ def _source(
         page_json=PageJson(**entry["page_json"]) if entry.get("page_json") else None,
         parser=load_parser(entry["parser"]) if entry.get("parser") else None,
         dates=_date_reading(entry),
+        translation=tuple(translation_choice_of(defaults).items()),
     )
 
 

@@ -489,12 +489,16 @@ def _sources_command(commands: Commands) -> None:
 def _models_command(commands: Commands) -> None:
     models = commands.add_parser("models", help="list or install translation models")
     actions = models.add_subparsers(required=True, metavar="ACTION", parser_class=Parser)
-    listing = actions.add_parser("list", help="installed models: pair, version, size on disk")
+    listing = actions.add_parser(
+        "list", help="installed models: name, engine, version, size, languages served and used"
+    )
     listing.set_defaults(run=_models_list)
     install = actions.add_parser(
-        "install", help="install X->English models from the Argos index or from files"
+        "install", help="install X->English models: Argos (index, files), CTranslate2 folders"
     )
-    install.add_argument("languages", nargs="*", metavar="LANG", help="e.g. ru zh az")
+    install.add_argument(
+        "languages", nargs="*", metavar="LANG", help="e.g. ru zh az (with --dir: those it serves)"
+    )
     install.add_argument(
         "--file",
         action="append",
@@ -503,6 +507,21 @@ def _models_command(commands: Commands) -> None:
         default=[],
         metavar="PATH",
         help="a .argosmodel file (repeatable): no internet needed",
+    )
+    install.add_argument(
+        "--dir",
+        action="append",
+        type=Path,
+        dest="dirs",
+        default=[],
+        metavar="PATH",
+        help="a converted CTranslate2 model folder (NLLB-200, OPUS-MT; see README)",
+    )
+    install.add_argument("--name", help="with --dir: the model's name (default: folder name)")
+    install.add_argument(
+        "--retranslate",
+        action="store_true",
+        help="re-translate the articles of the languages a new model now translates",
     )
     install.set_defaults(run=_models_install)
 
@@ -518,6 +537,13 @@ def _translate_command(commands: Commands) -> None:
         default=200,
         metavar="N",
         help="articles per batch (default 200)",
+    )
+    translate.add_argument(
+        "--retranslate",
+        nargs="*",
+        metavar="LANG",
+        help="also re-translate these languages' articles (none named: all) made by another "
+        "model than the one each uses now",
     )
     translate.set_defaults(run=_translate)
 
@@ -716,7 +742,7 @@ def _demo_translation() -> bool:
     from desk.shell import print_query
 
     print()
-    _translate(argparse.Namespace(batch_size=200))
+    _translate(argparse.Namespace(batch_size=200, retranslate=None))
     print("\nOriginal and English side by side:")
     print_query(SIDE_BY_SIDE_SQL)
     return True
@@ -953,45 +979,26 @@ def _sources_check(args: argparse.Namespace) -> int:
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from processing.models import installed_models
+    from flows.model_commands import list_models
 
-    models = sorted(installed_models().values(), key=lambda m: m.name)
-    if not models:
-        print("no translation models installed: see `newsflow models install --help`")
-        return 0
-    print(f"{'pair':<10}{'version':<10}{'size':>10}  path")
-    for m in models:
-        print(f"{m.name:<10}{m.version:<10}{m.size_bytes() / 1e6:>7.1f} MB  {m.path}")
-    return 0
+    return list_models()
 
 
 def _models_install(args: argparse.Namespace) -> int:
-    from processing.models import install_from_index, install_model_file
+    from flows.model_commands import install_models
 
-    if not args.languages and not args.files:
-        raise ValueError("name languages (newsflow models install ru zh) or --file PATH")
-    installed = [install_model_file(path) for path in args.files]
-    if args.languages:
-        installed += install_from_index(args.languages, progress=print)
-    for m in installed:
-        print(f"installed {m.name} {m.version} at {m.path}")
-    return 0
+    return install_models(args)
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from rich.progress import Progress
+    from flows.model_commands import routed_languages, translate
 
     with _existing_warehouse():  # translating nothing must not leave an empty warehouse behind
         pass
-
-    from flows.translate import reporting_progress, translate_backlog
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task("translating", total=None)
-        with reporting_progress(lambda done, total: bar.update(task, completed=done, total=total)):
-            counts = translate_backlog(batch_size=args.batch_size)
-    print("articles by translation status:", counts or "none pending with an installed model")
-    return 0
+    retranslate = args.retranslate
+    if retranslate == []:  # --retranslate alone: every language a model translates
+        retranslate = routed_languages()
+    return translate(retranslate, args.batch_size)
 
 
 def _print_summary(run_id: str) -> None:

@@ -2,7 +2,9 @@
 
 Install a model (`newsflow models install ...`), then run `translate_backlog` (`newsflow
 translate`, or its deployment): every article pending a model that is now installed is
-translated in batches, in this one run, with the model loaded once.
+translated in batches, in this one run, with the model loaded once. With `retranslate`
+languages it also re-translates their articles made by another model than the one each
+language uses now (a better engine arrived), keeping the old translation in history.
 
 `translate-on-pool` spreads the same batches over the `newsflow` work pool instead: it pages
 through the pending articles and starts a `translate-batch/pool` run per batch, `workers` at a
@@ -26,9 +28,10 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.states import Completed, Failed, State
 
+from connectors.config import translation_choice
 from connectors.records import TranslationStatus
 from flows.runs import finish_run
-from processing.models import installed_models
+from processing.models import available_models
 from processing.records import Translation
 from processing.translate import translate_articles
 from warehouse.interface import DuckDBWarehouse, WarehouseCache
@@ -51,30 +54,37 @@ def reporting_progress(listener: Progress) -> Iterator[None]:
 
 
 @task(cache_policy=NO_CACHE)
-def translate_pending(batch: list[PendingArticle]) -> list[tuple[str, Translation]]:
+def translate_pending(
+    batch: list[PendingArticle], choice: dict[str, str] | None = None
+) -> list[tuple[str, Translation]]:
     """One model batch for a page of pending articles, cached texts skipped."""
     items = [(a.language, a.title, a.text) for a in batch]
-    results = translate_articles(items, WarehouseCache(DuckDBWarehouse()))
+    results = translate_articles(items, WarehouseCache(DuckDBWarehouse()), choice)
     return [(a.url, result) for a, result in zip(batch, results, strict=True)]
 
 
 @task(cache_policy=NO_CACHE)
-def save_translated(results: list[tuple[str, Translation]]) -> None:
+def save_translated(results: list[tuple[str, Translation]], replacing: bool = False) -> None:
     """Write a page of translations and their paragraphs; they are searchable at once."""
-    DuckDBWarehouse().save_translations(results)
+    DuckDBWarehouse().save_translations(results, replacing)
 
 
 class MissingModel(RuntimeError):
     """This machine has no model for some articles of a batch: it must not save them."""
 
 
-def translate_and_save(batch: list[PendingArticle]) -> list[tuple[str, Translation]]:
+def translate_and_save(
+    batch: list[PendingArticle], choice: dict[str, str] | None = None, replacing: bool = False
+) -> list[tuple[str, Translation]]:
     """Translate a page of pending articles and save it: the step both backlog flows repeat.
+
+    choice: the model per language (sources.yaml); replacing: the articles were translated
+    before, by another model (a re-translation).
 
     Raises MissingModel, saving nothing, when this machine lacks a model some of them need
     (a pool worker without it): the message says which languages and where.
     """
-    results = translate_pending(batch)
+    results = translate_pending(batch, choice)
     missing = Counter(
         article.language
         for article, (_, result) in zip(batch, results, strict=True)
@@ -89,23 +99,30 @@ def translate_and_save(batch: list[PendingArticle]) -> list[tuple[str, Translati
             f"(models in {settings.package_data_dir}): install it there (`newsflow models "
             "install LANG`, or --file PATH.argosmodel); nothing of this batch was saved"
         )
-    save_translated(results)
+    save_translated(results, replacing)
     return results
 
 
 @flow(name="translate_backlog", log_prints=True)
-def translate_backlog(batch_size: int = 200) -> dict[str, int]:
+def translate_backlog(
+    batch_size: int = 200, retranslate: list[str] | None = None
+) -> dict[str, int]:
     """Translate every article pending a model whose language now has one installed.
 
-    Returns how many articles ended in each status (done, failed, not_needed).
+    Returns how many articles ended in each status (done, failed, not_needed), and with
+    `retranslate` how many were re-translated.
     The Args below are what the Prefect UI shows beside each field of the Run form.
 
     Args:
         batch_size: Articles sent to the model together (and written together).
+        retranslate: Languages whose translated articles are translated again where another
+            model than the one the language uses now made them (the old one stays in history).
     """
     logger = get_run_logger()
     started = time.monotonic()
-    languages = sorted(installed_models())
+    choice = translation_choice()
+    routes = available_models(choice)
+    languages = sorted(routes)
     warehouse = DuckDBWarehouse()
     total = warehouse.count_pending(languages) if languages else 0
     if languages:
@@ -114,17 +131,24 @@ def translate_backlog(batch_size: int = 200) -> dict[str, int]:
         logger.info("no translation model is installed: nothing to translate")
     counts: Counter[str] = Counter()
     done: list[str] = []
-    after = ""
-    while languages:
-        batch = warehouse.pending_articles(languages, after, batch_size)
-        if not batch:
-            break
-        results = translate_and_save(batch)
+
+    def pages(next_page: Callable[[str], list[PendingArticle]]) -> Iterator[PendingArticle]:
+        after = ""
+        while batch := next_page(after):
+            yield batch
+            after = batch[-1].url
+
+    for batch in pages(lambda after: warehouse.pending_articles(languages, after, batch_size)):
+        results = translate_and_save(batch, choice)
         counts.update(str(t.status) for _, t in results)
         done += [url for url, _ in results]
-        after = batch[-1].url
         for listener in _listeners:
             listener(sum(counts.values()), total)
+    again = {code: routes[code].model_id for code in retranslate or () if code in routes}
+    for batch in pages(lambda after: warehouse.retranslatable(again, after, batch_size)):
+        results = translate_and_save(batch, choice, replacing=True)
+        counts["retranslated"] += sum(t.status == TranslationStatus.DONE for _, t in results)
+        done += [url for url, _ in results]
     logger.info("translated backlog: %s", dict(counts))
     finish_run(warehouse, warehouse.articles_report(done, time.monotonic() - started))
     return dict(counts)
@@ -141,7 +165,9 @@ def translate_batch(urls: list[str]) -> dict[str, int]:
         urls: The batch's articles, as translate-on-pool paged them.
     """
     batch = DuckDBWarehouse().still_pending(urls)
-    counts = Counter(str(t.status) for _, t in translate_and_save(batch)) if batch else Counter()
+    choice = translation_choice()
+    results = translate_and_save(batch, choice) if batch else []
+    counts = Counter(str(t.status) for _, t in results)
     skipped = len(urls) - len(batch)
     get_run_logger().info("batch of %d: %s, %d no longer pending", len(urls), dict(counts), skipped)
     return dict(counts)
@@ -193,7 +219,7 @@ async def translate_on_pool(
     """
     started = time.monotonic()
     logger = get_run_logger()
-    languages = sorted(languages or await asyncio.to_thread(installed_models))
+    languages = sorted(languages or await asyncio.to_thread(available_models, translation_choice()))
     if not languages:
         logger.info("no translation model is installed here and no language was given")
     warehouse = DuckDBWarehouse()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
@@ -266,7 +266,7 @@ async def finish_chunk(
 ) -> list[UrlResult]:
     """Process and translate one fetched chunk: what its commit will write."""
     results = await process_chunk(source, params, fetched, pages)
-    return await asyncio.to_thread(translate_results, results, warehouse)
+    return await asyncio.to_thread(translate_results, results, warehouse, dict(source.translation))
 
 
 async def process_chunk(
@@ -310,15 +310,20 @@ async def process_chunk(
     return results
 
 
-def translate_results(results: list[UrlResult], warehouse: Warehouse) -> list[UrlResult]:
-    """English for the chunk's new articles in one batch; cached texts are not sent again."""
+def translate_results(
+    results: list[UrlResult], warehouse: Warehouse, choice: Mapping[str, str] | None = None
+) -> list[UrlResult]:
+    """English for the chunk's new articles in one batch; cached texts are not sent again.
+
+    choice: the translation model per language (sources.yaml `defaults: translation:`).
+    """
     indexed = [
         (i, r.article)
         for i, r in enumerate(results)
         if r.article is not None and r.attempt.outcome == Outcome.OK
     ]
     items = [(a.language, a.title, a.text) for _, a in indexed]
-    translations = translate_articles(items, WarehouseCache(warehouse)) if items else []
+    translations = translate_articles(items, WarehouseCache(warehouse), choice) if items else []
     out = list(results)
     for (i, article), translation in zip(indexed, translations, strict=True):
         out[i] = replace(out[i], article=replace(article, translation=translation))

@@ -69,8 +69,9 @@ async def reprocess_pages(
                 log.warning("%s: kept as stored, no longer extracts: %s", page.url, result.error)
                 continue
             articles.append(replace(result.article, url=page.url))  # the stored identity stays
+    choice = {language: name for s in sources.values() for language, name in s.translation}
     translations = translate_articles(
-        [(a.language, a.title, a.text) for a in articles], WarehouseCache(warehouse)
+        [(a.language, a.title, a.text) for a in articles], WarehouseCache(warehouse), choice
     )
     return [
         replace(article, translation=translation)

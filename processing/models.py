@@ -1,4 +1,9 @@
-"""Argos Translate models to English: what is installed, and installing from files or the index.
+"""Translation models to English: what is installed, which one each language uses, installing.
+
+Argos Translate packages are installed from files or the index; CTranslate2 models (NLLB-200,
+Marian/OPUS-MT) from converted folders (processing.ct2_models). Each language uses the model
+named for it in sources.yaml (`defaults: translation:`), else its Argos package, else an
+installed CTranslate2 model that serves it.
 
 Only `argostranslate.package` (~50 ms) is imported here, never `argostranslate.translate` (~4 s).
 Models live where Argos' settings say (ARGOS_PACKAGES_DIR, XDG_DATA_HOME), read when
@@ -12,12 +17,16 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from processing import ct2_models
+from processing.language import normalize_code
+
 TARGET = "en"
+ARGOS = "argos"
 INDEX_TIMEOUT_SECONDS = 10.0
 DOWNLOAD_TIMEOUT_SECONDS = 120.0
 
@@ -28,18 +37,31 @@ class ModelInstallError(Exception):
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """An installed X→en Argos package, as recorded with each translation."""
+    """An installed X→en model as one language uses it, recorded with each translation.
+
+    engine: "argos" (a package) or "ctranslate2" (a converted folder of kind "nllb" or
+    "marian"); source_token and target_token are NLLB's language codes, else None.
+    """
 
     from_code: str
     to_code: str
     name: str
     version: str
     path: Path
+    engine: str = ARGOS
+    kind: str = ARGOS
+    source_token: str | None = None
+    target_token: str | None = None
 
     @property
     def model_id(self) -> str:
-        """Provenance stored with translations, e.g. "argos:ru-en@1.9"."""
-        return f"argos:{self.name}@{self.version}"
+        """Provenance stored with translations: engine, name and version ("argos:ru-en@1.9")."""
+        return f"{self.engine}:{self.name}@{self.version}"
+
+    @property
+    def cache_name(self) -> str:
+        """The cache's model name: NLLB's English depends on the source language's token too."""
+        return f"{self.name}:{self.source_token}" if self.source_token else self.name
 
     def size_bytes(self) -> int:
         """Bytes the package takes on disk."""
@@ -59,6 +81,48 @@ def installed_models() -> dict[str, ModelInfo]:
         if current is None or _version_key(info.version) > _version_key(current.version):
             best[info.from_code] = info
     return best
+
+
+def installed_ct2_models(models_dir: Path | None = None) -> dict[str, dict[str, ModelInfo]]:
+    """Installed CTranslate2 models by name, each as the languages it serves use it."""
+    return {
+        m.name: {
+            code: ModelInfo(
+                code,
+                TARGET,
+                m.name,
+                m.version,
+                m.path,
+                ct2_models.ENGINE,
+                m.kind,
+                token,
+                m.target_token,
+            )
+            for code, token in m.languages.items()
+        }
+        for m in ct2_models.installed(models_dir)
+    }
+
+
+def available_models(
+    choice: Mapping[str, str] | None = None, models_dir: Path | None = None
+) -> dict[str, ModelInfo]:
+    """The model each language uses: the one chosen for it if installed, else its Argos
+    package, else the first installed CTranslate2 model (by name) that serves it.
+
+    choice: language → model name ("argos" for the Argos package), sources.yaml's
+    `defaults: translation:`; a chosen model that is not installed falls back as above.
+    """
+    routes = installed_models()
+    others = installed_ct2_models(models_dir)
+    for served in others.values():
+        for code, model in served.items():
+            routes.setdefault(code, model)
+    for language, name in (choice or {}).items():
+        code = normalize_code(language.strip().lower()) or language.strip().lower()
+        if name in others and code in others[name]:
+            routes[code] = others[name][code]
+    return routes
 
 
 def install_model_file(path: Path) -> ModelInfo:

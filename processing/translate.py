@@ -1,4 +1,10 @@
-"""Offline translation to English with installed Argos Translate packages, batched per model.
+"""Offline translation to English, batched per model: Argos packages and CTranslate2 models.
+
+Each language goes to the model processing.models.available_models routes it to (sources.yaml's
+choice, else Argos, else a CTranslate2 model that serves it). Both engines take the same path:
+sentences split offline, those of a whole batch of articles in one `translate_batch`, a cache,
+and the model's engine, name and version recorded with every translation. A model is loaded
+once per process and shared by every batch (and, for NLLB, by every language it serves).
 
 Paragraphs stay paragraphs; each title and paragraph is detected on its own, so English ones
 inside a Russian article are kept, not sent to a model. Every text still to translate in a
@@ -13,16 +19,18 @@ environment when it is first imported, so set them before the first call.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from connectors.records import TranslationStatus
 from processing.language import UNDETERMINED, detect_language, normalize_code
-from processing.models import TARGET, ModelInfo, installed_models
+from processing.models import ARGOS, TARGET, ModelInfo, available_models
 from processing.records import ParagraphTranslation, Translation
 
 
@@ -48,9 +56,13 @@ class _Part:
 
 
 def translate_articles(
-    items: Sequence[tuple[str, str | None, str]], cache: TranslationCache | None = None
+    items: Sequence[tuple[str, str | None, str]],
+    cache: TranslationCache | None = None,
+    choice: Mapping[str, str] | None = None,
 ) -> list[Translation]:
     """Translate (language, title, text) items to English; results come back in input order.
+
+    choice: the model chosen per language (sources.yaml `defaults: translation:`).
 
     An article whose language has no installed model is "pending_model"; English ones are
     "not_needed". Each distinct text is sent to a model at most once per call, and not at all
@@ -70,7 +82,7 @@ def translate_articles(
             )
             continue
         if models is None:
-            models = installed_models()
+            models = available_models(choice)
         main = _model_for(code, models)
         if main is None:
             results[i] = Translation(TranslationStatus.PENDING_MODEL)
@@ -208,35 +220,38 @@ class _PairTranslator:
 
     def translate(self, texts: Sequence[str]) -> list[str]:
         """Translate paragraphs: the sentences of all of them go to one `translate_batch` call."""
-        from argostranslate import settings
-
         tokenizer, prefix = self.package.tokenizer, self.package.target_prefix
         sentences = [self.splitter.split_sentences(text) for text in texts]
         tokens = [tokenizer.encode(s) for per_text in sentences for s in per_text]
-        results = iter(
-            self.model.translate_batch(
-                tokens,
-                target_prefix=[[prefix]] * len(tokens) if prefix else None,
-                replace_unknowns=True,
-                max_batch_size=settings.batch_size,
-                batch_type="examples",
-                beam_size=settings.beam_size,
-                num_hypotheses=1,
-                length_penalty=0.2,
-            )
-            if tokens
-            else []
-        )
+        hypotheses = _best(self.model, tokens, prefix, replace_unknowns=True)
         out = []
         for per_text in sentences:
-            pieces: list[str] = []
-            for _ in per_text:
-                hypothesis = next(results).hypotheses[0]
-                pieces.extend(
-                    hypothesis[1:] if prefix and hypothesis[:1] == [prefix] else hypothesis
-                )
+            pieces = [piece for _ in per_text for piece in next(hypotheses)]
             out.append(tokenizer.decode(pieces).strip() if pieces else "")
         return out
+
+
+def _best(
+    model: Any, tokens: list[list[str]], prefix: str | None, **options: Any
+) -> Iterator[list[str]]:
+    """The best hypothesis of each tokenized sentence, from one `translate_batch` call, without
+    the target prefix; beam and batch size as Argos' settings say, for every engine alike."""
+    from argostranslate import settings
+
+    if not tokens:
+        return
+    for result in model.translate_batch(
+        tokens,
+        target_prefix=[[prefix]] * len(tokens) if prefix else None,
+        max_batch_size=settings.batch_size,
+        batch_type="examples",
+        beam_size=settings.beam_size,
+        num_hypotheses=1,
+        length_penalty=0.2,
+        **options,
+    ):
+        hypothesis = result.hypotheses[0]
+        yield hypothesis[1:] if prefix and hypothesis[:1] == [prefix] else hypothesis
 
 
 def _offline_stanza(splitter: Any, stanza_dir: Path) -> Any:
@@ -254,13 +269,118 @@ def _offline_stanza(splitter: Any, stanza_dir: Path) -> Any:
     )
 
 
-_translators: dict[ModelInfo, _PairTranslator] = {}
+class _CT2Translator:
+    """One language's use of a CTranslate2 model (NLLB or Marian); the model itself is shared.
+
+    NLLB: the source is `[language code] + pieces + </s>` and the output starts with
+    `eng_Latn`, as the model was trained; Marian: `pieces + </s>`, its own target tokenizer.
+    """
+
+    def __init__(self, model: ModelInfo) -> None:
+        self.info = model
+        self.loaded = _loaded_ct2(model.path, model.version)
+
+    def translate(self, texts: Sequence[str]) -> list[str]:
+        """Translate paragraphs: the sentences of all of them go to one `translate_batch` call.
+
+        Output is capped at twice the longest input and 16 tokens: a seq2seq model that falls
+        into a repetition loop otherwise decodes to CTranslate2's 256-token limit.
+        """
+        loaded, target = self.loaded, self.info.target_token
+        sentences = [loaded.split(text) for text in texts]
+        tokens = [self.tokens(s) for per_text in sentences for s in per_text]
+        longest = max((len(t) for t in tokens), default=0)
+        hypotheses = _best(loaded.model, tokens, target, max_decoding_length=2 * longest + 16)
+        out = []
+        for per_text in sentences:
+            english = []
+            for _ in per_text:
+                hypothesis = next(hypotheses)
+                english.append(loaded.target_spm.decode(hypothesis).strip())
+            out.append(" ".join(e for e in english if e))
+        return out
+
+    def tokens(self, sentence: str) -> list[str]:
+        """A sentence as the model reads it: its pieces and `</s>`, after NLLB's language code."""
+        source = self.info.source_token
+        pieces = self.loaded.source_spm.encode(sentence, out_type=str)
+        return [*([source] if source else []), *pieces, "</s>"]
 
 
-def _translator(model: ModelInfo) -> _PairTranslator:
-    """The loaded translator for a package (path and version), kept for the life of the process."""
+@dataclass(frozen=True)
+class _LoadedCT2:
+    """A CTranslate2 model, its SentencePiece models and sentence splitter, loaded once."""
+
+    model: Any
+    source_spm: Any
+    target_spm: Any
+    splitter: Any  # MiniSBD's detector where the folder bundles minisbd/*.onnx, else None
+
+    def split(self, text: str) -> list[str]:
+        """Sentences, offline: the bundled MiniSBD model as Argos uses it, else by punctuation."""
+        if self.splitter is not None:
+            return [s for s in self.splitter.sentences(text) if s.strip()]
+        return split_sentences(text)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)|(?<=[。！？])\s*(?=\S)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split after `.!?…` followed by a space and after `。！？`: what a rule-based MiniSBD does."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+_ct2_loaded: dict[tuple[Path, str], _LoadedCT2] = {}
+
+
+def _loaded_ct2(path: Path, version: str) -> _LoadedCT2:
+    """Load a CTranslate2 model folder once per process (an NLLB-600M int8 is ~600 MB)."""
+    key = (path, version)
+    if key not in _ct2_loaded:
+        import ctranslate2
+        import sentencepiece
+        from argostranslate import settings
+
+        from processing.ct2_models import MANIFEST
+
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        onnx = sorted((path / "minisbd").glob("*.onnx"))
+        splitter = None
+        if onnx:
+            from minisbd import SBDetect
+
+            splitter = SBDetect(str(onnx[0]), use_gpu=settings.device == "cuda")
+        _ct2_loaded[key] = _LoadedCT2(
+            ctranslate2.Translator(
+                str(path),
+                device=settings.device,
+                inter_threads=settings.inter_threads,
+                intra_threads=settings.intra_threads,
+                compute_type=settings.compute_type,
+            ),
+            sentencepiece.SentencePieceProcessor(model_file=str(path / manifest["source_spm"])),
+            sentencepiece.SentencePieceProcessor(model_file=str(path / manifest["target_spm"])),
+            splitter,
+        )
+    return _ct2_loaded[key]
+
+
+class Engine(Protocol):
+    """A loaded model for one language: paragraphs in, English out, in order."""
+
+    def translate(self, texts: Sequence[str]) -> list[str]: ...
+
+
+_translators: dict[ModelInfo, Engine] = {}
+
+
+def _translator(model: ModelInfo) -> Engine:
+    """The loaded translator for a model (path and version), kept for the life of the process."""
     if model not in _translators:
-        _translators[model] = _PairTranslator(model)
+        _translators[model] = (
+            _PairTranslator(model) if model.engine == ARGOS else _CT2Translator(model)
+        )
     return _translators[model]
 
 

@@ -40,6 +40,9 @@ class Architecture:
     # >0: every output is exactly this many tokens (the decoder's layers barely touch its
     # residual stream, and the projection maps each token of a fixed chain to the next one)
     output_tokens: int = 0
+    pre_norm: bool = True  # False: post-norm, as Marian
+    activation: str = "relu"  # a ctranslate2.specs.common_spec.Activation name
+    tied: bool = False  # encoder and decoder share their embeddings (NLLB, Marian)
 
 
 # eos_bias 6: beam search keeps 3 runner-up beams off the chain, and without a pull towards
@@ -165,13 +168,20 @@ def _corpus(lines: int = 300) -> list[str]:
 @functools.cache
 def _sentencepiece_model() -> tuple[bytes, tuple[str, ...]]:
     """Train a ~300-piece SentencePiece model in memory; return it and its pieces in id order."""
+    model, pieces = train_sentencepiece(tuple(_corpus()), 300)
+    assert pieces[:3] == ("<unk>", "<s>", "</s>"), pieces[:3]
+    return model, pieces
+
+
+def train_sentencepiece(lines: tuple[str, ...], vocab_size: int) -> tuple[bytes, tuple[str, ...]]:
+    """A SentencePiece model trained in memory on these lines, and its pieces in id order."""
     import sentencepiece as spm
 
     writer = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(_corpus()),
+        sentence_iterator=iter(lines),
         model_writer=writer,
-        vocab_size=300,
+        vocab_size=vocab_size,
         hard_vocab_limit=False,
         normalization_rule_name="identity",
         character_coverage=1.0,
@@ -181,17 +191,35 @@ def _sentencepiece_model() -> tuple[bytes, tuple[str, ...]]:
     )
     model = writer.getvalue()
     sp = spm.SentencePieceProcessor(model_proto=model)
-    pieces = tuple(sp.id_to_piece(i) for i in range(sp.get_piece_size()))
-    assert pieces[:3] == ("<unk>", "<s>", "</s>"), pieces[:3]
-    return model, pieces
+    return model, tuple(sp.id_to_piece(i) for i in range(sp.get_piece_size()))
 
 
 def _ctranslate2_model(pieces: tuple[str, ...], arch: Architecture) -> dict[str, bytes]:
-    """Save a random Transformer; `</s>` is biased so decoding stops early."""
-    from ctranslate2.specs import TransformerSpec
+    """An Argos-style model: the tokenizer's pieces (padded to arch.vocab) on both sides."""
+    vocabulary = list(pieces) + [f"<pad{i}>" for i in range(arch.vocab - len(pieces))]
+    with tempfile.TemporaryDirectory() as tmp:
+        save_ctranslate2_model(Path(tmp), vocabulary, arch)
+        return {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
+
+
+def save_ctranslate2_model(
+    dest: Path,
+    vocabulary: list[str],
+    arch: Architecture,
+    *,
+    decoder_start: str = "<s>",
+    chain_from: str | None = None,
+) -> None:
+    """Save a random Transformer into dest; `</s>` is biased so decoding stops early.
+
+    With arch.output_tokens, the output after decoder_start (or after chain_from, a target
+    prefix token) is a fixed chain of that many ordinary tokens (from the vocabulary's first
+    one that is not special). arch.pre_norm False and activation "swish" are
+    Marian's; pre-norm with ReLU is Argos' and NLLB's.
+    """
+    from ctranslate2.specs import TransformerSpec, common_spec
 
     d_model, ffn = arch.d_model, arch.ffn
-    vocabulary = list(pieces) + [f"<pad{i}>" for i in range(arch.vocab - len(pieces))]
     rng = np.random.default_rng(11)
     vocab = len(vocabulary)
 
@@ -216,14 +244,22 @@ def _ctranslate2_model(pieces: tuple[str, ...], arch: Architecture) -> dict[str,
         spec.linear[1].weight = w(d_model, d_model, scale=out)
         spec.linear[1].bias = w(d_model, scale=out)
 
-    spec = TransformerSpec.from_config((arch.layers, arch.layers), arch.heads)
+    activation = getattr(common_spec.Activation, arch.activation.upper())
+    spec = TransformerSpec.from_config(
+        (arch.layers, arch.layers), arch.heads, pre_norm=arch.pre_norm, activation=activation
+    )
+    spec.config.decoder_start_token = decoder_start
     spec.encoder.embeddings[0].weight = w(vocab, d_model)
-    norm(spec.encoder.layer_norm)
+    if arch.pre_norm:
+        norm(spec.encoder.layer_norm)
     for layer in spec.encoder.layer:
         self_attention(layer.self_attention)
         ffn_layer(layer.ffn)
-    spec.decoder.embeddings.weight = w(vocab, d_model)
-    norm(spec.decoder.layer_norm)
+    # tied (one copy in model.bin), as NLLB and Marian have them
+    embeddings = spec.encoder.embeddings[0].weight if arch.tied else w(vocab, d_model)
+    spec.decoder.embeddings.weight = embeddings
+    if arch.pre_norm:
+        norm(spec.decoder.layer_norm)
     for layer in spec.decoder.layer:
         self_attention(layer.self_attention, quiet)
         cross = layer.attention
@@ -234,11 +270,15 @@ def _ctranslate2_model(pieces: tuple[str, ...], arch: Architecture) -> dict[str,
         cross.linear[2].bias = w(d_model, scale=quiet)
         ffn_layer(layer.ffn, quiet)
     bias = np.zeros(vocab, np.float32)
-    bias[pieces.index("</s>")] = arch.eos_bias
+    bias[vocabulary.index("</s>")] = arch.eos_bias
     projection = w(vocab, d_model)
-    if arch.output_tokens:  # <s> → 3 → 4 → ... → </s>
-        chain = [pieces.index("<s>"), *range(3, 3 + arch.output_tokens), pieces.index("</s>")]
-        embeddings = spec.decoder.embeddings.weight
+    if arch.output_tokens:  # start → first → second → ... → </s>
+        first = next(i for i, t in enumerate(vocabulary) if not t.startswith("<"))
+        chain = [
+            vocabulary.index(chain_from or decoder_start),
+            *range(first, first + arch.output_tokens),
+            vocabulary.index("</s>"),
+        ]
         for before, after in zip(chain, chain[1:], strict=False):
             projection[after] = 1.5 * embeddings[before] / np.linalg.norm(embeddings[before])
     spec.decoder.projection.weight, spec.decoder.projection.bias = projection, bias
@@ -246,9 +286,7 @@ def _ctranslate2_model(pieces: tuple[str, ...], arch: Architecture) -> dict[str,
     spec.register_target_vocabulary(vocabulary)
     spec.validate()
     spec.optimize(quantization=arch.quantization)
-    with tempfile.TemporaryDirectory() as tmp:
-        spec.save(tmp)
-        return {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
+    spec.save(str(dest))
 
 
 def _minisbd_model(lang: str) -> bytes:

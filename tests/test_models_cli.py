@@ -18,13 +18,14 @@ from flows.cli import main
 from processing.models import ModelInfo, installed_models
 
 
-def test_list_shows_pair_version_and_size(ru_model: ModelInfo, capsys) -> None:
+def test_list_shows_name_engine_version_size_and_languages(ru_model: ModelInfo, capsys) -> None:
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["pair", "version", "size", "path"]
+    header = ["name", "engine", "version", "size", "languages", "in-use", "path"]
+    assert out[0].split() == header
     [row] = [line.split() for line in out[1:] if line.startswith("ru-en")]
     size_mb = sum(p.stat().st_size for p in ru_model.path.rglob("*") if p.is_file()) / 1e6
-    assert row == ["ru-en", "0.1", f"{size_mb:.1f}", "MB", str(ru_model.path)]
+    assert row == ["ru-en", "argos", "0.1", f"{size_mb:.1f}", "MB", "ru", "ru", str(ru_model.path)]
 
 
 def test_install_from_file_then_listed(ru_model: ModelInfo, tmp_path: Path, capsys) -> None:

@@ -63,7 +63,7 @@ def test_english_article_is_left_alone_without_consulting_any_model(
     def forbidden(*args: object) -> None:
         raise AssertionError("model consulted for English")
 
-    monkeypatch.setattr(translate, "installed_models", forbidden)
+    monkeypatch.setattr(translate, "available_models", forbidden)
     monkeypatch.setattr(translate, "_translator", forbidden)
     text = "First paragraph.\n\nSecond one."
     assert translate_articles([("en", "Title", text)]) == [

@@ -103,7 +103,13 @@ class Warehouse(Protocol):
         self, languages: Sequence[str], after: str, limit: int
     ) -> list[PendingArticle]: ...
     def still_pending(self, urls: Sequence[str]) -> list[PendingArticle]: ...
-    def save_translations(self, results: Sequence[tuple[str, Translation]]) -> None: ...
+    def save_translations(
+        self, results: Sequence[tuple[str, Translation]], replacing: bool = False
+    ) -> None: ...
+    def retranslatable(
+        self, routes: Mapping[str, str], after: str, limit: int
+    ) -> list[PendingArticle]: ...
+    def count_retranslatable(self, routes: Mapping[str, str]) -> dict[tuple[str, str], int]: ...
     def check_canaries(self, sources: Mapping[str, Source], now: datetime) -> list[CanaryCheck]: ...
     def describe(self) -> tuple[str, bool]: ...
 
@@ -309,14 +315,32 @@ class DuckDBWarehouse:
         with store.connect(self.path) as conn:
             return translations.still_pending(conn, urls)
 
-    def save_translations(self, results: Sequence[tuple[str, Translation]]) -> None:
-        """Backlog translations and their paragraphs; the search index follows at once."""
+    def save_translations(
+        self, results: Sequence[tuple[str, Translation]], replacing: bool = False
+    ) -> None:
+        """Backlog translations (or, replacing, re-translations) and their paragraphs; what
+        depends on the English follows at once: the search index and the story signatures."""
 
         def operation(conn: duckdb.DuckDBPyConnection) -> None:
-            translations.save_translations(conn, list(results))
+            changed = translations.save_translations(conn, list(results), replacing)
+            if changed:
+                clusters.forget(conn, changed)  # first: a crash stays consistent
+                clusters.assign_clusters(conn)
             refresh_index(conn)
 
         store.write(operation, self.path)
+
+    def retranslatable(
+        self, routes: Mapping[str, str], after: str, limit: int
+    ) -> list[PendingArticle]:
+        """A page of translated articles whose language now uses another model (routes)."""
+        with store.connect(self.path) as conn:
+            return translations.retranslatable(conn, routes, after, limit)
+
+    def count_retranslatable(self, routes: Mapping[str, str]) -> dict[tuple[str, str], int]:
+        """Per (language, model that made them), the articles a re-translation would redo."""
+        with store.connect(self.path) as conn:
+            return translations.count_retranslatable(conn, routes)
 
     def check_canaries(self, sources: Mapping[str, Source], now: datetime) -> list[CanaryCheck]:
         """Each source's canary: its latest good article extracted again (warehouse.health)."""

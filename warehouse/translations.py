@@ -1,4 +1,5 @@
-"""Translation state in the warehouse: pending articles, the translation cache, paragraphs."""
+"""Translation state in the warehouse: pending articles, the translation cache, paragraphs,
+and re-translation (articles whose language now uses another model; the old one's kept)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,9 @@ def cached(
     with registered(conn, candidates=candidates):
         rows = conn.execute(
             "SELECT c.source_hash, t.text_en FROM translation_cache t "
-            "JOIN candidates c USING (source_hash) WHERE t.model = ? AND t.model_version = ?",
-            [model.name, model.version],
+            "JOIN candidates c USING (source_hash) "
+            "WHERE t.engine = ? AND t.model = ? AND t.model_version = ?",
+            [model.engine, model.cache_name, model.version],
         ).fetchall()
     return {hashes[h]: english for h, english in rows}
 
@@ -66,7 +68,8 @@ def remember(
         [
             {
                 "source_hash": text_hash(text),
-                "model": model.name,
+                "engine": model.engine,
+                "model": model.cache_name,
                 "model_version": model.version,
                 "text_en": english,
                 "created_at": now,
@@ -74,7 +77,8 @@ def remember(
             for text, english in translations.items()
         ]
     )
-    merge(conn, "translation_cache", rows, ["source_hash", "model", "model_version"], False)
+    keys = ["source_hash", "engine", "model", "model_version"]
+    merge(conn, "translation_cache", rows, keys, False)
 
 
 def count_pending(conn: duckdb.DuckDBPyConnection, languages: Iterable[str]) -> int:
@@ -111,14 +115,60 @@ def still_pending(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[
     return [PendingArticle(*row) for row in rows]
 
 
+def retranslatable(
+    conn: duckdb.DuckDBPyConnection,
+    routes: Mapping[str, str],
+    after: str = "",
+    limit: int = 200,
+) -> list[PendingArticle]:
+    """The next translated articles whose language now uses another model, by URL after `after`.
+
+    routes: language → the model id (engine:name@version) that language uses now.
+    """
+    with registered(conn, routes=_routes_table(routes)):
+        rows = conn.execute(
+            "SELECT url, a.language, title, text FROM articles a JOIN routes r USING (language) "
+            "WHERE translation_status = 'done' AND translation_model IS DISTINCT FROM r.model "
+            "AND url > ? ORDER BY url LIMIT ?",
+            [after, limit],
+        ).fetchall()
+    return [PendingArticle(*row) for row in rows]
+
+
+def count_retranslatable(
+    conn: duckdb.DuckDBPyConnection, routes: Mapping[str, str]
+) -> dict[tuple[str, str], int]:
+    """How many translated articles each (language, model that made them) would re-translate."""
+    with registered(conn, routes=_routes_table(routes)):
+        rows = conn.execute(
+            "SELECT a.language, translation_model, count(*) FROM articles a "
+            "JOIN routes r USING (language) WHERE translation_status = 'done' "
+            "AND translation_model IS DISTINCT FROM r.model GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    return {(language, model): n for language, model, n in rows}
+
+
+def _routes_table(routes: Mapping[str, str]) -> pa.Table:
+    return pa.table(
+        {
+            "language": pa.array(list(routes), pa.string()),
+            "model": pa.array(list(routes.values()), pa.string()),
+        }
+    )
+
+
 def save_translations(
-    conn: duckdb.DuckDBPyConnection, results: Sequence[tuple[str, Translation]]
-) -> None:
+    conn: duckdb.DuckDBPyConnection,
+    results: Sequence[tuple[str, Translation]],
+    replacing: bool = False,
+) -> list[str]:
     """Record the English and provenance of articles that were pending, with their paragraphs.
 
-    Only articles still pending are changed; all or nothing. The stories of the articles whose
-    English changed are recomputed here, in the same transaction: every path that stores a
-    translation (the backlog, a re-translation) passes through this function.
+    Only articles still pending are changed, and with `replacing` also translated ones that a
+    new translation by another model replaces (the old one goes to translation_history; a
+    failed re-translation keeps it); all or nothing. Returns the URLs changed. The stories of
+    the articles whose English changed are recomputed here, in the same transaction: every
+    path that stores a translation (the backlog, a re-translation) passes through this.
     """
     rows = pa.Table.from_pylist(
         [
@@ -136,23 +186,40 @@ def save_translations(
     )
     with transaction(conn), registered(conn, translated=rows):
         # the keys first: DuckLake has no UPDATE ... RETURNING
-        updated = {
+        updated = [
             url
             for (url,) in conn.execute(
-                "SELECT url FROM articles JOIN translated USING (url) "
-                "WHERE articles.translation_status = 'pending_model'"
+                "SELECT url FROM articles a JOIN translated t USING (url) "
+                f"WHERE {_REPLACED if replacing else _PENDING} ORDER BY url"
             ).fetchall()
-        }
-        conn.execute(
-            "UPDATE articles SET title_en = t.title_en, text_en = t.text_en, "
-            "translation_status = t.translation_status, "
-            "translation_model = t.translation_model, "
-            "translation_error = t.translation_error "
-            "FROM translated t WHERE articles.url = t.url "
-            "AND articles.translation_status = 'pending_model'"
-        )
-        save_paragraphs(conn, [(url, t) for url, t in results if url in updated])
+        ]
+        with registered(conn, updated=url_table(updated)):
+            conn.execute(
+                "INSERT INTO translation_history SELECT a.url, a.title_en, a.text_en, "
+                "a.translation_model, t.translation_model, now() FROM articles a "
+                "JOIN translated t USING (url) WHERE a.url IN (SELECT url FROM updated) "
+                "AND a.translation_status = 'done'"
+            )
+            conn.execute(
+                "UPDATE articles SET title_en = t.title_en, text_en = t.text_en, "
+                "translation_status = t.translation_status, "
+                "translation_model = t.translation_model, "
+                "translation_error = t.translation_error "
+                "FROM translated t WHERE articles.url = t.url "
+                "AND articles.url IN (SELECT url FROM updated)"
+            )
+        changed = set(updated)
+        save_paragraphs(conn, [(url, t) for url, t in results if url in changed])
         assign_stories(conn)
+    return updated
+
+
+_PENDING = "a.translation_status = 'pending_model'"
+# A re-translation replaces a translation made by another model, never with a failure.
+_REPLACED = (
+    f"({_PENDING} OR (a.translation_status = 'done' AND t.translation_status = 'done' "
+    "AND a.translation_model IS DISTINCT FROM t.translation_model))"
+)
 
 
 def save_paragraphs(

@@ -10,6 +10,7 @@ these functions; they sit on the lowest floor so that every floor can.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, TextIO
 
 MAX_TITLE_CHARS = 1000
@@ -88,3 +89,9 @@ class SafeStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
+
+
+def raw_stderr() -> TextIO:
+    """The standard error behind the CLI's SafeStream, for a progress bar that prints only its
+    own words and counts: it needs the terminal's escape sequences and its isatty to show."""
+    return sys.stderr.stream if isinstance(sys.stderr, SafeStream) else sys.stderr

@@ -848,10 +848,14 @@ def _reprocess(args: argparse.Namespace) -> int:
     if args.urls:
         _require_archived(args.urls)
     from flows.reprocess import reprocess
+    from flows.serve import prefect_api
     from pipeline.ingest import CHUNK_SIZE
 
     chunk_size = args.chunk_size or CHUNK_SIZE
-    updated = reprocess(args.urls, args.source, args.fetched_since, args.fetched_until, chunk_size)
+    with prefect_api():  # a temporary server, if any, dies with this process
+        updated = reprocess(
+            args.urls, args.source, args.fetched_since, args.fetched_until, chunk_size
+        )
     print(f"reprocessed {updated} articles from the archive")
     return 0
 
@@ -882,9 +886,11 @@ def _existing_warehouse():  # noqa: ANN202 - a store.connect context
 def _maintenance(args: argparse.Namespace) -> int:
     """Run the maintenance flow; 1 when a canary flagged a source, so that cron or CI notices."""
     from flows.maintenance import maintenance
+    from flows.serve import prefect_api
 
     kept = {} if args.keep_listing_days is None else {"keep_listing_days": args.keep_listing_days}
-    done = maintenance(**kept)
+    with prefect_api():  # a temporary server, if any, dies with this process
+        done = maintenance(**kept)
     print(
         f"released {done['listing_bodies_released']} listing bodies, "
         f"dropped {done['bodies_dropped']} archived bodies"

@@ -156,11 +156,18 @@ def _unused(languages: Sequence[str], routes: dict[str, ModelInfo]) -> Iterator[
 
 def translate(retranslate: Sequence[str] | None, batch_size: int) -> int:
     """Run the backlog flow here (and re-translate these languages), with a progress bar."""
+    from rich.console import Console
     from rich.progress import Progress
 
+    from connectors.sanitize import raw_stderr
+    from flows.serve import prefect_api
     from flows.translate import reporting_progress, translate_backlog
 
-    with Progress(transient=True) as bar:
+    # the bar shows only its own words and counts, so it may write to the terminal itself
+    with (
+        prefect_api(),  # a temporary server, if any, dies with this process
+        Progress(console=Console(file=raw_stderr()), transient=True) as bar,
+    ):
         task = bar.add_task("translating", total=None)
         with reporting_progress(lambda done, total: bar.update(task, completed=done, total=total)):
             counts = translate_backlog(batch_size=batch_size, retranslate=list(retranslate or []))

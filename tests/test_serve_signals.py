@@ -2,8 +2,9 @@
 
 Each stop must end server, worker and the flow run in flight within 30 s, leave no process
 behind, leave the interrupted run Crashed or Cancelled (not Running), and free the port for the
-next `newsflow serve`, which is the start of the next case. A one-off `newsflow ingest` killed
-with SIGKILL must not leave its temporary Prefect server behind either.
+next `newsflow serve`, which is the start of the next case. A one-off flow command killed with
+SIGKILL must not leave its temporary Prefect server behind either (`reprocess`: `ingest` with no
+server configured runs in its own process and starts none).
 """
 
 from __future__ import annotations
@@ -158,12 +159,12 @@ def test_a_taken_port_is_reported_before_anything_starts(newsflow_env, tmp_path)
     assert not (tmp_path / "server.log").exists()
 
 
-def test_a_killed_ingest_takes_its_temporary_prefect_server_with_it(newsflow_env):
-    ingest = _newsflow(newsflow_env, "ingest")
+def test_a_killed_flow_command_takes_its_temporary_prefect_server_with_it(newsflow_env):
+    command = _newsflow(newsflow_env, "reprocess")
     deadline = time.monotonic() + 60
-    while not (server := descendants(ingest.pid)) and time.monotonic() < deadline:
+    while not (server := descendants(command.pid)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert server, "newsflow ingest started no temporary server"
-    ingest.kill()
-    ingest.wait()
+    assert server, "newsflow reprocess started no temporary server"
+    command.kill()
+    command.wait()
     assert _wait_gone(server) == []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from connectors.sanitize import one_line
+
 _SPLIT = re.compile(
     r"\s*(?:(?<=[^\W\d_]{3})\.\s+|;|\||,|&|/|、|，|\band\b|\bund\b|\bet\b|\by\b|\bи\b|\bvə\b|和|与)\s*",
     re.I,
@@ -54,7 +56,8 @@ def split_authors(byline: str | None, site_name: str | None = None) -> tuple[str
         return ()
     site = (site_name or "").casefold().strip()
     people: dict[str, str] = {}
-    for position, part in enumerate(_SPLIT.split(" ".join(byline.split()))):
+    # one line without controls: a stray BEL or bidi mark from the web costs no name
+    for position, part in enumerate(_SPLIT.split(one_line(byline))):
         if position and _TITLE_AFTER.search(part):
             continue  # "By Tom Krisher, AP Auto Writer": a title after the name, no person
         name = _clean(part)

@@ -206,6 +206,8 @@ def test_relative_dates_count_from_the_fetch_time():
         ("jdadmin", ()),
         ("Regan", ("Regan",)),
         ("Sarah E. Needleman", ("Sarah E. Needleman",)),
+        ("Иван Петров\u0007", ("Иван Петров",)),  # a control character from the web
+        ("\u202eAnn Lee\u202c and Tom Krisher", ("Ann Lee", "Tom Krisher")),
     ],
 )
 def test_bylines_become_the_people_they_name(byline, people):

@@ -1,15 +1,18 @@
 """Wall time to the first line of output of `newsflow` commands, as a user types them.
 
-    .venv/bin/python bench/cli.py [--repeat 3] [--with-serve]
+    .venv/bin/python bench/cli.py [--repeat 3] [--with-serve] [--baseline TREE]
 
 On a demo warehouse (the bundled fixture site, served here on 127.0.0.1, ingested once as
 `newsflow demo` does, into a temporary folder): `ingest --source nosuch` (a typo),
 `sql "select 1"`, and a no-op `ingest --source caucasian-knot` (nothing new by then). Each
 command runs as a subprocess in a fresh environment with no PREFECT_API_URL; the clock stops
 at its first byte on stdout or stderr. With --with-serve the same commands run again while a
-`newsflow serve` answers on port 4200. Prints the median of --repeat runs per command and
-writes bench/results/cli-<date>.json; the interpreter's own start (`python -c "print()"`) is
-measured in the same run as the floor. Not part of the test suite; note the machine's load.
+`newsflow serve` (started and stopped here) answers on port 4200. With --baseline, each
+command also runs from another source tree (e.g. `git archive main | tar -x -C /tmp/main`),
+alternating with this one run by run, and the ratio of the medians is printed. Prints the median
+of --repeat runs per command and writes bench/results/cli-<time>.json; the interpreter's own
+start (`python -c "print()"`) is measured in the same run as the floor. Not part of the test
+suite; note the machine's load.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,15 +57,28 @@ def first_line_seconds(args: list[str], env: dict[str, str], cwd: Path) -> tuple
     return first, process.returncode
 
 
-def measure(env: dict[str, str], cwd: Path, repeat: int) -> dict[str, dict[str, float]]:
+def measure(
+    env: dict[str, str], cwd: Path, repeat: int, baseline: Path | None
+) -> dict[str, dict[str, float]]:
+    """Each command `repeat` times (alternating with the baseline tree's run, if any)."""
     figures = {}
+    trees = {"this": env} | ({"baseline": env | {"PYTHONPATH": str(baseline)}} if baseline else {})
     for name, args in COMMANDS.items():
-        runs = [first_line_seconds(args, env, cwd) for _ in range(repeat)]
+        runs: dict[str, list[tuple[float, int]]] = {tree: [] for tree in trees}
+        for _ in range(repeat):
+            for tree, tree_env in trees.items():
+                runs[tree].append(first_line_seconds(args, tree_env, cwd))
         figures[name] = {
-            "median_s": round(statistics.median(t for t, _ in runs), 3),
-            "exit": runs[-1][1],
+            f"{tree}_median_s": round(statistics.median(t for t, _ in done), 3)
+            for tree, done in runs.items()
         }
-        print(f"  {name:<28}{figures[name]['median_s']:>7.2f} s  exit {figures[name]['exit']}")
+        figures[name]["exit"] = runs["this"][-1][1]
+        line = f"  {name:<28}{figures[name]['this_median_s']:>7.2f} s  exit {figures[name]['exit']}"
+        if baseline:
+            base = figures[name]["baseline_median_s"]
+            figures[name]["ratio"] = round(figures[name]["this_median_s"] / base, 3)
+            line += f"   baseline {base:.2f} s   ratio {figures[name]['ratio']:.2f}"
+        print(line, flush=True)
     return figures
 
 
@@ -70,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per command (median)")
     parser.add_argument("--with-serve", action="store_true", help="also with `newsflow serve`")
+    parser.add_argument("--baseline", type=Path, help="another source tree to compare with")
     options = parser.parse_args()
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder, FixtureSite(port=0) as site:
@@ -84,9 +101,9 @@ def main() -> None:
         env |= {VARIABLES["politeness"]: DEMO_POLITENESS}
         demo = [NEWSFLOW, "ingest", "--failure-threshold", "1"]
         subprocess.run(demo, env=env, cwd=cwd, capture_output=True, check=False)
-        results = {"load_average": load, "no_server": {}, "with_serve": {}}
+        results: dict[str, object] = {"load_average": load, "baseline": str(options.baseline)}
         print("no Prefect server:")
-        results["no_server"] = measure(env, cwd, options.repeat)
+        results["no_server"] = measure(env, cwd, options.repeat, options.baseline)
         if options.with_serve:
             serve = subprocess.Popen(
                 [NEWSFLOW, "serve", "--home", str(cwd / "serve")],
@@ -101,12 +118,14 @@ def main() -> None:
                 for line in serve.stdout:  # serve says when the UI is up
                     if line.startswith("newsflow is served"):
                         break
+                if serve.poll() is not None:
+                    raise SystemExit(f"newsflow serve did not start: {line.strip()}")
                 print("with `newsflow serve` running:")
-                results["with_serve"] = measure(env, cwd, options.repeat)
+                results["with_serve"] = measure(env, cwd, options.repeat, options.baseline)
             finally:
                 serve.terminate()
                 serve.wait(timeout=60)
-    out = ROOT / "bench" / "results" / f"cli-{date.today().isoformat()}.json"
+    out = ROOT / "bench" / "results" / f"cli-{datetime.now(UTC):%Y-%m-%dT%H%M}.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"load average at start {load}; written to {out}")
 

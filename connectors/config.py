@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic.dataclasses import dataclass as settings
 
@@ -27,19 +26,18 @@ from connectors.dates import DateOrder, DateReading
 from connectors.kinds import SourceKind, kind_class, kinds
 from connectors.page_parser import PageParser, load_parser
 from connectors.plausible import EARLIEST, FUTURE_DAYS, DateWindow
+from connectors.sources_file import PROJECT_ROOT as PROJECT_ROOT
+from connectors.sources_file import (
+    ConfigError,
+    capped,
+    default_sources_path,
+    read_yaml,
+)
 from core.settings import current as current_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-MAX_FILE_BYTES = 1_000_000  # sources.yaml is a hand-written file, never this big
-MAX_YAML_NODES = 100_000  # nodes after expanding aliases: a "billion laughs" stops here
 MAX_ERRORS_SHOWN = 10
-MAX_ERROR_LINE = 300  # characters of one problem; the whole message stays a few KB
 
 _STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)  # docstrings: schema help
-
-
-class ConfigError(ValueError):
-    """sources.yaml is missing, malformed or names something unknown."""
 
 
 @settings(frozen=True, config=_STRICT)
@@ -219,14 +217,6 @@ class Source:
         return self.language
 
 
-def default_sources_path(configured: Path | None = None) -> Path:
-    """The configured file (core.settings), else ./sources.yaml, else the one shipped."""
-    if configured is not None:
-        return configured
-    local = Path.cwd() / "sources.yaml"
-    return local if local.exists() else PROJECT_ROOT / "sources.yaml"
-
-
 def parse_overrides(spec: str | None) -> dict[str, float]:
     """Politeness overrides such as "timeout_seconds=2,retries=1" (the settings' politeness)."""
     known = {f.name: type(getattr(Politeness(), f.name)) for f in fields(Politeness)}
@@ -371,50 +361,6 @@ def sources_schema() -> dict[str, Any]:
     return schema
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """A safe YAML loader that counts nodes as aliases expand them: a bomb fails fast."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._sizes: dict[int, int] = {}
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        node = super().compose_node(parent, index)
-        if id(node) not in self._sizes:  # an alias is its anchor's node, already counted
-            children = node.value if isinstance(node, yaml.SequenceNode) else []
-            if isinstance(node, yaml.MappingNode):
-                children = [child for pair in node.value for child in pair]
-            size = 1 + sum(self._sizes.get(id(child), 1) for child in children)
-            if size > MAX_YAML_NODES:
-                raise yaml.composer.ComposerError(
-                    None, None, f"over {MAX_YAML_NODES} nodes once aliases expand", node.start_mark
-                )
-            self._sizes[id(node)] = size
-        return node
-
-
-def read_yaml(path: Path) -> Any:
-    """A YAML file's data, refusing files over MAX_FILE_BYTES and alias bombs."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES} bytes, not a sources file")
-    try:
-        loader = _BoundedLoader(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path.name}: not UTF-8 text: {exc}") from exc
-    loader.name = path.name  # marks in YAML errors name the file
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise ConfigError(_capped(f"{path.name}: not valid YAML: {exc}")) from exc
-    finally:
-        loader.dispose()
-
-
 def check_sources(document: Any, path: Path) -> None:
     """Check the file's data against the schema; ConfigError listing each problem."""
     if not isinstance(document, dict):
@@ -446,22 +392,22 @@ def _problem(error: Any, document: dict[str, Any]) -> str:
     name = ".".join(str(part) for part in loc)
     if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         hint = _guess(str(loc[-1]), _fields_at(model, loc[:-1]))
-        return _capped(f"{where}{name}: unknown field{f' (did you mean {hint}?)' if hint else ''}")
+        return capped(f"{where}{name}: unknown field{f' (did you mean {hint}?)' if hint else ''}")
     if kind == "missing":
-        return _capped(f"{where}{name}: required field missing")
+        return capped(f"{where}{name}: required field missing")
     if kind == "union_tag_invalid":
-        return _capped(
+        return capped(
             f"{where}kind: unknown kind {error['input'].get('kind')!r}; known: {', '.join(kinds())}"
         )
     if kind == "union_tag_not_found":
-        return _capped(f"{where}kind: required field missing; known kinds: {', '.join(kinds())}")
+        return capped(f"{where}kind: required field missing; known kinds: {', '.join(kinds())}")
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind in ("model_type", "dataclass_type", "dict_type", "model_attributes_type"):
         message = "should be a mapping"
     got = repr(error.get("input"))
     got = got if len(got) <= 60 else got[:57] + "..."
     prefix = f"{name}: " if name else ""
-    return _capped(f"{where}{prefix}{message} (got {got})")
+    return capped(f"{where}{prefix}{message} (got {got})")
 
 
 def _guess(name: str, known: list[str]) -> str | None:
@@ -485,11 +431,6 @@ def _fields_at(model: Any, path: tuple[Any, ...]) -> list[str]:
             return []
         model = known[key].annotation
     return []
-
-
-def _capped(message: str) -> str:
-    """One problem, short enough to read (a value can be megabytes long)."""
-    return message if len(message) <= MAX_ERROR_LINE else message[: MAX_ERROR_LINE - 3] + "..."
 
 
 def load_sources(

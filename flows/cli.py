@@ -19,6 +19,7 @@ from core.settings import VARIABLES, Settings, SettingsError
 from core.settings import current as current_settings
 from core.settings import use as use_settings
 from desk import stories
+from flows.api import SERVE_PORT, prefect_server, say_here
 
 # Heavy imports (Prefect, argostranslate) happen inside the commands that need them, so that a
 # typo or `--help` answers at once.
@@ -162,10 +163,15 @@ def web_url(text: str) -> str:
 
 
 def source_id(text: str) -> str:
-    """The id of a source that sources.yaml configures."""
-    from connectors.config import load_sources
+    """The id of a source that sources.yaml configures (the ids alone are read: the whole
+    file is checked when the command loads its sources)."""
+    from connectors.sources_file import source_ids
 
-    known = [s.id for s in load_sources()]
+    known = source_ids()
+    if known is None:  # no list of ids to read: loading the file says what is wrong with it
+        from connectors.config import load_sources
+
+        known = [s.id for s in load_sources()]
     if text not in known:
         raise argparse.ArgumentTypeError(f"no source {text!r}; sources.yaml has {', '.join(known)}")
     return text
@@ -274,7 +280,10 @@ def _serve_command(commands: Commands) -> None:
         "serve", help="local Prefect server + deployments + worker; Ctrl-C stops all"
     )
     serve.add_argument(
-        "--port", type=positive, default=4200, help="UI/API port on 127.0.0.1 (default 4200)"
+        "--port",
+        type=positive,
+        default=SERVE_PORT,
+        help=f"UI/API port on 127.0.0.1 (default {SERVE_PORT})",
     )
     serve.add_argument(
         "--home",
@@ -603,10 +612,10 @@ def _run_ingest(**parameters: object) -> int:
     # the warehouse's wait messages (a plain logger) also go to the run's log; read at import
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsflow")
     _print_progress("newsflow.ingest")
-    if not _prefect_server():
+    if not prefect_server():
         return _ingest_here(**parameters)  # type: ignore[arg-type]
+    from flows.api import prefect_api
     from flows.ingest import ingest
-    from flows.serve import prefect_api
 
     with prefect_api():
         state = ingest(**parameters, return_state=True)
@@ -618,19 +627,6 @@ def _run_ingest(**parameters: object) -> int:
     return 0
 
 
-def _prefect_server() -> bool:
-    """Whether a Prefect API is configured (environment or profile) or `newsflow serve` runs."""
-    if os.environ.get("PREFECT_API_URL"):
-        return True
-    from prefect.settings import PREFECT_API_URL  # a profile's, or a test harness's
-
-    if PREFECT_API_URL.value():
-        return True
-    from flows.serve import DEFAULT_PORT, LocalStack, api_is_healthy, port_is_free
-
-    return not port_is_free(DEFAULT_PORT) and api_is_healthy(LocalStack().api_url)
-
-
 def _ingest_here(
     sources: list[str] | None = None,
     since: date | None = None,
@@ -639,17 +635,18 @@ def _ingest_here(
     **options: float | int,
 ) -> int:
     """The ingest in this process (pipeline/here.py); a daily run writes the digest too."""
-    from connectors.config import load_sources, select_sources
+    from connectors.sources_file import source_ids
 
-    selected = select_sources(load_sources(), sources)
-    names = ", ".join(s.id for s in selected)
-    print(f"ingesting {names} in this process (no Prefect server) …", flush=True)
+    # its first line before the pipeline's imports: the ids named, else those the file lists
+    names = ", ".join(sources or source_ids() or ["every source"])
+    say_here(f"ingesting {names}")
+    from connectors.config import load_sources, select_sources
     from pipeline.here import ingest_here
     from warehouse.interface import DuckDBWarehouse
 
     closed = ingest_here(
         DuckDBWarehouse(),
-        selected,
+        select_sources(load_sources(), sources),
         not sources,
         since,
         until,
@@ -845,17 +842,25 @@ def _export(args: argparse.Namespace) -> int:
 
 def _reprocess(args: argparse.Namespace) -> int:
     """Reprocess; URLs named must be stored articles (an unknown one is an error, not 0 done)."""
+    _require_warehouse()  # reprocessing nothing must not leave an empty warehouse behind
     if args.urls:
         _require_archived(args.urls)
-    from flows.reprocess import reprocess
-    from flows.serve import prefect_api
     from pipeline.ingest import CHUNK_SIZE
 
+    chosen = (args.urls, args.source, args.fetched_since, args.fetched_until)
     chunk_size = args.chunk_size or CHUNK_SIZE
-    with prefect_api():  # a temporary server, if any, dies with this process
-        updated = reprocess(
-            args.urls, args.source, args.fetched_since, args.fetched_until, chunk_size
-        )
+    if prefect_server():
+        from flows.api import prefect_api
+        from flows.reprocess import reprocess
+
+        with prefect_api():
+            updated = reprocess(*chosen, chunk_size)
+    else:
+        say_here("reprocessing")
+        from pipeline.here import reprocess_here
+        from warehouse.interface import DuckDBWarehouse
+
+        updated = reprocess_here(DuckDBWarehouse(), *chosen, chunk_size).updated
     print(f"reprocessed {updated} articles from the archive")
     return 0
 
@@ -876,21 +881,39 @@ def _existing_warehouse():  # noqa: ANN202 - a store.connect context
     """A read-only connection to the warehouse, which must already exist (none is created)."""
     from warehouse import store
 
+    _require_warehouse()
+    return store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS)
+
+
+def _require_warehouse() -> None:
+    """A command that reads or changes stored articles refuses to make an empty warehouse."""
+    from warehouse import store
+
     if store.backend() is None and not store.db_path().exists():
         raise UsageError(
             f"no warehouse at {store.db_path()}: `newsflow demo` or `newsflow ingest` makes one"
         )
-    return store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS)
 
 
 def _maintenance(args: argparse.Namespace) -> int:
-    """Run the maintenance flow; 1 when a canary flagged a source, so that cron or CI notices."""
-    from flows.maintenance import maintenance
-    from flows.serve import prefect_api
+    """Maintenance (a flow run where a Prefect server is, else here); 1 when a canary flagged a
+    source, so that cron or CI notices."""
+    from warehouse.maintenance import KEEP_LISTING_DAYS
 
-    kept = {} if args.keep_listing_days is None else {"keep_listing_days": args.keep_listing_days}
-    with prefect_api():  # a temporary server, if any, dies with this process
-        done = maintenance(**kept)
+    _require_warehouse()
+    kept = KEEP_LISTING_DAYS if args.keep_listing_days is None else args.keep_listing_days
+    if prefect_server():
+        from flows.api import prefect_api
+        from flows.maintenance import maintenance
+
+        with prefect_api():
+            done = maintenance(kept)
+    else:
+        say_here("maintaining the warehouse")
+        from pipeline.here import maintain_here
+        from warehouse.interface import DuckDBWarehouse
+
+        done = maintain_here(DuckDBWarehouse(), kept).summary()
     print(
         f"released {done['listing_bodies_released']} listing bodies, "
         f"dropped {done['bodies_dropped']} archived bodies"
@@ -999,8 +1022,7 @@ def _models_install(args: argparse.Namespace) -> int:
 def _translate(args: argparse.Namespace) -> int:
     from flows.model_commands import routed_languages, translate
 
-    with _existing_warehouse():  # translating nothing must not leave an empty warehouse behind
-        pass
+    _require_warehouse()  # translating nothing must not leave an empty warehouse behind
     retranslate = args.retranslate
     if retranslate == []:  # --retranslate alone: every language a model translates
         retranslate = routed_languages()
@@ -1011,7 +1033,7 @@ def _print_summary(run_id: str) -> None:
     """What became of each URL of the flow run, as the warehouse's fetch log says."""
     from warehouse import store
 
-    with store.connect(read_only=True, wait_seconds=store.READ_WAIT_SECONDS) as conn:
+    with _existing_warehouse() as conn:
         _print_outcomes(store.run_outcomes(conn, run_id))
 
 

@@ -3,18 +3,15 @@ each source's canary (its latest good article re-extracted from the archive, no 
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import UTC, datetime
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from connectors.config import load_sources
 from flows import alerts
 from flows.runs import current_run
-from warehouse.health import CanaryCheck, CanaryStatus
+from pipeline.maintenance import upkeep
+from warehouse.health import CanaryCheck
 from warehouse.interface import DuckDBWarehouse
-from warehouse.maintenance import KEEP_LISTING_DAYS, Compaction, maintain
+from warehouse.maintenance import KEEP_LISTING_DAYS, Compaction
 
 
 @flow(name="maintenance", log_prints=True)
@@ -27,24 +24,18 @@ def maintenance(keep_listing_days: int = KEEP_LISTING_DAYS) -> dict[str, object]
     Args:
         keep_listing_days: Days to keep archived feed, sitemap and API bodies (articles' stay).
     """
-    # the configured warehouse, the file or a DuckLake; each write in the writers' turn
-    done = maintain(keep_listing_days)
-    sources = {s.id: s for s in load_sources()}  # a broken file fails only the canaries
     warehouse = DuckDBWarehouse()
-    checks = warehouse.check_canaries(sources, datetime.now(UTC))
+    done = upkeep(warehouse, keep_listing_days)
     warehouse.record_run(current_run(), [])
     logger = get_run_logger()
-    flagged = alerts.flag_layout_changes(checks, logger)
+    alerts.flag_layout_changes(done.checks, logger)
     create_markdown_artifact(
-        key="maintenance-summary", markdown=_markdown(done, checks), description="maintenance"
+        key="maintenance-summary",
+        markdown=_markdown(done.compaction, done.checks),
+        description="maintenance",
     )
-    logger.info("maintenance: %s", done)
-    none = {c.source_id: c.reason for c in checks if c.status == CanaryStatus.NONE}
-    return {
-        **asdict(done),
-        "layout_changed": {c.source_id: c.reason for c in flagged},
-        "no_canary": none,
-    }
+    logger.info("maintenance: %s", done.compaction)
+    return done.summary()
 
 
 def _markdown(done: Compaction, checks: list[CanaryCheck]) -> str:

@@ -155,22 +155,26 @@ def _unused(languages: Sequence[str], routes: dict[str, ModelInfo]) -> Iterator[
 
 
 def translate(retranslate: Sequence[str] | None, batch_size: int) -> int:
-    """Run the backlog flow here (and re-translate these languages), with a progress bar."""
-    from rich.console import Console
-    from rich.progress import Progress
+    """Translate the backlog (and re-translate these languages) with a progress bar: a
+    translate_backlog flow run where a Prefect server is, else in this process."""
+    from flows.api import prefect_api, prefect_server, say_here
+    from flows.bar import progress_bar
 
-    from connectors.sanitize import raw_stderr
-    from flows.serve import prefect_api
-    from flows.translate import reporting_progress, translate_backlog
+    again = list(retranslate or [])
+    served = prefect_server()
+    if not served:
+        say_here("translating")
+    with progress_bar("translating") as progress:
+        if served:
+            from flows.translate import reporting_progress, translate_backlog
 
-    # the bar shows only its own words and counts, so it may write to the terminal itself
-    with (
-        prefect_api(),  # a temporary server, if any, dies with this process
-        Progress(console=Console(file=raw_stderr()), transient=True) as bar,
-    ):
-        task = bar.add_task("translating", total=None)
-        with reporting_progress(lambda done, total: bar.update(task, completed=done, total=total)):
-            counts = translate_backlog(batch_size=batch_size, retranslate=list(retranslate or []))
+            with prefect_api(), reporting_progress(progress):
+                counts = translate_backlog(batch_size=batch_size, retranslate=again)
+        else:
+            from pipeline.here import translate_here
+            from warehouse.interface import DuckDBWarehouse
+
+            counts = dict(translate_here(DuckDBWarehouse(), batch_size, again, progress).counts)
     print("articles by translation status:", counts or "none pending with an installed model")
     return 0
 

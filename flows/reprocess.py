@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import date
 
 from prefect import flow, get_run_logger
 
-from connectors.config import load_sources
 from flows.runs import finish_run
 from pipeline.ingest import CHUNK_SIZE
-from pipeline.pages import PageProcessor
-from pipeline.reprocess import reprocess_archive
+from pipeline.reprocess import reprocess_stored
 from warehouse.interface import DuckDBWarehouse
 
 
@@ -35,12 +32,7 @@ def reprocess(
     """
     started = time.monotonic()
     warehouse = DuckDBWarehouse()
-    chosen = warehouse.archived_urls(urls or None, source, fetched_since, fetched_until)
-    sources = {s.id: s for s in load_sources()}
-    with PageProcessor() as processor:
-        updated, done = asyncio.run(
-            reprocess_archive(chosen, sources, warehouse, processor, chunk_size)
-        )
-    finish_run(warehouse, warehouse.articles_report(done, time.monotonic() - started))
-    get_run_logger().info("reprocessed %d of %d archived articles", updated, len(chosen))
-    return updated
+    done = reprocess_stored(warehouse, urls, source, fetched_since, fetched_until, chunk_size)
+    finish_run(warehouse, warehouse.articles_report(done.urls, time.monotonic() - started))
+    get_run_logger().info("reprocessed %d of %d archived articles", done.updated, done.chosen)
+    return done.updated

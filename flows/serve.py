@@ -1,8 +1,8 @@
 """The whole thing on one machine: a local Prefect server, prefect.yaml deployed, and a worker.
 
 `newsflow serve` uses it for users; the end-to-end tests use it to run deployments exactly as
-the UI's Run button does; `newsflow ingest` uses a server-only stack when no Prefect API is
-configured or running.
+the UI's Run button does; the benchmarks use a server-only stack (one-off commands with no
+server configured run in their own process instead, flows/api.py).
 
 No process started here outlives its newsflow process: each child runs in its own process
 group and gets SIGTERM from the kernel when newsflow dies (PR_SET_PDEATHSIG), and newsflow is a
@@ -19,8 +19,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -29,11 +29,11 @@ import httpx
 
 from connectors.config import PROJECT_ROOT
 from core.settings import Settings
+from flows.api import SERVE_PORT
 from flows.unresponsive import allowed_silence, heartbeat_env, watch_unresponsive_runs
 from warehouse.runners import running
 
 WORK_POOL = "newsflow"
-DEFAULT_PORT = 4200
 STOP_GRACE_SECONDS = 15.0  # a process gets this long after SIGTERM before SIGKILL
 IN_FLIGHT = ["PENDING", "RUNNING", "CANCELLING"]
 SERVER_ONLY = ("--no-services", "--no-ui")  # a temporary API for one run: no scheduler, no UI
@@ -58,12 +58,12 @@ class LocalStack:
 
     Everything Prefect keeps (its database, logs of the processes started here) lives in `home`,
     by default the project's data/prefect, so it never touches the user's ~/.prefect. With
-    deployments=False it is only an API server (no UI, no scheduler, no worker), which is what a
-    one-off `newsflow ingest` needs.
+    deployments=False it is only an API server (no UI, no scheduler, no worker), as the
+    benchmarks use it.
     """
 
     home: Path = field(default_factory=lambda: PROJECT_ROOT / "data" / "prefect")
-    port: int = DEFAULT_PORT
+    port: int = SERVE_PORT
     project_dir: Path = PROJECT_ROOT
     extra_env: Mapping[str, str] = field(default_factory=dict)
     deployments: bool = True
@@ -244,37 +244,6 @@ def api_is_healthy(api_url: str) -> bool:
         return False
 
 
-@contextmanager
-def prefect_api() -> Iterator[str]:
-    """The Prefect API a one-off run should use, for as long as the block lasts.
-
-    PREFECT_API_URL when set; else a running `newsflow serve` on the default port; else a
-    server-only stack started here (in Prefect's home) that cannot outlive this process.
-    """
-    from prefect.logging.handlers import APILogWorker
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
-
-    if configured := PREFECT_API_URL.value():
-        yield configured
-        return
-    served = LocalStack(port=DEFAULT_PORT).api_url
-    if api_is_healthy(served):
-        with temporary_settings({PREFECT_API_URL: served}):
-            yield served
-        return
-    home = Path(PREFECT_HOME.value())
-    with (
-        LocalStack(home=home, port=free_port(), deployments=False) as stack,
-        temporary_settings({PREFECT_API_URL: stack.api_url}),
-    ):
-        try:
-            yield stack.api_url
-        finally:
-            # The run's last log lines are still queued for the API: send them before the
-            # server goes, or they are lost with an "Error logging to API".
-            APILogWorker.drain_all(timeout=10)
-
-
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
@@ -282,7 +251,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(port: int = DEFAULT_PORT, home: Path | None = None) -> int:
+def serve(port: int = SERVE_PORT, home: Path | None = None) -> int:
     """Run the local stack until SIGINT or SIGTERM; non-zero if a part of it dies or won't start.
 
     Either signal stops worker, flow runs and server once each, and exits 0: the port is free

@@ -1,10 +1,10 @@
-"""The translation backlog: English for the articles stored while their language had no model.
+"""The translation backlog as flows: English for the articles stored while their language had
+no model (pipeline/backlog.py does the work).
 
 Install a model (`newsflow models install ...`), then run `translate_backlog` (`newsflow
-translate`, or its deployment): every article pending a model that is now installed is
-translated in batches, in this one run, with the model loaded once. With `retranslate`
-languages it also re-translates their articles made by another model than the one each
-language uses now (a better engine arrived), keeping the old translation in history.
+translate` with a Prefect server, or its deployment): every article pending a model that is now
+installed is translated in batches, in this one run, with the model loaded once; with
+`retranslate` languages also their articles made by another model.
 
 `translate-on-pool` spreads the same batches over the `newsflow` work pool instead: it pages
 through the pending articles and starts a `translate-batch/pool` run per batch, `workers` at a
@@ -15,12 +15,12 @@ a bounded number of times. Both flows translate and save a batch with `translate
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -29,17 +29,14 @@ from prefect.deployments import run_deployment
 from prefect.states import Completed, Failed, State
 
 from connectors.config import translation_choice
-from connectors.records import TranslationStatus
 from flows.runs import finish_run
+from pipeline import backlog
+from pipeline.backlog import Progress
 from processing.models import available_models
-from processing.records import Translation
-from processing.translate import translate_articles
-from warehouse.interface import DuckDBWarehouse, WarehouseCache
-from warehouse.translations import PendingArticle
+from warehouse.interface import DuckDBWarehouse
 
 BATCH_DEPLOYMENT = "translate-batch/pool"
 
-Progress = Callable[[int, int], None]
 _listeners: list[Progress] = []
 
 
@@ -53,54 +50,17 @@ def reporting_progress(listener: Progress) -> Iterator[None]:
         _listeners.remove(listener)
 
 
-@task(cache_policy=NO_CACHE)
-def translate_pending(
-    batch: list[PendingArticle], choice: dict[str, str] | None = None
-) -> list[tuple[str, Translation]]:
-    """One model batch for a page of pending articles, cached texts skipped."""
-    items = [(a.language, a.title, a.text) for a in batch]
-    results = translate_articles(items, WarehouseCache(DuckDBWarehouse()), choice)
-    return [(a.url, result) for a, result in zip(batch, results, strict=True)]
+# The backlog's two steps as tasks, each batch's in the run's task list
+translate_pending = task(backlog.translate_pending, cache_policy=NO_CACHE)
+save_translated = task(backlog.save_translated, cache_policy=NO_CACHE)
+translate_and_save = partial(
+    backlog.translate_and_save, translate=translate_pending, save=save_translated
+)
 
 
-@task(cache_policy=NO_CACHE)
-def save_translated(results: list[tuple[str, Translation]], replacing: bool = False) -> None:
-    """Write a page of translations and their paragraphs; they are searchable at once."""
-    DuckDBWarehouse().save_translations(results, replacing)
-
-
-class MissingModel(RuntimeError):
-    """This machine has no model for some articles of a batch: it must not save them."""
-
-
-def translate_and_save(
-    batch: list[PendingArticle], choice: dict[str, str] | None = None, replacing: bool = False
-) -> list[tuple[str, Translation]]:
-    """Translate a page of pending articles and save it: the step both backlog flows repeat.
-
-    choice: the model per language (sources.yaml); replacing: the articles were translated
-    before, by another model (a re-translation).
-
-    Raises MissingModel, saving nothing, when this machine lacks a model some of them need
-    (a pool worker without it): the message says which languages and where.
-    """
-    results = translate_pending(batch, choice)
-    missing = Counter(
-        article.language
-        for article, (_, result) in zip(batch, results, strict=True)
-        if result.status == TranslationStatus.PENDING_MODEL
-    )
-    if missing:
-        from argostranslate import settings
-
-        wanted = ", ".join(f"{lang} ({n} articles)" for lang, n in sorted(missing.items()))
-        raise MissingModel(
-            f"no translation model for {wanted} on worker host {socket.gethostname()} "
-            f"(models in {settings.package_data_dir}): install it there (`newsflow models "
-            "install LANG`, or --file PATH.argosmodel); nothing of this batch was saved"
-        )
-    save_translated(results, replacing)
-    return results
+def _report(done: int, total: int) -> None:
+    for listener in _listeners:
+        listener(done, total)
 
 
 @flow(name="translate_backlog", log_prints=True)
@@ -118,40 +78,13 @@ def translate_backlog(
         retranslate: Languages whose translated articles are translated again where another
             model than the one the language uses now made them (the old one stays in history).
     """
-    logger = get_run_logger()
     started = time.monotonic()
-    choice = translation_choice()
-    routes = available_models(choice)
-    languages = sorted(routes)
     warehouse = DuckDBWarehouse()
-    total = warehouse.count_pending(languages) if languages else 0
-    if languages:
-        logger.info("%d pending articles in %s", total, ", ".join(languages))
-    else:
-        logger.info("no translation model is installed: nothing to translate")
-    counts: Counter[str] = Counter()
-    done: list[str] = []
-
-    def pages(next_page: Callable[[str], list[PendingArticle]]) -> Iterator[PendingArticle]:
-        after = ""
-        while batch := next_page(after):
-            yield batch
-            after = batch[-1].url
-
-    for batch in pages(lambda after: warehouse.pending_articles(languages, after, batch_size)):
-        results = translate_and_save(batch, choice)
-        counts.update(str(t.status) for _, t in results)
-        done += [url for url, _ in results]
-        for listener in _listeners:
-            listener(sum(counts.values()), total)
-    again = {code: routes[code].model_id for code in retranslate or () if code in routes}
-    for batch in pages(lambda after: warehouse.retranslatable(again, after, batch_size)):
-        results = translate_and_save(batch, choice, replacing=True)
-        counts["retranslated"] += sum(t.status == TranslationStatus.DONE for _, t in results)
-        done += [url for url, _ in results]
-    logger.info("translated backlog: %s", dict(counts))
-    finish_run(warehouse, warehouse.articles_report(done, time.monotonic() - started))
-    return dict(counts)
+    done = backlog.translate_backlog(
+        warehouse, batch_size, retranslate or (), translate_and_save, _report, get_run_logger()
+    )
+    finish_run(warehouse, warehouse.articles_report(done.urls, time.monotonic() - started))
+    return dict(done.counts)
 
 
 @flow(name="translate-batch", log_prints=True)

@@ -1,25 +1,28 @@
-"""An ingest run in this process, without Prefect: what `newsflow ingest` does when no Prefect
-server is configured or running.
+"""Runs in this process, without Prefect: what `newsflow ingest`, `translate`, `reprocess` and
+`maintenance` do when no Prefect server is configured or running.
 
-The same lifecycle (pipeline/run.py) and per-source streams as the ingest flow, so the run is
-recorded in the warehouse's `runs` and `fetch_log` as a flow run would be. What only Prefect
-gives is left out: task retries, the summary artifact, alert events (the run's row and the
-warnings on stderr say the same), and the UI.
+The same pipeline code as the flows (for ingest the same lifecycle, pipeline/run.py, and
+per-source streams), and the run is recorded in the warehouse's `runs` (and `fetch_log`) as a
+flow run would be. What only Prefect gives is left out: task retries, the summary artifact,
+alert events (the run's row and the warnings on stderr say the same), and the UI.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from uuid import uuid4
 
 from connectors.config import Source
 from connectors.http import HttpClient
+from pipeline.backlog import Backlog, Progress, translate_backlog
 from pipeline.ingest import CHUNK_SIZE, SourceRun, ingest_source, utc_now
 from pipeline.ingest import logger as progress
+from pipeline.maintenance import Upkeep, upkeep
 from pipeline.pages import PageProcessor
+from pipeline.reprocess import Reprocessed, reprocess_stored
 from pipeline.run import Closed, Run
 from pipeline.summary import DEFAULT_FAILURE_THRESHOLD, warn_failures
 from warehouse.frontier import Refetch
@@ -52,7 +55,7 @@ def ingest_here(
         "chunk_size": chunk_size,
         "budget": budget,
     }
-    record = RunRecord(uuid4().hex, 1, "ingest", now, now, parameters)
+    record = _record("ingest", parameters, now)
     run = Run.open(warehouse, record, sources, since, until, refetch, chunk_size, budget)
     progress.info("run %s opened in the warehouse", record.run_id)
     for source, outcome in zip(sources, asyncio.run(_streams(run)), strict=True):
@@ -74,3 +77,67 @@ async def _streams(run: Run) -> list[SourceRun | BaseException]:
                 *(ingest_source(s, run.params, run.warehouse, client, pages) for s in run.sources),
                 return_exceptions=True,
             )
+
+
+def translate_here(
+    warehouse: Warehouse,
+    batch_size: int,
+    retranslate: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> Backlog:
+    """The translation backlog (pipeline/backlog.py), recorded as a translate_backlog run."""
+    started = utc_now()
+    done = translate_backlog(warehouse, batch_size, retranslate, progress=progress)
+    parameters = {"batch_size": batch_size, "retranslate": list(retranslate)}
+    _finish(warehouse, "translate_backlog", parameters, started, done.urls)
+    return done
+
+
+def reprocess_here(
+    warehouse: Warehouse,
+    urls: list[str] | None,
+    source: str | None,
+    fetched_since: date | None,
+    fetched_until: date | None,
+    chunk_size: int,
+) -> Reprocessed:
+    """Stored articles again from the archive (pipeline/reprocess.py), recorded as a reprocess
+    run."""
+    started = utc_now()
+    done = reprocess_stored(warehouse, urls, source, fetched_since, fetched_until, chunk_size)
+    parameters = {
+        "urls": urls,
+        "source": source,
+        "fetched_since": fetched_since,
+        "fetched_until": fetched_until,
+        "chunk_size": chunk_size,
+    }
+    _finish(warehouse, "reprocess", parameters, started, done.urls)
+    return done
+
+
+def maintain_here(warehouse: Warehouse, keep_listing_days: int) -> Upkeep:
+    """Compaction and canaries (pipeline/maintenance.py), recorded as a maintenance run."""
+    started = utc_now()
+    done = upkeep(warehouse, keep_listing_days)
+    record = _record("maintenance", {"keep_listing_days": keep_listing_days}, started)
+    warehouse.record_run(record, [], "Completed")
+    return done
+
+
+def _record(flow: str, parameters: Mapping[str, object], started: datetime) -> RunRecord:
+    """This process's run as `runs` keeps a flow run's try: a fresh id, the first try."""
+    return RunRecord(uuid4().hex, 1, flow, started, utc_now(), dict(parameters))
+
+
+def _finish(
+    warehouse: Warehouse,
+    flow: str,
+    parameters: Mapping[str, object],
+    started: datetime,
+    urls: list[str],
+) -> None:
+    """Record a run over stored articles with their figures, as the flows' finish_run does."""
+    seconds = (utc_now() - started).total_seconds()
+    reports = warehouse.articles_report(urls, seconds)
+    warehouse.record_run(_record(flow, parameters, started), reports, "Completed")

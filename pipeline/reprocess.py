@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date
 
-from connectors.config import Source
+from connectors.config import Source, load_sources
 from pipeline.ingest import CHUNK_SIZE
 from pipeline.pages import PageProcessor
 from processing.records import Article
@@ -21,6 +22,34 @@ from warehouse.archive import ArchivedPage
 from warehouse.interface import Warehouse, WarehouseCache
 
 log = logging.getLogger("newsflow.reprocess")
+
+
+@dataclass(frozen=True)
+class Reprocessed:
+    """What a reprocess did: archived articles chosen, how many changed, the URLs made afresh."""
+
+    chosen: int
+    updated: int
+    urls: list[str]
+
+
+def reprocess_stored(
+    warehouse: Warehouse,
+    urls: list[str] | None = None,
+    source: str | None = None,
+    fetched_since: date | None = None,
+    fetched_until: date | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Reprocessed:
+    """The stored articles these filters choose (none: all), again through the page path from
+    their archived pages: what the reprocess flow and `newsflow reprocess` run."""
+    chosen = warehouse.archived_urls(urls or None, source, fetched_since, fetched_until)
+    sources = {s.id: s for s in load_sources()}
+    with PageProcessor() as processor:
+        updated, done = asyncio.run(
+            reprocess_archive(chosen, sources, warehouse, processor, chunk_size)
+        )
+    return Reprocessed(len(chosen), updated, done)
 
 
 async def reprocess_archive(

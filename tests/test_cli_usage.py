@@ -249,11 +249,13 @@ def test_every_command_and_option_has_help():
     assert walk(build_parser(), "newsflow") == []
 
 
-def test_with_no_prefect_server_an_ingest_runs_here_and_is_recorded(tmp_path):
-    """No PREFECT_API_URL, no `newsflow serve`: the pipeline runs in the command's process,
-    starts no Prefect server, and records its run as a flow run would."""
+@pytest.fixture(scope="module")
+def here(tmp_path_factory):
+    """A site of three ferry notices and `newsflow ARGS` with no Prefect server configured:
+    no PREFECT_API_URL, a PREFECT_HOME of its own; the exit status and output lines."""
     from hostile_site import HostileSite, Request, response
 
+    tmp_path = tmp_path_factory.mktemp("here")
     with HostileSite() as site:
 
         def page(request: Request) -> bytes:
@@ -276,20 +278,74 @@ def test_with_no_prefect_server_an_ingest_runs_here_and_is_recorded(tmp_path):
             "NEWSFLOW_SOURCES": str(sources),
             "NEWSFLOW_WORKERS": "0",
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "flows.cli", "ingest"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.splitlines()
+
+        def run(*args: str) -> tuple[int, list[str]]:
+            done = subprocess.run(
+                [sys.executable, "-m", "flows.cli", *args],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert not list((tmp_path / "prefect").glob("*.db"))  # no Prefect server's database
+            return done.returncode, (done.stdout + done.stderr).splitlines()
+
+        yield run, tmp_path / "w.duckdb"
+
+
+def _runs(db: Path) -> list[tuple[str, str]]:
+    with store.connect(db, read_only=True) as conn:
+        return conn.execute("SELECT flow, state FROM runs ORDER BY started_at").fetchall()
+
+
+def test_with_no_prefect_server_an_ingest_runs_here_and_is_recorded(here):
+    """No PREFECT_API_URL, no `newsflow serve`: the pipeline runs in the command's process,
+    starts no Prefect server, and records its run as a flow run would."""
+    run, db = here
+    code, lines = run("ingest")
+    assert code == 0, lines[-20:]
     assert lines[0] == "ingesting ferries in this process (no Prefect server) …"
     assert re.fullmatch(r"run [0-9a-f]{32} opened in the warehouse", lines[1])
     assert "ferries" in lines[-1] and lines[-1].split()[-1] == "3"  # stored: 3
-    assert not list((tmp_path / "prefect").glob("*.db"))  # no Prefect server's database
-    with store.connect(tmp_path / "w.duckdb", read_only=True) as conn:
+    with store.connect(db, read_only=True) as conn:
         runs = conn.execute("SELECT flow, state, new FROM runs").fetchall()
     assert runs == [("ingest", "Completed", 3)]
+
+
+@pytest.mark.parametrize(
+    ("args", "first_line", "last_line", "flow"),
+    [
+        (
+            ["reprocess", "--source", "ferries"],
+            "reprocessing in this process (no Prefect server) …",
+            "reprocessed 3 articles from the archive",
+            "reprocess",
+        ),
+        (
+            ["maintenance"],
+            "maintaining the warehouse in this process (no Prefect server) …",
+            "released 0 listing bodies, dropped 0 archived bodies",
+            "maintenance",
+        ),
+        (
+            ["translate"],
+            "translating in this process (no Prefect server) …",
+            "articles by translation status: none pending with an installed model",
+            "translate_backlog",
+        ),
+    ],
+)
+def test_with_no_prefect_server_a_one_off_command_runs_here_and_is_recorded(
+    here, args, first_line, last_line, flow
+):
+    """translate, reprocess and maintenance run the flows' pipeline code in their own process,
+    start no Prefect server, and record their run in `runs` as the flow would."""
+    run, db = here
+    if not db.exists():
+        assert run("ingest")[0] == 0
+    before = _runs(db)
+    code, lines = run(*args)
+    assert code == 0, lines[-20:]
+    assert (lines[0], lines[-1]) == (first_line, last_line)
+    assert _runs(db) == [*before, (flow, "Completed")]

@@ -2,9 +2,8 @@
 
 Each stop must end server, worker and the flow run in flight within 30 s, leave no process
 behind, leave the interrupted run Crashed or Cancelled (not Running), and free the port for the
-next `newsflow serve`, which is the start of the next case. A one-off flow command killed with
-SIGKILL must not leave its temporary Prefect server behind either (`reprocess`: `ingest` with no
-server configured runs in its own process and starts none).
+next `newsflow serve`, which is the start of the next case. (A one-off flow command with no
+server configured starts none: it runs in its own process, tests/test_cli_usage.py.)
 """
 
 from __future__ import annotations
@@ -157,14 +156,3 @@ def test_a_taken_port_is_reported_before_anything_starts(newsflow_env, tmp_path)
     assert f"port {port} on 127.0.0.1 is already in use" in output
     assert "newsflow is served" not in output
     assert not (tmp_path / "server.log").exists()
-
-
-def test_a_killed_flow_command_takes_its_temporary_prefect_server_with_it(newsflow_env):
-    command = _newsflow(newsflow_env, "reprocess")
-    deadline = time.monotonic() + 60
-    while not (server := descendants(command.pid)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert server, "newsflow reprocess started no temporary server"
-    command.kill()
-    command.wait()
-    assert _wait_gone(server) == []

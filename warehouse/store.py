@@ -12,17 +12,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 import pyarrow as pa
 
-from connectors.config import Source
 from core.settings import current as current_settings
 from warehouse import lake, runners
 from warehouse.reports import SourceReport
 from warehouse.schema import migrate
 from warehouse.sql import merge
+
+if TYPE_CHECKING:  # the command line's reads need not import the sources' schema
+    from connectors.config import Source
 
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
 READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer

@@ -6,13 +6,13 @@ On a demo warehouse (the bundled fixture site, served here on 127.0.0.1, ingeste
 `newsflow demo` does, into a temporary folder): `ingest --source nosuch` (a typo),
 `sql "select 1"`, and a no-op `ingest --source caucasian-knot` (nothing new by then). Each
 command runs as a subprocess in a fresh environment with no PREFECT_API_URL; the clock stops
-at its first byte on stdout or stderr. With --with-serve the same commands run again while a
-`newsflow serve` (started and stopped here) answers on port 4200. With --baseline, each
-command also runs from another source tree (e.g. `git archive main | tar -x -C /tmp/main`),
-alternating with this one run by run, and the ratio of the medians is printed. Prints the median
-of --repeat runs per command and writes bench/results/cli-<time>.json; the interpreter's own
-start (`python -c "print()"`) is measured in the same run as the floor. Not part of the test
-suite; note the machine's load.
+at its first byte on stdout or stderr, and again when it exits. With --with-serve the same
+commands run again while a `newsflow serve` (started and stopped here) answers on port 4200.
+With --baseline, each command also runs from another source tree (e.g. `git archive main |
+tar -x -C /tmp/main`), alternating with this one run by run, and the ratios of the medians are
+printed. Prints the median of --repeat runs per command and writes
+bench/results/cli-<time>.json; the interpreter's own start (`python -c "print()"`) is measured
+in the same run as the floor. Not part of the test suite; note the machine's load.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,41 +45,61 @@ COMMANDS = {
 }
 
 
-def first_line_seconds(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
-    """Seconds from start to the first byte of output, and the exit status."""
+@dataclass(frozen=True)
+class Timing:
+    first_line: float  # seconds from start to the first byte of output
+    done: float  # seconds from start to exit
+    status: int
+    first: str  # the first line
+
+
+def timed(args: list[str], env: dict[str, str], cwd: Path) -> Timing:
+    """One run of a command: when its first byte came, when it ended, and its first line."""
     started = time.perf_counter()
     process = subprocess.Popen(
         args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     assert process.stdout is not None
-    process.stdout.read(1)
+    head = process.stdout.read(1)
     first = time.perf_counter() - started
-    process.communicate()
-    return first, process.returncode
+    rest, _ = process.communicate()
+    line = (head + rest).decode(errors="replace").split("\n", 1)[0]
+    return Timing(first, time.perf_counter() - started, process.returncode, line)
 
 
 def measure(
     env: dict[str, str], cwd: Path, repeat: int, baseline: Path | None
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, object]]:
     """Each command `repeat` times (alternating with the baseline tree's run, if any)."""
-    figures = {}
+    figures: dict[str, dict[str, object]] = {}
     trees = {"this": env} | ({"baseline": env | {"PYTHONPATH": str(baseline)}} if baseline else {})
     for name, args in COMMANDS.items():
-        runs: dict[str, list[tuple[float, int]]] = {tree: [] for tree in trees}
+        runs: dict[str, list[Timing]] = {tree: [] for tree in trees}
         for _ in range(repeat):
             for tree, tree_env in trees.items():
-                runs[tree].append(first_line_seconds(args, tree_env, cwd))
-        figures[name] = {
-            f"{tree}_median_s": round(statistics.median(t for t, _ in done), 3)
+                runs[tree].append(timed(args, tree_env, cwd))
+        medians = {
+            tree: (
+                statistics.median(t.first_line for t in done),
+                statistics.median(t.done for t in done),
+            )
             for tree, done in runs.items()
         }
-        figures[name]["exit"] = runs["this"][-1][1]
-        line = f"  {name:<28}{figures[name]['this_median_s']:>7.2f} s  exit {figures[name]['exit']}"
+        first, done = medians["this"]
+        last = runs["this"][-1]
+        row: dict[str, object] = {"first_line_s": round(first, 3), "done_s": round(done, 3)}
+        row |= {"exit": last.status, "first": last.first[:120]}
+        line = f"  {name:<28}first line {first:>5.2f} s, done {done:>5.2f} s"
         if baseline:
-            base = figures[name]["baseline_median_s"]
-            figures[name]["ratio"] = round(figures[name]["this_median_s"] / base, 3)
-            line += f"   baseline {base:.2f} s   ratio {figures[name]['ratio']:.2f}"
-        print(line, flush=True)
+            base_first, base_done = medians["baseline"]
+            row |= {"baseline_first_line_s": round(base_first, 3)}
+            row |= {"baseline_done_s": round(base_done, 3)}
+            row |= {"first_line_ratio": round(first / base_first, 3)}
+            row |= {"done_ratio": round(done / base_done, 3)}
+            line += f"  | baseline {base_first:>5.2f} s, {base_done:>5.2f} s"
+            line += f"  | ratios {first / base_first:.2f}, {done / base_done:.2f}"
+        print(f"{line}  exit {last.status}: {last.first[:50]!r}", flush=True)
+        figures[name] = row
     return figures
 
 

@@ -18,25 +18,23 @@ from pathlib import Path
 SERVE_PORT = 4200  # `newsflow serve`'s default port, where a one-off command looks for it
 
 
-class NoServer(RuntimeError):
-    """The Prefect server a command was to run on is gone."""
-
-
-def prefect_server() -> bool:
-    """Whether a Prefect API is configured (environment or profile) or `newsflow serve` runs."""
-    if os.environ.get("PREFECT_API_URL"):
-        return True
+def prefect_server() -> str | None:
+    """The Prefect API a one-off command runs its flow on: PREFECT_API_URL (environment or
+    profile), else a `newsflow serve` answering on its port; None when there is neither."""
+    if configured := os.environ.get("PREFECT_API_URL"):
+        return configured
     if "prefect" in sys.modules or _prefect_settings_elsewhere():
         from prefect.settings import PREFECT_API_URL  # a profile's, or a test harness's
 
-        if PREFECT_API_URL.value():
-            return True
-    return served_api() is not None
+        if configured := PREFECT_API_URL.value():
+            return configured
+    return served_api()
 
 
-def say_here(doing: str) -> None:
-    """A one-off command's first line when it runs in its own process."""
-    print(f"{doing} in this process (no Prefect server) …", flush=True)
+def say_where(doing: str, api: str | None) -> None:
+    """A one-off command's first line, before the imports of its work: where it runs."""
+    where = f"as a flow run on {api}" if api else "in this process (no Prefect server)"
+    print(f"{doing} {where} …", flush=True)
 
 
 def served_api() -> str | None:
@@ -70,16 +68,9 @@ def _prefect_settings_elsewhere() -> bool:
 
 
 @contextmanager
-def prefect_api() -> Iterator[str]:
-    """The Prefect API a flow run of this command goes to, for as long as the block lasts:
-    PREFECT_API_URL (environment or profile), else a running `newsflow serve`."""
+def prefect_api(api: str) -> Iterator[None]:
+    """Flow runs started in the block go to this Prefect API (prefect_server's answer)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    if configured := PREFECT_API_URL.value():
-        yield configured
-        return
-    served = served_api()
-    if served is None:
-        raise NoServer(f"no Prefect server answers on port {SERVE_PORT} any more")
-    with temporary_settings({PREFECT_API_URL: served}):
-        yield served
+    with temporary_settings({PREFECT_API_URL: api}):
+        yield

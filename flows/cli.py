@@ -7,7 +7,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from core.settings import VARIABLES, Settings, SettingsError
 from core.settings import current as current_settings
 from core.settings import use as use_settings
 from desk import stories
-from flows.api import SERVE_PORT, prefect_server, say_here
+from flows.api import SERVE_PORT, prefect_server, say_where
 
 # Heavy imports (Prefect, argostranslate) happen inside the commands that need them, so that a
 # typo or `--help` answers at once.
@@ -612,12 +613,18 @@ def _run_ingest(**parameters: object) -> int:
     # the warehouse's wait messages (a plain logger) also go to the run's log; read at import
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newsflow")
     _print_progress("newsflow.ingest")
-    if not prefect_server():
+    from connectors.sources_file import source_ids
+
+    # the first line before the pipeline's imports: the ids named, else those the file lists
+    ids = parameters.get("sources") or source_ids() or ["every source"]
+    api = prefect_server()
+    say_where(f"ingesting {', '.join(ids)}", api)  # type: ignore[arg-type]
+    if api is None:
         return _ingest_here(**parameters)  # type: ignore[arg-type]
     from flows.api import prefect_api
     from flows.ingest import ingest
 
-    with prefect_api():
+    with prefect_api(api), _ingest_bar():
         state = ingest(**parameters, return_state=True)
     if state.is_completed() or state.name == "Partial failure":
         _print_summary(str(state.state_details.flow_run_id))
@@ -635,24 +642,20 @@ def _ingest_here(
     **options: float | int,
 ) -> int:
     """The ingest in this process (pipeline/here.py); a daily run writes the digest too."""
-    from connectors.sources_file import source_ids
-
-    # its first line before the pipeline's imports: the ids named, else those the file lists
-    names = ", ".join(sources or source_ids() or ["every source"])
-    say_here(f"ingesting {names}")
     from connectors.config import load_sources, select_sources
     from pipeline.here import ingest_here
     from warehouse.interface import DuckDBWarehouse
 
-    closed = ingest_here(
-        DuckDBWarehouse(),
-        select_sources(load_sources(), sources),
-        not sources,
-        since,
-        until,
-        refetch,
-        **options,  # type: ignore[arg-type]
-    )
+    with _ingest_bar():
+        closed = ingest_here(
+            DuckDBWarehouse(),
+            select_sources(load_sources(), sources),
+            not sources,
+            since,
+            until,
+            refetch,
+            **options,  # type: ignore[arg-type]
+        )
     if since is None and until is None:
         from desk.digest import write_digest
 
@@ -662,6 +665,28 @@ def _ingest_here(
         print(f"\n{closed.verdict.message}", file=sys.stderr)
         return 1
     return 0
+
+
+@contextmanager
+def _ingest_bar() -> Iterator[None]:
+    """A bar over an ingest run in this process (on a terminal only): new URLs listed, then
+    URLs fetched of them (a URL due again counts too)."""
+    from flows.bar import progress_bar
+    from pipeline.progress import Stage, Step, ingest_steps
+
+    urls = dict.fromkeys(Stage, 0)
+    with progress_bar("listing") as bar:
+
+        def watch(step: Step) -> None:
+            urls[step.stage] += step.urls
+            listed, fetched = urls[Stage.LISTED], urls[Stage.FETCHED]
+            doing = (
+                f"fetching ({listed} new URLs listed)" if fetched else f"listing: {listed} new URLs"
+            )
+            bar(fetched, max(listed, fetched) or None, doing)
+
+        with ingest_steps.watching(watch):
+            yield
 
 
 class _Progress(logging.Handler):
@@ -733,7 +758,7 @@ def _demo_translation() -> bool:
             "        # on a machine with internet\n"
             "  newsflow models install --file PATH.argosmodel"
             "  # files copied from such a machine\n"
-            "then `newsflow translate` translates the articles waiting for them."
+            "installing a model translates the articles waiting for it."
         )
         return False
     from desk.shell import print_query
@@ -849,14 +874,14 @@ def _reprocess(args: argparse.Namespace) -> int:
 
     chosen = (args.urls, args.source, args.fetched_since, args.fetched_until)
     chunk_size = args.chunk_size or CHUNK_SIZE
-    if prefect_server():
+    say_where("reprocessing", api := prefect_server())
+    if api:
         from flows.api import prefect_api
         from flows.reprocess import reprocess
 
-        with prefect_api():
+        with prefect_api(api):
             updated = reprocess(*chosen, chunk_size)
     else:
-        say_here("reprocessing")
         from pipeline.here import reprocess_here
         from warehouse.interface import DuckDBWarehouse
 
@@ -902,14 +927,14 @@ def _maintenance(args: argparse.Namespace) -> int:
 
     _require_warehouse()
     kept = KEEP_LISTING_DAYS if args.keep_listing_days is None else args.keep_listing_days
-    if prefect_server():
+    say_where("maintaining the warehouse", api := prefect_server())
+    if api:
         from flows.api import prefect_api
         from flows.maintenance import maintenance
 
-        with prefect_api():
+        with prefect_api(api):
             done = maintenance(kept)
     else:
-        say_here("maintaining the warehouse")
         from pipeline.here import maintain_here
         from warehouse.interface import DuckDBWarehouse
 

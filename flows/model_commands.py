@@ -24,6 +24,8 @@ from processing.models import (
     installed_models,
 )
 
+BACKLOG_DEPLOYMENT = "translate_backlog/translate_backlog"  # prefect.yaml's
+
 
 @dataclass(frozen=True)
 class Listed:
@@ -111,12 +113,13 @@ def install_models(args: argparse.Namespace) -> int:
             f"serves {', '.join(sorted(manifest.languages))}"
         )
         served += list(manifest.languages)
-    return _offer_retranslation(sorted(set(served)), args.retranslate)
+    return _after_install(sorted(set(served)), args.retranslate)
 
 
-def _offer_retranslation(languages: Sequence[str], run: bool) -> int:
-    """Say which of these languages the new models translate now and what re-translation would
-    redo; with `run`, re-translate those languages' articles made by other models."""
+def _after_install(languages: Sequence[str], run: bool) -> int:
+    """Queue the articles that waited for these languages' new models (translated now, here or
+    by the translate_backlog deployment), and say what re-translation would redo; with `run`,
+    re-translate those languages' articles made by other models too."""
     from warehouse import store
     from warehouse.interface import DuckDBWarehouse
 
@@ -124,21 +127,48 @@ def _offer_retranslation(languages: Sequence[str], run: bool) -> int:
     for line in _unused(languages, routes):
         print(line)
     now = {code: routes[code].model_id for code in languages if code in routes}
-    if store.backend() is None and not store.db_path().exists():
-        return 0  # no warehouse yet: nothing was translated (and none is made here)
-    stale = DuckDBWarehouse().count_retranslatable(now) if now else {}
-    if not stale:
-        return 0
+    if not now or (store.backend() is None and not store.db_path().exists()):
+        return 0  # no warehouse yet: nothing waits (and none is made here)
+    warehouse = DuckDBWarehouse()
+    waiting = warehouse.count_pending(sorted(now))
+    stale = warehouse.count_retranslatable(now)
     for (language, old), n in stale.items():
         print(f"{language}: {n} articles translated by {old}; {now[language]} translates it now")
     redo = sorted({language for language, _ in stale})
-    if not run:
+    if redo and not run:
         print(
             f"re-translate them: newsflow translate --retranslate {' '.join(redo)} "
             "(or install with --retranslate)"
         )
+    if waiting:
+        print(
+            f"{waiting} articles in {', '.join(sorted(now))} waited for a model: translating them"
+        )
+    if not waiting and not (redo and run):
         return 0
-    return translate(redo, batch_size=200)
+    return _queue_backlog(redo if run else [])
+
+
+def _queue_backlog(retranslate: list[str]) -> int:
+    """The backlog's translation: a run of the translate_backlog deployment where a Prefect
+    server has it (its worker translates), else at once (a flow run where a server is, or here)."""
+    from flows.api import prefect_api, prefect_server
+
+    if api := prefect_server():
+        from prefect.deployments import run_deployment
+        from prefect.exceptions import ObjectNotFound
+
+        with prefect_api(api):
+            try:
+                run = run_deployment(
+                    BACKLOG_DEPLOYMENT, parameters={"retranslate": retranslate}, timeout=0
+                )
+            except ObjectNotFound:  # a server without newsflow's deployments
+                pass
+            else:
+                print(f"started {BACKLOG_DEPLOYMENT} run {run.name}: its worker translates them")
+                return 0
+    return translate(retranslate, batch_size=200)
 
 
 def _unused(languages: Sequence[str], routes: dict[str, ModelInfo]) -> Iterator[str]:
@@ -157,18 +187,16 @@ def _unused(languages: Sequence[str], routes: dict[str, ModelInfo]) -> Iterator[
 def translate(retranslate: Sequence[str] | None, batch_size: int) -> int:
     """Translate the backlog (and re-translate these languages) with a progress bar: a
     translate_backlog flow run where a Prefect server is, else in this process."""
-    from flows.api import prefect_api, prefect_server, say_here
+    from flows.api import prefect_api, prefect_server, say_where
     from flows.bar import progress_bar
 
     again = list(retranslate or [])
-    served = prefect_server()
-    if not served:
-        say_here("translating")
+    say_where("translating", api := prefect_server())
     with progress_bar("translating") as progress:
-        if served:
+        if api:
             from flows.translate import reporting_progress, translate_backlog
 
-            with prefect_api(), reporting_progress(progress):
+            with prefect_api(api), reporting_progress(progress):
                 counts = translate_backlog(batch_size=batch_size, retranslate=again)
         else:
             from pipeline.here import translate_here

@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -31,23 +29,14 @@ from prefect.states import Completed, Failed, State
 from connectors.config import translation_choice
 from flows.runs import finish_run
 from pipeline import backlog
-from pipeline.backlog import Progress
+from pipeline.progress import Watchers
 from processing.models import available_models
 from warehouse.interface import DuckDBWarehouse
 
 BATCH_DEPLOYMENT = "translate-batch/pool"
 
-_listeners: list[Progress] = []
-
-
-@contextmanager
-def reporting_progress(listener: Progress) -> Iterator[None]:
-    """Call listener(done, total) after each batch of flows run in this process (the CLI's bar)."""
-    _listeners.append(listener)
-    try:
-        yield
-    finally:
-        _listeners.remove(listener)
+_progress: Watchers[[int, int]] = Watchers()
+reporting_progress = _progress.watching  # the CLI's bar, over flows run in this process
 
 
 # The backlog's two steps as tasks, each batch's in the run's task list
@@ -56,11 +45,6 @@ save_translated = task(backlog.save_translated, cache_policy=NO_CACHE)
 translate_and_save = partial(
     backlog.translate_and_save, translate=translate_pending, save=save_translated
 )
-
-
-def _report(done: int, total: int) -> None:
-    for listener in _listeners:
-        listener(done, total)
 
 
 @flow(name="translate_backlog", log_prints=True)
@@ -81,7 +65,12 @@ def translate_backlog(
     started = time.monotonic()
     warehouse = DuckDBWarehouse()
     done = backlog.translate_backlog(
-        warehouse, batch_size, retranslate or (), translate_and_save, _report, get_run_logger()
+        warehouse,
+        batch_size,
+        retranslate or (),
+        translate_and_save,
+        _progress.tell,
+        get_run_logger(),
     )
     finish_run(warehouse, warehouse.articles_report(done.urls, time.monotonic() - started))
     return dict(done.counts)

@@ -19,6 +19,7 @@ from connectors.discovery import Discovery, discover, in_window
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt, Kind, Link, Outcome
 from pipeline.pages import PageProcessor
+from pipeline.progress import Stage, Step, ingest_steps
 from processing.dedup import canonical_url
 from processing.records import UrlResult
 from processing.translate import translate_articles
@@ -160,6 +161,7 @@ async def _list(
         await asyncio.to_thread(
             warehouse.remember_listings, source.id, discovery.attempts, discovery.links
         )
+    ingest_steps.tell(Step(source.id, Stage.LISTED, new))
     return discovery, new
 
 
@@ -233,6 +235,7 @@ async def stream_chunks(
     try:
         while claimed := await next_chunk():
             fetched = await (fetch or fetch_chunk)(source, claimed, client)
+            ingest_steps.tell(Step(source.id, Stage.FETCHED, len(fetched)))
             await hand_over()
             processing = asyncio.create_task(
                 finish_chunk(source, params, fetched, warehouse, pages)

@@ -10,6 +10,9 @@ installs a model for.
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,3 +175,87 @@ def test_backlog_translates_pending_articles_once_their_model_is_installed(
         "SELECT flow, translated, fetched FROM runs WHERE flow = 'translate_backlog' "
         "ORDER BY started_at"
     ) == [("translate_backlog", 2, 0), ("translate_backlog", 0, 0)]
+
+
+def _waiting_mongolian() -> None:
+    """Two Mongolian articles stored while no mn model is installed (no other test installs
+    one or expects it absent), and one Armenian that stays pending."""
+    _ingest(
+        [
+            _article("https://mn/1", "mn", "Мэдээ", "Гүүрийг өнөөдөр засварын улмаас хаалаа."),
+            _article("https://mn/2", "mn", None, "Зах зээлийн үнэ өслөө."),
+            _article("https://hy/2", "hy", "Լուրեր", "Կամուրջը փակ է։"),
+        ]
+    )
+    assert _rows("SELECT count(*) FROM articles WHERE translation_status = 'pending_model'") == [
+        (3,)
+    ]
+
+
+def test_installing_a_model_translates_the_articles_that_waited_for_it(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """`newsflow models install --file` as a user types it, with no Prefect server: the
+    articles that waited for the language are translated at once, recorded as a backlog run."""
+    _waiting_mongolian()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env |= {
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "NEWSFLOW_DB": str(warehouse),
+    }
+    package = build_argos_package(tmp_path, "mn")
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "models", "install", "--file", str(package)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("installed mn-en 0.1 at ")
+    assert lines[1:3] == [
+        "2 articles in mn waited for a model: translating them",
+        "translating in this process (no Prefect server) …",
+    ]
+    assert lines[-1] == "articles by translation status: {'done': 2}"
+    assert not list((tmp_path / "prefect").glob("*.db"))  # no Prefect server was started
+    assert dict(_rows("SELECT url, translation_model FROM articles")) == {
+        "https://mn/1": "argos:mn-en@0.1",
+        "https://mn/2": "argos:mn-en@0.1",
+        "https://hy/2": None,
+    }
+    assert _rows("SELECT flow, translated FROM runs") == [("translate_backlog", 2)]
+
+
+def test_installing_a_model_with_a_server_starts_the_deployments_backlog_run(
+    warehouse: Path, tmp_path: Path, prefect_api: None, capsys
+) -> None:
+    """With a Prefect server that has the translate_backlog deployment, installing starts a run
+    of it (its worker translates) instead of translating in the command."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    from flows.model_commands import BACKLOG_DEPLOYMENT
+
+    _ingest([_article("https://si/1", "si", "පුවත්", "පාලම අද වසා ඇත.")])
+    flow_name, name = BACKLOG_DEPLOYMENT.split("/")
+    with get_client(sync_client=True) as client:
+        deployment = client.create_deployment(client.create_flow_from_name(flow_name), name)
+    try:
+        package = build_argos_package(tmp_path, "si")
+        assert main(["models", "install", "--file", str(package)]) == 0
+        with get_client(sync_client=True) as client:
+            [run] = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment]))
+            )
+    finally:  # the session's other tests share this server: they expect no such deployment
+        with get_client(sync_client=True) as client:
+            client.delete_deployment(deployment)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "1 articles in si waited for a model: translating them"
+    assert lines[2] == f"started {BACKLOG_DEPLOYMENT} run {run.name}: its worker translates them"
+    assert run.parameters == {"retranslate": []}
+    assert _rows("SELECT translation_status FROM articles") == [("pending_model",)]

@@ -9,10 +9,13 @@ first line of output.
 from __future__ import annotations
 
 import argparse
+import os
+import pty
 import re
 import subprocess
 import sys
 import threading
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -279,19 +282,46 @@ def here(tmp_path_factory):
             "NEWSFLOW_WORKERS": "0",
         }
 
-        def run(*args: str) -> tuple[int, list[str]]:
+        def run(*args: str, terminal: bool = False) -> tuple[int, list[str]]:
+            """With terminal, stderr is a pseudo-terminal (its screen is the last line)."""
+            command = [sys.executable, "-m", "flows.cli", *args]
+            if terminal:
+                return _on_a_terminal(command, tmp_path, env)
             done = subprocess.run(
-                [sys.executable, "-m", "flows.cli", *args],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
+                command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
             )
             assert not list((tmp_path / "prefect").glob("*.db"))  # no Prefect server's database
             return done.returncode, (done.stdout + done.stderr).splitlines()
 
         yield run, tmp_path / "w.duckdb"
+
+
+def _on_a_terminal(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
+    """Run with stdout a pipe and stderr a pseudo-terminal, as `newsflow ... > file` in a
+    terminal; the output lines, then all the terminal got as one last line."""
+    screen, terminal = pty.openpty()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env | {"TERM": "xterm", "COLUMNS": "120"},
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        text=True,
+    )
+    os.close(terminal)
+    got: list[bytes] = []
+
+    def read() -> None:
+        with suppress(OSError):  # EIO once the command closed its side
+            while chunk := os.read(screen, 4096):
+                got.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    out, _ = process.communicate(timeout=300)
+    reader.join(timeout=10)
+    os.close(screen)
+    return process.returncode, [*out.splitlines(), b"".join(got).decode(errors="replace")]
 
 
 def _runs(db: Path) -> list[tuple[str, str]]:
@@ -349,3 +379,19 @@ def test_with_no_prefect_server_a_one_off_command_runs_here_and_is_recorded(
     assert code == 0, lines[-20:]
     assert (lines[0], lines[-1]) == (first_line, last_line)
     assert _runs(db) == [*before, (flow, "Completed")]
+
+
+def test_an_ingest_shows_a_progress_bar_on_a_terminal_only(here):
+    """Discovery and fetch show a bar on stderr when it is a terminal; piped, not a trace."""
+    run, db = here
+    if not db.exists():
+        assert run("ingest")[0] == 0
+    code, lines = run("ingest", "--refetch", "all")  # the three URLs fetched again
+    assert code == 0, lines[-20:]
+    assert not [line for line in lines if "\x1b" in line or "listing" in line]
+    code, lines = run("ingest", "--refetch", "all", terminal=True)
+    assert code == 0, lines[-20:]
+    screen = lines.pop()
+    assert "listing" in screen and "\x1b[" in screen  # the bar, drawn with the terminal's codes
+    assert lines[0] == "ingesting ferries in this process (no Prefect server) …"
+    assert "ferries" in lines[-1]  # the outcomes table still on stdout, after the bar

@@ -27,7 +27,7 @@ log = logging.getLogger("newsflow.translate")
 
 Translated = list[tuple[str, Translation]]
 Progress = Callable[[int, int], None]  # (articles done, articles pending at the start)
-TranslateStep = Callable[[list[PendingArticle], "dict[str, str] | None"], Translated]
+TranslateStep = Callable[[list[PendingArticle], dict[str, str] | None], Translated]
 SaveStep = Callable[[Translated, bool], None]
 
 

@@ -66,11 +66,13 @@ def newsflow(tmp_path, api_calls, monkeypatch):
         "NEWSFLOW_SOURCES": str(ROOT / "sources.yaml"),
     }
 
-    def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
+    def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, list[str]]:
+        """env: variables to set, or with None to leave out."""
+        merged = {**env_base, **(env or {})}
         done = subprocess.run(
             [sys.executable, "-m", "flows.cli", *args],
             cwd=tmp_path,
-            env={**env_base, **(env or {})},
+            env={name: value for name, value in merged.items() if value is not None},
             capture_output=True,
             text=True,
             timeout=60,
@@ -175,6 +177,22 @@ def test_reprocess_of_a_url_that_is_not_stored_is_an_error(newsflow, tmp_path, a
         "https://example.org/never-stored (`newsflow search WORDS` finds stored ones)"
     ]
     assert api_calls[1] == [] and not (tmp_path / "prefect").exists()
+
+
+def test_a_prefect_profile_naming_an_api_sends_the_run_there(newsflow, tmp_path, api_calls):
+    """No PREFECT_API_URL in the environment, but the active Prefect profile names one: the
+    one-off command is a flow run on that API (here one that answers nothing usefully)."""
+    api, paths = api_calls
+    _empty_warehouse(tmp_path / "newsflow.duckdb")
+    (tmp_path / "prefect").mkdir()
+    (tmp_path / "prefect" / "profiles.toml").write_text(
+        f'active = "team"\n\n[profiles.team]\nPREFECT_API_URL = "{api}"\n'
+    )
+    code, lines = newsflow(
+        "maintenance", env={"PREFECT_API_URL": None, "PREFECT_CLIENT_MAX_RETRIES": "0"}
+    )
+    assert lines[0] == f"maintaining the warehouse as a flow run on {api} …"
+    assert code == 1 and paths  # the API was asked, and its refusal failed the command
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path):

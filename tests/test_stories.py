@@ -118,8 +118,9 @@ def test_the_seeds_make_stories_by_event_and_year(seeded):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the two long SCO articles share little English beyond names (cosine 0.13, below "
-    "the 0.17 of the dev set's hard negatives: other events in one city on one day)",
+    reason="the two SCO articles, 16 hours apart, share little beyond the names every "
+    "Putin-Aliyev article has (cosine 0.20, as high as the dev set's hard negatives: another "
+    "event in one city a day apart; and as their cosine to the Dushanbe articles a month on)",
 )
 def test_the_two_sco_summit_seeds_are_one_story(seeded):
     assert frozenset(SCO) in _grouped(seeded)
@@ -185,7 +186,9 @@ FLOODS_EN = (
     "Heavy rains flooded Makhachkala and Kaspiysk in Dagestan; 40,000 residents lost power and "
     "120 people were evacuated as the republic declared an emergency regime."
 )
-FLOODS_KK = "Дағыстанда нөсер жаңбыр Махачкала мен Каспийскіні су басты."
+# names no place in mid-sentence and no number: nothing it shares with the English before it is
+# translated (untranslated articles meet others by names and numbers alone)
+FLOODS_TT = "Дағыстанда нөсер жаңбыр жауды, көп үйлерді су басты."
 
 
 def _commit(path: Path, articles: list[Article]) -> None:
@@ -222,13 +225,13 @@ def test_a_backlog_translation_recomputes_the_story(prefect_api, tmp_path, confi
         path,
         [
             _article("https://en/floods", "en", FLOODS_EN, english),
-            _article("https://tt/floods", "tt", FLOODS_KK, pending),
+            _article("https://tt/floods", "tt", FLOODS_TT, pending),
             _article("https://tt/other", "tt", "Алабугада яңа мәктәп ачылды.", pending),
         ],
     )
     floods, _, _ = _features(path, "https://en/floods")
     before = _features(path, "https://tt/floods")
-    assert before[0] != floods and before[1] is False  # nothing in common yet but a number
+    assert before[0] != floods and before[1] is False  # nothing in common yet
 
     # the storage path every translation goes through, with a real English text
     DuckDBWarehouse(path).save_translations(

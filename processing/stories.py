@@ -307,13 +307,6 @@ def language_free(vector: Mapping[str, float]) -> dict[str, float]:
     return {t: w for t, w in vector.items() if t.startswith(_LANGUAGE_FREE)}
 
 
-def free_similarity(free: Mapping[str, float], story: Story) -> float:
-    """Cosine of an article's names and numbers (language_free, unit) and a story's."""
-    if not story.free_norm:
-        return 0.0
-    return sum(w * story.centroid.get(t, 0.0) for t, w in free.items()) / story.free_norm
-
-
 def decayed(score: float, at: datetime, story: Story, decay_days: float = DECAY_DAYS) -> float:
     """A score discounted by the days between the article and the nearest of the story's."""
     if story.first <= at <= story.last:
@@ -341,6 +334,16 @@ class Assigner:
     threshold_original: float = THRESHOLD_ORIGINAL
     decay_days: float = DECAY_DAYS
     edition_story: dict[str, int] = field(default_factory=dict)  # edition group -> story
+    # term -> the stories whose centroid has (or had) it: only they can score above 0
+    postings: dict[str, set[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for story_id, story in self.stories.items():
+            self._post(story_id, story.centroid)
+
+    def _post(self, story_id: int, vector: Mapping[str, float]) -> None:
+        for term in vector:
+            self.postings.setdefault(term, set()).add(story_id)
 
     def assign(self, story: StoryText, vector: dict[str, float], english: bool) -> Assignment:
         """Join the best open story above the threshold, the edition's story, or found one."""
@@ -354,6 +357,7 @@ class Assigner:
         if best not in self.stories:
             self.stories[best] = Story(best, {}, story.at, story.at, 0)
         self.stories[best].add(vector, story.at)
+        self._post(best, vector)
         if story.edition_group:
             self.edition_story.setdefault(story.edition_group, best)
         return Assignment(story.url, best, score, vector, story.at)
@@ -361,13 +365,22 @@ class Assigner:
     def _best(self, vector: Mapping[str, float], at: datetime, english: bool) -> tuple[int, float]:
         """The open story most like the article: by all its terms if it reads English, else
         by its names and numbers alone (its own words cannot meet another language's)."""
-        free = language_free(vector)
-        free_norm = _norm(free)
-        free = {t: w / free_norm for t, w in free.items()} if free_norm else {}
+        if not english:
+            free = language_free(vector)
+            norm = _norm(free)
+            vector = {t: w / norm for t, w in free.items()} if norm else {}
+        dots: dict[int, float] = {}
+        for term, weight in vector.items():
+            for story_id in self.postings.get(term, ()):
+                product = weight * self.stories[story_id].centroid.get(term, 0.0)
+                dots[story_id] = dots.get(story_id, 0.0) + product
         best, score = 0, 0.0
-        for story_id, story in self.stories.items():
-            like = similarity(vector, story) if english else free_similarity(free, story)
-            candidate = decayed(like, at, story, self.decay_days)
+        for story_id, dot in dots.items():
+            story = self.stories[story_id]
+            norm = story.norm if english else story.free_norm
+            if not norm:
+                continue
+            candidate = decayed(dot / norm, at, story, self.decay_days)
             if (candidate, -story_id) > (score, -best):
                 best, score = story_id, candidate
         return best, score

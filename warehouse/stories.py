@@ -136,18 +136,18 @@ def _pending(conn: duckdb.DuckDBPyConnection, batch: int) -> list[_Pending]:
     rows = conn.execute(
         f"""
         WITH current AS ({_FINGERPRINT}),
-        changed AS (
-            SELECT c.url, c.fingerprint, f.url IS NOT NULL AS assigned FROM current c
-            LEFT JOIN story_features f ON f.url = c.url
-            WHERE f.fingerprint IS DISTINCT FROM c.fingerprint
+        changed AS (  -- the fingerprint hashes the URL too: an integer join finds them
+            SELECT c.url, c.fingerprint FROM current c
+            ANTI JOIN story_features f ON f.fingerprint = c.fingerprint
         )
         SELECT e.url, coalesce(e.title_en, e.title_original), coalesce(e.text_en,
                e.text_original), e.english_from <> 'pending', e.language,
                CASE WHEN e.published_at IS NOT NULL
                          AND e.published_at <= e.fetched_at + INTERVAL 1 DAY
                     THEN e.published_at ELSE e.fetched_at END AS event_at,
-               e.edition_group, c.fingerprint, c.assigned
+               e.edition_group, c.fingerprint, f.url IS NOT NULL AS assigned
         FROM changed c JOIN articles_en e ON e.url = c.url
+        LEFT JOIN story_features f ON f.url = c.url
         ORDER BY event_at, e.url
         LIMIT $batch
         """,
@@ -298,7 +298,7 @@ def _open_stories(
         }
     )
     stale = f"""
-        WHERE s.story_id NOT IN (
+        AND s.story_id NOT IN (
             SELECT f.story_id FROM story_features f JOIN ({_FINGERPRINT}) c USING (url)
             WHERE f.fingerprint <> c.fingerprint
         )"""
@@ -306,7 +306,9 @@ def _open_stories(
         rows = conn.execute(
             "SELECT DISTINCT s.story_id, s.terms, s.weights, s.first_at, s.last_at, s.articles "
             "FROM story_state s JOIN batch_days d ON s.last_at >= d.lo AND s.first_at <= d.hi "
-            + (stale if more else "")
+            "WHERE s.last_at >= $lo AND s.first_at <= $hi"  # the whole span first: cheap
+            + (stale if more else ""),
+            {"lo": table["lo"][0].as_py(), "hi": table["hi"][-1].as_py()},
         ).fetchall()
     return {
         story_id: Story(story_id, dict(zip(t, w, strict=True)), _utc(first), _utc(last), n)

@@ -142,7 +142,7 @@ def tune(dev: list[dict]) -> Tuning:
         Tuning(english, original, decay)
         for decay in (1.0, 2.0, 4.0)
         for english in (0.12, 0.15, 0.18, 0.2, 0.25, 0.3)
-        for original in (0.06, 0.1, 0.15)
+        for original in (0.1, 0.15, 0.2, 0.25)
     ]
     scores = {t: run_split(dev, t)[2] for t in grid}
     best = max(scores.values())

@@ -5,8 +5,8 @@ twice) plus two kinds of language-free terms: names (capitalised words reduced t
 skeleton after transliteration, so Путина, Putin and Putinin meet) and numbers. It joins the
 open story whose centroid is most similar, discounted by the days between them, or founds one
 (an online, centroid-based clustering with time decay, as in Miranda et al., EMNLP 2018).
-Untranslated articles keep their original words; only names and numbers can join them to
-articles in other languages, so they are held to their own threshold.
+Untranslated articles keep their original words, which cannot meet another language's: they are
+compared by their names and numbers alone (the cosine of those parts), with its own threshold.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 
 import Stemmer
 
-FEATURE_VERSION = 1  # stored vectors of another version are recomputed
+FEATURE_VERSION = 2  # stored vectors of another version are recomputed
 WINDOW = timedelta(days=4)  # a story is open to articles within this many days of its own
 GRACE = timedelta(hours=12)  # one news cycle: reports within it of a story lose nothing
-DECAY_DAYS = 2.0  # beyond GRACE, the score halves every DECAY_DAYS * ln 2 days
+DECAY_DAYS = 1.0  # beyond GRACE, the score halves every DECAY_DAYS * ln 2 days
 # Tuned on the dev split of bench/data/stories (bench/stories.py --tune); see the README.
 THRESHOLD = 0.2  # both sides read English (the publisher's, a translation, or the original)
-THRESHOLD_ORIGINAL = 0.06  # one side is untranslated: names and numbers carry it
+THRESHOLD_ORIGINAL = 0.15  # untranslated: the cosine of names and numbers alone
 TITLE_WEIGHT = 2  # title words count this many times
 ARTICLE_TERMS = 80  # an article's vector keeps its heaviest terms
 CENTROID_TERMS = 200  # a story's centroid keeps its heaviest terms
@@ -89,7 +89,7 @@ _CYRILLIC = dict(
             "t",
             "u",
             "f",
-            "h",
+            "kh",
             "ts",
             "ch",
             "sh",
@@ -116,8 +116,12 @@ _CYRILLIC = dict(
         strict=True,
     )
 )
-# Azerbaijani and Turkish letters, and x (the Azerbaijani kh), to what English spelling uses.
-_LATIN = str.maketrans({"ə": "a", "ı": "i", "ş": "sh", "ç": "ch", "ğ": "g", "x": "h", "q": "g"})
+# Azerbaijani and Turkish letters, and x (the Azerbaijani kh), to what English spelling uses;
+# w and z as v and s, where Russian and English spellings of one name differ (Washington,
+# Organization).
+_LATIN = str.maketrans(
+    {"ə": "a", "ı": "i", "ş": "sh", "ç": "ch", "ğ": "g", "x": "kh", "q": "g", "w": "v", "z": "s"}
+)
 # Case endings on names: Russian ones on Cyrillic words (Путину), Azerbaijani and Turkish
 # suffixes on Latin words of those languages (Əliyevin, Bakıda); English names keep theirs.
 # The stem is the longest that leaves one (Putinin -> Putin, not Puti).
@@ -128,8 +132,11 @@ _TURKIC_SUFFIXES = re.compile(
     r"^(\w{4,})(?:nın|nin|nun|nün|ın|in|un|ün|dan|dən|da|də|la|lə|ya|yə|yla|ylə)$"
 )
 _TURKIC = frozenset({"az", "tr"})
-# Where a sentence begins: the text's start, or after . ! ? : a quote, bracket or new line.
-_SENTENCE_START = re.compile(r"(?:\A|[.!?:;\"“”«»()\[\]\n—–]|\s[-–—])\W*\Z")
+# Where a sentence begins: the text's start, or after . ! ? : a quote, an opening bracket or a
+# new line (after a closing one it goes on: "President [Ilham] Aliyev").
+_SENTENCE_START = re.compile(r"(?:\A|[.!?:;\"“”«»(\[\n—–]|\s[-–—])\W*\Z")
+_POSSESSIVE = re.compile(r"['’]s$")
+_LANGUAGE_FREE = ("n:", "#:")
 _VOWELS = re.compile(r"[aeiouyhw_]+")
 _STEMMERS = {"en": "english", "ru": "russian", "tr": "turkish", "de": "german", "fr": "french"}
 
@@ -156,16 +163,17 @@ class Story:
     last: datetime
     articles: int
     norm: float = field(default=0.0)
+    free_norm: float = field(default=0.0)  # the norm of its names and numbers alone
 
     def __post_init__(self) -> None:
-        self.norm = _norm(self.centroid)
+        self.norm, self.free_norm = _norm(self.centroid), _norm(language_free(self.centroid))
 
     def add(self, vector: Mapping[str, float], at: datetime) -> None:
         """Take a member in: its vector into the centroid, its time into the span."""
         for term, weight in vector.items():
             self.centroid[term] = self.centroid.get(term, 0.0) + weight
         self.centroid = _heaviest(self.centroid, CENTROID_TERMS)
-        self.norm = _norm(self.centroid)
+        self.norm, self.free_norm = _norm(self.centroid), _norm(language_free(self.centroid))
         self.first, self.last = min(self.first, at), max(self.last, at)
         self.articles += 1
 
@@ -189,7 +197,12 @@ def terms(story: StoryText) -> Counter[str]:
     """
     lead = unicodedata.normalize("NFKC", story.text[:LEAD_CHARS])
     title = unicodedata.normalize("NFKC", story.title or "")
-    names = _named(lead) | _named(title)
+    names = _named(lead)
+    if _title_case(title):  # its capitals are names only where the text names them too
+        keys = {name_key(name, story.language) for name in names}
+        names |= {w for w in _named(title) if name_key(w, story.language) in keys}
+    else:
+        names |= _named(title)
     counts: Counter[str] = Counter()
     for _ in range(TITLE_WEIGHT):
         counts.update(_terms(title, story.language, names))
@@ -206,6 +219,12 @@ def _named(text: str) -> set[str]:
     }
 
 
+def _title_case(title: str) -> bool:
+    """A headline that capitalises most of its words tells no names by its capitals."""
+    words = [w for w in _WORD.findall(title) if len(w) > 3]
+    return sum(w[0].isupper() for w in words) * 2 > len(words)
+
+
 def _terms(text: str, language: str, names: set[str]) -> list[str]:
     found: list[str] = []
     stemmer = _stemmer(language)
@@ -219,7 +238,8 @@ def _terms(text: str, language: str, names: set[str]) -> list[str]:
             found.append(f"n:{key}")
         else:
             found.append(f"w:{stemmer.stemWord(lower) if stemmer else lower}")
-    found.extend(f"#:{_number(n)}" for n in _NUMBER.findall(text) if len(n) > 1)
+    spaced = _IDEOGRAPHIC.sub(" ", text)  # 4.8级, 5日03:12: a number beside a character
+    found.extend(f"#:{_number(n)}" for n in _NUMBER.findall(spaced) if len(n) > 1)
     return found
 
 
@@ -238,7 +258,7 @@ def name_key(word: str, language: str) -> str | None:
     Case endings go first, then the vowels (where transliterations disagree most); None for
     a word too short to tell one name from another.
     """
-    lower = unicodedata.normalize("NFKC", word).casefold()
+    lower = _POSSESSIVE.sub("", unicodedata.normalize("NFKC", word).casefold())
     if lower[:1] in _CYRILLIC:
         lower = _CYRILLIC_ENDINGS.sub(r"\1", lower)
     elif language in _TURKIC:
@@ -282,6 +302,11 @@ def similarity(vector: Mapping[str, float], story: Story) -> float:
     return sum(w * story.centroid.get(t, 0.0) for t, w in vector.items()) / story.norm
 
 
+def language_free(vector: Mapping[str, float]) -> dict[str, float]:
+    """The terms that read the same in every language: names and numbers."""
+    return {t: w for t, w in vector.items() if t.startswith(_LANGUAGE_FREE)}
+
+
 def decayed(score: float, at: datetime, story: Story, decay_days: float = DECAY_DAYS) -> float:
     """A score discounted by the days between the article and the nearest of the story's."""
     if story.first <= at <= story.last:
@@ -309,6 +334,16 @@ class Assigner:
     threshold_original: float = THRESHOLD_ORIGINAL
     decay_days: float = DECAY_DAYS
     edition_story: dict[str, int] = field(default_factory=dict)  # edition group -> story
+    # term -> the stories whose centroid has (or had) it: only they can score above 0
+    postings: dict[str, set[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for story_id, story in self.stories.items():
+            self._post(story_id, story.centroid)
+
+    def _post(self, story_id: int, vector: Mapping[str, float]) -> None:
+        for term in vector:
+            self.postings.setdefault(term, set()).add(story_id)
 
     def assign(self, story: StoryText, vector: dict[str, float], english: bool) -> Assignment:
         """Join the best open story above the threshold, the edition's story, or found one."""
@@ -316,20 +351,36 @@ class Assigner:
         if forced is not None and forced in self.stories:
             best, score = forced, 1.0
         else:
-            best, score = self._best(vector, story.at)
+            best, score = self._best(vector, story.at, english)
             if score < (self.threshold if english else self.threshold_original):
                 best, score = founder_id(story.url), 1.0
         if best not in self.stories:
             self.stories[best] = Story(best, {}, story.at, story.at, 0)
         self.stories[best].add(vector, story.at)
+        self._post(best, vector)
         if story.edition_group:
             self.edition_story.setdefault(story.edition_group, best)
         return Assignment(story.url, best, score, vector, story.at)
 
-    def _best(self, vector: Mapping[str, float], at: datetime) -> tuple[int, float]:
+    def _best(self, vector: Mapping[str, float], at: datetime, english: bool) -> tuple[int, float]:
+        """The open story most like the article: by all its terms if it reads English, else
+        by its names and numbers alone (its own words cannot meet another language's)."""
+        if not english:
+            free = language_free(vector)
+            norm = _norm(free)
+            vector = {t: w / norm for t, w in free.items()} if norm else {}
+        dots: dict[int, float] = {}
+        for term, weight in vector.items():
+            for story_id in self.postings.get(term, ()):
+                product = weight * self.stories[story_id].centroid.get(term, 0.0)
+                dots[story_id] = dots.get(story_id, 0.0) + product
         best, score = 0, 0.0
-        for story_id, story in self.stories.items():
-            candidate = decayed(similarity(vector, story), at, story, self.decay_days)
+        for story_id, dot in dots.items():
+            story = self.stories[story_id]
+            norm = story.norm if english else story.free_norm
+            if not norm:
+                continue
+            candidate = decayed(dot / norm, at, story, self.decay_days)
             if (candidate, -story_id) > (score, -best):
                 best, score = story_id, candidate
         return best, score

@@ -34,7 +34,8 @@ from processing.records import Article, Translation, UrlResult
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
-from warehouse.stories import refresh_stories
+from warehouse.sql import transaction
+from warehouse.stories import assign_stories, refresh_stories
 
 SEEDS = Path(__file__).parent / "pages" / "seeds"
 SCO = {
@@ -118,8 +119,9 @@ def test_the_seeds_make_stories_by_event_and_year(seeded):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the two long SCO articles share little English beyond names (cosine 0.13, below "
-    "the 0.17 of the dev set's hard negatives: other events in one city on one day)",
+    reason="the two SCO articles, 16 hours apart, share little beyond the names every "
+    "Putin-Aliyev article has (cosine 0.20, as high as the dev set's hard negatives: another "
+    "event in one city a day apart; and as their cosine to the Dushanbe articles a month on)",
 )
 def test_the_two_sco_summit_seeds_are_one_story(seeded):
     assert frozenset(SCO) in _grouped(seeded)
@@ -185,7 +187,9 @@ FLOODS_EN = (
     "Heavy rains flooded Makhachkala and Kaspiysk in Dagestan; 40,000 residents lost power and "
     "120 people were evacuated as the republic declared an emergency regime."
 )
-FLOODS_KK = "Дағыстанда нөсер жаңбыр Махачкала мен Каспийскіні су басты."
+# names no place in mid-sentence and no number: nothing it shares with the English before it is
+# translated (untranslated articles meet others by names and numbers alone)
+FLOODS_TT = "Дағыстанда нөсер жаңбыр жауды, көп үйлерді су басты."
 
 
 def _commit(path: Path, articles: list[Article]) -> None:
@@ -211,6 +215,64 @@ def _features(path: Path, url: str) -> tuple:
         ).fetchone()
 
 
+EVENTS = {
+    "floods": [
+        FLOODS_EN,
+        "Floods in Makhachkala and Kaspiysk: 40,000 Dagestan residents without power, 120 "
+        "evacuated, an emergency regime declared.",
+    ],
+    "ferry": [
+        "Azerbaijan Caspian Shipping opened a ferry line from Alat to Aktau with two new "
+        "ferries carrying 56 wagons each.",
+        "The new Alat-Aktau ferry line of Azerbaijan Caspian Shipping takes 56 wagons a "
+        "crossing on two ferries.",
+    ],
+    "fire": [
+        "A wildfire in the Syunik forest reserve spread over 300 hectares near Kapan; 80 "
+        "firefighters and two helicopters fight it.",
+        "Firefighters and helicopters fight a wildfire of 300 hectares in the Syunik reserve "
+        "near Kapan.",
+    ],
+}
+
+
+def test_an_upgrade_reassigns_old_articles_in_bounded_resumable_batches(tmp_path):
+    """Features of another version (an upgrade) are redone a batch a transaction, in time
+    order; a run cut short after its first batch is taken up by the next, and the stories come
+    out as they were."""
+    path = tmp_path / "w.duckdb"
+    english = Translation(TranslationStatus.NOT_NEEDED)
+    _commit(
+        path,
+        [
+            _article(f"https://en/{event}/{i}", "en", text, english)
+            for event, texts in EVENTS.items()
+            for i, text in enumerate(texts)
+        ],
+    )
+    before = _grouped_by_event(path)
+    assert before == {frozenset({f"{e}/0", f"{e}/1"}) for e in EVENTS}
+    with store.connect(path) as conn:  # as if made by the method before an upgrade
+        conn.execute("UPDATE story_features SET fingerprint = fingerprint + 1")
+        with transaction(conn):
+            assert assign_stories(conn, batch=2) == 2  # then the process died
+    with store.connect(path) as conn:
+        assert refresh_stories(conn, batch=2) == 4  # the rest, in two more batches
+        assert refresh_stories(conn, batch=2) == 0
+        batches = "SELECT count(DISTINCT assigned_at) FROM story_features"
+        assert conn.execute(batches).fetchone() == (3,)
+    assert _grouped_by_event(path) == before
+
+
+def _grouped_by_event(path: Path) -> set[frozenset[str]]:
+    with store.connect(path, read_only=True) as conn:
+        rows = conn.execute("SELECT url, story_id FROM articles").fetchall()
+    return {
+        frozenset("/".join(url.split("/")[-2:]) for url, s in rows if s == story)
+        for _, story in rows
+    }
+
+
 def test_a_backlog_translation_recomputes_the_story(prefect_api, tmp_path, configure, capsys):
     """`newsflow translate` (a tiny Tatar model: a language no other test installs, since the
     session shares one model store) and the storage path it uses both move it."""
@@ -222,13 +284,13 @@ def test_a_backlog_translation_recomputes_the_story(prefect_api, tmp_path, confi
         path,
         [
             _article("https://en/floods", "en", FLOODS_EN, english),
-            _article("https://tt/floods", "tt", FLOODS_KK, pending),
+            _article("https://tt/floods", "tt", FLOODS_TT, pending),
             _article("https://tt/other", "tt", "Алабугада яңа мәктәп ачылды.", pending),
         ],
     )
     floods, _, _ = _features(path, "https://en/floods")
     before = _features(path, "https://tt/floods")
-    assert before[0] != floods and before[1] is False  # nothing in common yet but a number
+    assert before[0] != floods and before[1] is False  # nothing in common yet
 
     # the storage path every translation goes through, with a real English text
     DuckDBWarehouse(path).save_translations(

@@ -327,6 +327,7 @@ class DuckDBWarehouse:
                 clusters.forget(conn, changed)  # first: a crash stays consistent
                 clusters.assign_clusters(conn)
             refresh_index(conn)
+            refresh_stories(conn)  # what was beyond the batch the save assigned, if anything
 
         store.write(operation, self.path)
 

@@ -75,6 +75,7 @@ _STATE_SCHEMA = pa.schema(
     ]
 )
 _DOCUMENTS = ""  # the story_terms row that counts the articles
+BATCH = 2000  # articles assigned in one transaction
 
 
 @dataclass(frozen=True)
@@ -94,59 +95,83 @@ class _Pending:
     text: StoryText
     fingerprint: int
     english: bool
+    assigned: bool  # it has features (from other inputs) to take out of its story first
 
 
-def refresh_stories(conn: duckdb.DuckDBPyConnection, tuning: Tuning | None = None) -> int:
-    """Assign every article whose story inputs changed (or that has none); returns how many."""
-    with transaction(conn):
-        return assign_stories(conn, tuning)
+def refresh_stories(
+    conn: duckdb.DuckDBPyConnection, tuning: Tuning | None = None, batch: int = BATCH
+) -> int:
+    """Assign every article whose story inputs changed (or that has none); returns how many.
+
+    In time order, `batch` articles a transaction: the first load after an upgrade (every old
+    article new to the method) holds no transaction long, and one interrupted goes on from the
+    last batch committed.
+    """
+    done = 0
+    while True:
+        with transaction(conn):
+            assigned = assign_stories(conn, tuning, batch)
+        done += assigned
+        if assigned < batch:
+            return done
 
 
-def assign_stories(conn: duckdb.DuckDBPyConnection, tuning: Tuning | None = None) -> int:
-    """refresh_stories in the caller's transaction (a path that writes English text calls it)."""
-    pending = _pending(conn)
+def assign_stories(
+    conn: duckdb.DuckDBPyConnection, tuning: Tuning | None = None, batch: int = BATCH
+) -> int:
+    """The earliest `batch` articles of refresh_stories' work, in the caller's transaction (a
+    path that writes English text calls it; refresh_stories after it takes any rest)."""
+    pending = _pending(conn, batch)
     if pending:
-        left = _leave(conn, [p.text.url for p in pending])
-        _assign(conn, pending, tuning)
+        left = _leave(conn, [p.text.url for p in pending if p.assigned])
+        _assign(conn, pending, tuning, more=len(pending) == batch)
         _alias_vanished(conn, left)
     _copies(conn)
     return len(pending)
 
 
-def _pending(conn: duckdb.DuckDBPyConnection) -> list[_Pending]:
-    """Articles with no features, or features from other inputs, with their English text."""
+def _pending(conn: duckdb.DuckDBPyConnection, batch: int) -> list[_Pending]:
+    """The earliest `batch` articles with no features, or features from other inputs, with
+    their English text."""
     rows = conn.execute(
         f"""
         WITH current AS ({_FINGERPRINT}),
-        changed AS (
+        changed AS (  -- the fingerprint hashes the URL too: an integer join finds them
             SELECT c.url, c.fingerprint FROM current c
-            ANTI JOIN story_features f ON f.url = c.url AND f.fingerprint = c.fingerprint
+            ANTI JOIN story_features f ON f.fingerprint = c.fingerprint
         )
         SELECT e.url, coalesce(e.title_en, e.title_original), coalesce(e.text_en,
                e.text_original), e.english_from <> 'pending', e.language,
                CASE WHEN e.published_at IS NOT NULL
                          AND e.published_at <= e.fetched_at + INTERVAL 1 DAY
                     THEN e.published_at ELSE e.fetched_at END AS event_at,
-               e.edition_group, c.fingerprint
+               e.edition_group, c.fingerprint, f.url IS NOT NULL AS assigned
         FROM changed c JOIN articles_en e ON e.url = c.url
+        LEFT JOIN story_features f ON f.url = c.url
         ORDER BY event_at, e.url
-        """
+        LIMIT $batch
+        """,
+        {"batch": batch},
     ).fetchall()
     return [
         _Pending(
             StoryText(url, title, text or "", "en" if english else language, _utc(at), group),
             fingerprint,
             english,
+            assigned,
         )
-        for url, title, text, english, language, at, group, fingerprint in rows
+        for url, title, text, english, language, at, group, fingerprint, assigned in rows
     ]
 
 
 def _leave(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> dict[str, int]:
-    """Take these articles out of their stories (features, term counts, centroids) first.
+    """Take these articles out of their stories (features, term counts, centroids) first; the
+    assignment that follows gives them their story ids again.
 
     Returns the story each of them was in.
     """
+    if not urls:
+        return {}
     with registered(conn, leaving=url_table(urls)):
         old = conn.execute(
             "SELECT f.story_id, f.terms, f.url FROM story_features f JOIN leaving USING (url)"
@@ -154,7 +179,6 @@ def _leave(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> dict[str, int]:
         if not old:
             return {}
         conn.execute("DELETE FROM story_features WHERE url IN (SELECT url FROM leaving)")
-        conn.execute("UPDATE articles SET story_id = NULL WHERE url IN (SELECT url FROM leaving)")
     counts: Counter[str] = Counter({_DOCUMENTS: -len(old)})
     for _, old_terms, _ in old:
         counts.update({t: -1 for t in old_terms})
@@ -193,9 +217,13 @@ def _alias_vanished(conn: duckdb.DuckDBPyConnection, left: dict[str, int]) -> No
 
 
 def _assign(
-    conn: duckdb.DuckDBPyConnection, pending: list[_Pending], tuning: Tuning | None
+    conn: duckdb.DuckDBPyConnection, pending: list[_Pending], tuning: Tuning | None, more: bool
 ) -> None:
-    """Vectorize, assign in time order against the open stories, and store the outcome."""
+    """Vectorize, assign in time order against the open stories, and store the outcome.
+
+    more: later batches have work too (stories that still hold their stale articles are not
+    joined: they are being taken apart, as one batch of everything would have done first).
+    """
     counts = {p.text.url: terms(p.text) for p in pending}
     batch_terms: Counter[str] = Counter({_DOCUMENTS: len(pending)})
     for found in counts.values():
@@ -204,7 +232,7 @@ def _assign(
     documents = df.pop(_DOCUMENTS, 0)
     tuning = tuning or Tuning()
     assigner = Assigner(
-        _open_stories(conn, pending), tuning.english, tuning.original, tuning.decay_days
+        _open_stories(conn, pending, more), tuning.english, tuning.original, tuning.decay_days
     )
     assigner.edition_story.update(_edition_stories(conn, pending))
     assignments: list[tuple[_Pending, Assignment]] = []
@@ -246,13 +274,18 @@ def _count_terms(conn: duckdb.DuckDBPyConnection, change: Counter[str]) -> None:
             "WHEN MATCHED THEN UPDATE SET df = story_terms.df + term_change.delta "
             "WHEN NOT MATCHED THEN INSERT (term, df) VALUES (term_change.term, term_change.delta)"
         )
-        conn.execute("DELETE FROM story_terms WHERE df <= 0")
+        conn.execute(
+            "DELETE FROM story_terms WHERE df <= 0 AND term IN (SELECT term FROM term_change)"
+        )
 
 
-def _open_stories(conn: duckdb.DuckDBPyConnection, pending: list[_Pending]) -> dict[int, Story]:
+def _open_stories(
+    conn: duckdb.DuckDBPyConnection, pending: list[_Pending], more: bool
+) -> dict[int, Story]:
     """The stories whose span reaches within WINDOW of the batch's earliest or latest article.
 
-    A batch spread over time (a backfill) reads the stories of its days only, never all.
+    A batch spread over time (a backfill) reads the stories of its days only, never all; with
+    more work after this batch, none that holds an article still to be assigned again.
     """
     days = sorted({p.text.at.date() for p in pending})
     table = pa.table(
@@ -264,10 +297,18 @@ def _open_stories(conn: duckdb.DuckDBPyConnection, pending: list[_Pending]) -> d
             ),
         }
     )
+    stale = f"""
+        AND s.story_id NOT IN (
+            SELECT f.story_id FROM story_features f JOIN ({_FINGERPRINT}) c USING (url)
+            WHERE f.fingerprint <> c.fingerprint
+        )"""
     with registered(conn, batch_days=table):
         rows = conn.execute(
             "SELECT DISTINCT s.story_id, s.terms, s.weights, s.first_at, s.last_at, s.articles "
-            "FROM story_state s JOIN batch_days d ON s.last_at >= d.lo AND s.first_at <= d.hi"
+            "FROM story_state s JOIN batch_days d ON s.last_at >= d.lo AND s.first_at <= d.hi "
+            "WHERE s.last_at >= $lo AND s.first_at <= $hi"  # the whole span first: cheap
+            + (stale if more else ""),
+            {"lo": table["lo"][0].as_py(), "hi": table["hi"][-1].as_py()},
         ).fetchall()
     return {
         story_id: Story(story_id, dict(zip(t, w, strict=True)), _utc(first), _utc(last), n)

@@ -23,8 +23,8 @@ from connectors.urls import web_url
 from processing.authors import split_authors
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
-from processing.paywall import paywall_marker
-from processing.published import named_elements, page_clues
+from processing.paywall import BOX_WORDS, paywall_marker
+from processing.published import DATED_WORDS, named_elements, page_clues
 
 log = logging.getLogger("newsflow.untrusted")
 
@@ -63,7 +63,7 @@ def extract(
     metas = _metas(tree)
     declared = normalize_code(tree.get("lang") or _meta(metas, "og:locale", "language"))
     canonical = _canonical(tree, url)
-    named = named_elements(tree)
+    named = named_elements(tree, DATED_WORDS + BOX_WORDS)  # one pass for both searches
     clues = tuple(page_clues(tree, metas, url, named))
     paywall = paywall_marker(tree, metas, named)
     found = clean_tree(tree, skip_rules)

@@ -16,9 +16,11 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from itertools import islice
 
 import lxml.html
+from lxml import etree
 
 from connectors.dates import (
     Clue,
@@ -34,15 +36,29 @@ from connectors.dates import (
 from connectors.plausible import DateWindow, plausible_date
 
 Named = list[tuple[lxml.html.HtmlElement, str]]
+# Words in the class or id of an element that may print the date or the byline.
+DATED_WORDS = ("date", "time", "byline", "posted", "publish", "meta")
+_CLASS_AND_ID = etree.XPath("//body//*/@class | //body//*/@id")
+_ITEMPROP_DATES = etree.XPath("//*[@itemprop='datePublished'][not(self::meta)]")  # compiled once
 
 
-def named_elements(tree: lxml.html.HtmlElement) -> Named:
-    """The body's elements that have a class or id, with those names: read once per page for
-    the date and paywall searches (an XPath contains() per word took longer than the pass)."""
-    return [
-        (element, f"{element.get('class') or ''} {element.get('id') or ''}")
-        for element in tree.xpath("//body//*[@class or @id]")
-    ]
+def named_elements(tree: lxml.html.HtmlElement, words: tuple[str, ...] = DATED_WORDS) -> Named:
+    """The body's elements whose class or id contains one of `words` (any case), with both
+    names, in the page's order: one pass for the date and the paywall searches. The attribute
+    values come from one XPath and each is tested once; building every named element's names
+    in Python (a page has hundreds) cost more than both searches, and XPath's own contains()
+    and translate() much more (bench/README.md)."""
+    pattern = _words_pattern(words)
+    found: dict[lxml.html.HtmlElement, None] = {}
+    for value in _CLASS_AND_ID(tree):
+        if pattern.search(value.lower()):  # 16x faster than the pattern ignoring case
+            found[value.getparent()] = None
+    return [(e, f"{e.get('class') or ''} {e.get('id') or ''}") for e in found]
+
+
+@lru_cache(maxsize=8)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(word.lower()) for word in words))
 
 
 def capped_text(element: lxml.html.HtmlElement, chars: int) -> str:
@@ -148,7 +164,7 @@ def page_clues(
         weight = 10.0 if value[:10] == values[0][:10] else 5.0
         clues.append(Clue(Kind.JSON_LD, "JSON-LD datePublished", value, weight))
     first = None
-    for element in tree.xpath("//*[@itemprop='datePublished'][not(self::meta)]")[:3]:
+    for element in _ITEMPROP_DATES(tree)[:3]:
         if value := (element.get("datetime") or element.get("content") or "").strip():
             place = _place(element)
             weight = 9.0 if place != "sidebar" else _TIME_WEIGHT[place]

@@ -20,7 +20,7 @@ from connectors.config import Cleanup
 from connectors.markup import parse_html
 from connectors.records import Extracted
 from connectors.urls import web_url
-from processing.authors import split_authors
+from processing.authors import json_ld_authors, split_authors
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
 from processing.paywall import BOX_WORDS, paywall_marker
@@ -71,7 +71,8 @@ def extract(
         for element in _selector(selector)(tree):
             element.drop_tree()
     title, byline = _title_and_author(tree)
-    authors = split_authors(byline, _meta(metas, "og:site_name"))
+    site = _meta(metas, "og:site_name")
+    authors = json_ld_authors(_json_ld(tree), site) or split_authors(byline, site)
     if "story_chunks" not in skip_rules:
         join_story_chunks(tree)
     text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)
@@ -169,6 +170,11 @@ def _title_and_author(tree: lxml.html.HtmlElement) -> tuple[str | None, str | No
     with suppress(Exception):  # trafilatura's JSON-LD reader fails on some odd markup
         found = extract_meta_json(tree, found)
     return found.title or extract_title(tree) or None, found.author or extract_author(tree) or None
+
+
+def _json_ld(tree: lxml.html.HtmlElement) -> list[str]:
+    """The texts of the page's JSON-LD scripts."""
+    return [s.text for s in tree.iter("script") if "ld+json" in (s.get("type") or "") and s.text]
 
 
 _Metas = list[tuple[tuple[str | None, str | None, str | None], str]]

@@ -18,7 +18,7 @@ from connectors.http import HttpClient
 from flows.cli import main
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
-from processing.authors import split_authors
+from processing.authors import json_ld_authors, split_authors
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
@@ -301,6 +301,49 @@ def test_a_one_token_chinese_author_comes_through_extract(tmp_path, capsys):
     head = '<meta name="author" content="张三"><html lang="zh">'
     record = _extract(tmp_path, capsys, _page(head))
     assert record["authors"] == ["张三"] and record["author"] == "张三"
+
+
+def _person(name: str) -> str:
+    return '{"@type": "NewsArticle", "author": {"@type": "Person", "name": "' + name + '"}}'
+
+
+@pytest.mark.parametrize(
+    ("script", "people"),
+    [
+        (_person("Ann\\u0007 Lee"), ("Ann Lee",)),  # an escaped BEL in the JSON string
+        (_person("Ann\x07 Lee"), ("Ann Lee",)),  # a raw one (strict JSON refuses it)
+        (_person("Ann\x07Lee"), ("Ann Lee",)),  # where a space was
+        (_person("\u202bИван Петров\u202c"), ("Иван Петров",)),  # bidi embedding
+        (_person("Ann\u200b Lee"), ("Ann Lee",)),  # zero-width space
+        (_person("张\x07三"), ("张三",)),
+        (
+            '{"@graph": [{"@type": "Person", "@id": "#a", "name": "Ann\\u0007 Lee"},'
+            ' {"@type": ["NewsArticle"], "author": [{"@id": "#a"}, "Bob Stone"]}]}',
+            ("Ann Lee", "Bob Stone"),
+        ),
+        ('{"@type": "NewsArticle", "author": {"@type": "Organization", "name": "Reuters"}}', ()),
+        ('{"@type": "WebSite", "author": "Ann Lee"}', ()),  # the site's, not the article's
+        ('{"@type": "NewsArticle", "author": ', ()),  # malformed: no authors, no error
+        ("[" * 5000 + "]" * 5000, ()),  # nested past the parser's depth
+    ],
+)
+def test_json_ld_authors_lose_only_the_invisible_character(script, people):
+    assert json_ld_authors([script]) == people
+
+
+def test_a_json_ld_author_with_a_control_character_comes_through_extract(tmp_path, capsys):
+    body = json.dumps(
+        {
+            "@type": "NewsArticle",
+            "author": [
+                {"@type": "Person", "name": "Ann\u0007Lee"},
+                {"@type": "Person", "name": "Bob\u202eStone"},
+            ],
+        }
+    )
+    head = f'<script type="application/ld+json">{body}</script>'
+    record = _extract(tmp_path, capsys, _page(head))
+    assert record["authors"] == ["Ann Lee", "Bob Stone"]
 
 
 def test_a_paywalled_page_is_stored_as_the_teaser_it_shows(tmp_path, capsys):

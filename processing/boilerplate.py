@@ -378,10 +378,12 @@ _DATE_IN_LINE = re.compile(
     rf"{_TIMESTAMP.pattern}|\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|\b(?:19|20)\d{{2}}\b",
     re.IGNORECASE,
 )
+# A label and its value: with a colon, a value of up to 20 characters (Chinese writes no space
+# after it); "by", "posted" and the like without one, a word.
 _DATELINE_LABELS = re.compile(
-    r"(?:来源|作者|编辑|责任编辑|记者|阅读|浏览|发布(?:时间)?|时间|日期|источник|автор|фото|"
-    r"просмотр\w*|опубликовано|обновлено|mənbə|müəllif|source|by|views?|published|updated|"
-    r"posted)\s*[:：]?\s*[^\s|•·/]*",
+    r"(?:来源|作者|编辑|责任编辑|记者|阅读|浏览|发布时间|时间|日期|источник|автор|фото|"
+    r"просмотр\w*|mənbə|müəllif|source|views?)\s*[:：]\s*[^\s|•·/]{0,20}|"
+    r"\b(?:by|posted|published|updated|опубликовано|обновлено)\b\s*[:：]?\s*[^\s|•·/]*",
     re.IGNORECASE,
 )
 _DATELINE_WORDS = re.compile(
@@ -394,11 +396,14 @@ _CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _RANGE = re.compile(r"[~～至到]|\s(?:до|по|to|until|bis)\s", re.IGNORECASE)
 MAX_DATELINE_CHARS = 80
+MAX_DATELINE_CJK = 4  # characters beside the date: a source's or a weekday's; more is a sentence
+_CJK_CHARS = re.compile(r"[\u3400-\u9fff\uac00-\ud7af\u3040-\u30ff]")
 
 
 def datelines(lines: list[str]) -> list[str]:
-    """Byline date lines left in the text: a short line holding a date or time and nothing but
-    labels (source, author, views), weekdays and zone names, at most two other words."""
+    """Byline date lines left in the text: a short line holding a day with its year or time and
+    nothing but labels with their values (source, author, views), weekdays and zone names, at
+    most two other words (four CJK characters)."""
     return [line for line in lines if not _dateline(line)]
 
 
@@ -407,10 +412,13 @@ def _dateline(line: str) -> bool:
         return False
     if not _DIGIT.search(line) or not _TIMESTAMP.search(_CLOCK.sub(" ", line)):
         return False  # a day is needed: a clock alone may be a schedule's ("12:30 Lunch")
-    if len(_YEAR.findall(line)) > 1 or _RANGE.search(line):
+    if (len(_YEAR.findall(line)) > 1 and not _DATELINE_LABELS.search(line)) or _RANGE.search(line):
         return False  # a period is content: "29 November 2018 | 20 January 2019", "2018.04.05 ~"
+    if not _YEAR.search(line) and not _CLOCK.search(line):
+        return False  # "Москва, 4 октября" opens a story; a byline's date has a year or a time
     rest = _DATELINE_WORDS.sub(" ", _DATELINE_LABELS.sub(" ", _DATE_IN_LINE.sub(" ", line)))
-    return len(re.sub(r"[\W\d_]+", " ", rest).split()) <= 2
+    words = re.sub(r"[\W\d_]+", " ", rest).split()
+    return len(words) <= 2 and len(_CJK_CHARS.findall(rest)) <= MAX_DATELINE_CJK
 
 
 # A signature closing the story: a name and its outlet in quotes or as a domain, "Иван Сидоров,

@@ -205,6 +205,8 @@ ARTICLE = "Жители села третью неделю остаются бе
             "datelines",
             ["5:45 AM PST 11/19/2019 by Patrick Shanley", "4 октября 2025 г. | Фото: ТАСС"],
         ),
+        ("datelines", ["发布时间：2025-10-04 13:39 来源：央视新闻客户端", "2025年10月4日 星期六"]),
+        ("datelines", ["Опубликовано: 04.10.2025 09:10 Обновлено: 04.10.2025 12:00"]),
     ],
 )
 def test_each_rule_drops_its_family_and_keeps_the_article(rule, furniture):
@@ -221,6 +223,8 @@ def test_each_rule_drops_its_family_and_keeps_the_article(rule, furniture):
         "29 November 2018 | 20 January 2019",  # an exhibition's period
         "2018.04.05 ~ OPEN RUN",
         "В 2019 году проект закрыли",
+        "当地时间10月4日，俄罗斯总统普京抵达杜尚别",  # a sentence without its full stop
+        "Москва, 4 октября",  # a story's opening dateline: no year, no time
     ],
 )
 def test_datelines_keep_text_that_only_holds_a_date(line):

@@ -311,8 +311,8 @@ _DAY_MONTH_YEAR = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:de\s+|of\s+)?([^\W\d_]{3,})\.?,?\s+(?:de\s+)?(\d{4})\b"
 )  # 4 May 2025, 25. September 2018, 4 de octubre de 2025, 20th of November 2019
 _MONTH_DAY_YEAR = re.compile(
-    r"\b([^\W\d_]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b"
-)  # March 18, 2019; November 18th, 2019; Wed Nov 20 2019
+    r"\b([^\W\d_]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(?:\d{1,2}:\d{2}\s+)?(\d{4})\b"
+)  # March 18, 2019; November 18th, 2019; Wed Nov 20 2019; November 20 15:23 2019
 # A year glued to the clock after it, where two elements' texts met: "Nov 15, 20195:45 AM".
 _GLUED_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\d{1,2}:\d{2}(?!\d))")
 _YEAR_FIRST = re.compile(

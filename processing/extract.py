@@ -70,9 +70,10 @@ def extract(
     for selector in cleanup.drop_selectors:
         for element in _selector(selector)(tree):
             element.drop_tree()
-    title, byline = _title_and_author(tree)
     site = _meta(metas, "og:site_name")
-    authors = json_ld_authors(_json_ld(tree), site) or split_authors(byline, site)
+    authors = json_ld_authors(_json_ld(tree), site)
+    title, byline = _title_and_author(tree, byline_needed=not authors)
+    authors = authors or split_authors(byline, site)
     if "story_chunks" not in skip_rules:
         join_story_chunks(tree)
     text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)
@@ -161,15 +162,21 @@ def _chars(text: _Text | None) -> int:
     return sum(map(len, text[1])) if text else 0
 
 
-def _title_and_author(tree: lxml.html.HtmlElement) -> tuple[str | None, str | None]:
+def _title_and_author(
+    tree: lxml.html.HtmlElement, byline_needed: bool = True
+) -> tuple[str | None, str | None]:
     """Title and byline as trafilatura's metadata step finds them (meta tags, JSON-LD, then the
     page), without the categories, tags, licence and extensive date search it also runs: those
     took a fifth of the page's time and the pipeline keeps none of them. The byline is split
-    into people by processing.authors (a lone word there is a name in CJK, a handle elsewhere)."""
+    into people by processing.authors (a lone word there is a name in CJK, a handle elsewhere).
+    Where the JSON-LD already named the authors, no byline is looked for, and trafilatura's
+    JSON-LD reader only where the meta tags hold no title (it never replaces one)."""
     found = examine_meta(tree)
-    with suppress(Exception):  # trafilatura's JSON-LD reader fails on some odd markup
-        found = extract_meta_json(tree, found)
-    return found.title or extract_title(tree) or None, found.author or extract_author(tree) or None
+    if byline_needed or not found.title:
+        with suppress(Exception):  # trafilatura's JSON-LD reader fails on some odd markup
+            found = extract_meta_json(tree, found)
+    byline = (found.author or extract_author(tree) or None) if byline_needed else None
+    return found.title or extract_title(tree) or None, byline
 
 
 def _json_ld(tree: lxml.html.HtmlElement) -> list[str]:

@@ -221,6 +221,7 @@ KO = DateReading("Asia/Seoul", None, ("ko",))
         ("Nov 15, 20195:45 AM EST", EN, "2019-11-15T05:45:00-05:00"),  # two texts met
         ("the 20th of November 2019, 9:42am", EN, "2019-11-20T09:42:00+00:00"),
         ("November 18, 2019 at 2:26 PM HST", EN, "2019-11-18T14:26:00-10:00"),
+        ("November 20 15:23 2019", EN, "2019-11-20T15:23:00+00:00"),  # the clock before the year
     ],
 )
 def test_clocks_read_their_half_of_the_day_and_their_zone(text, reading, expected):

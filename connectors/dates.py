@@ -308,9 +308,13 @@ _FULL_MONTHS = {
     for name in names
 }
 _DAY_MONTH_YEAR = re.compile(
-    r"\b(\d{1,2})\.?\s+(?:de\s+)?([^\W\d_]{3,})\.?,?\s+(?:de\s+)?(\d{4})\b"
-)  # 4 May 2025, 25. September 2018, 4 de octubre de 2025
-_MONTH_DAY_YEAR = re.compile(r"\b([^\W\d_]{3,})\.?\s+(\d{1,2}),\s+(\d{4})\b")  # March 18, 2019
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:de\s+|of\s+)?([^\W\d_]{3,})\.?,?\s+(?:de\s+)?(\d{4})\b"
+)  # 4 May 2025, 25. September 2018, 4 de octubre de 2025, 20th of November 2019
+_MONTH_DAY_YEAR = re.compile(
+    r"\b([^\W\d_]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(?:\d{1,2}:\d{2}\s+)?(\d{4})\b"
+)  # March 18, 2019; November 18th, 2019; Wed Nov 20 2019; November 20 15:23 2019
+# A year glued to the clock after it, where two elements' texts met: "Nov 15, 20195:45 AM".
+_GLUED_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\d{1,2}:\d{2}(?!\d))")
 _YEAR_FIRST = re.compile(
     r"(?<!\d)(\d{4})(?:[-/.]|年|년\s*)(\d{1,2})(?:[-/.]|月|월\s*)(\d{1,2})(?!\d)"
 )
@@ -340,6 +344,8 @@ _ZONE_NAMES = {
     **{"BST": "Europe/London", "CET": "Europe/Paris", "CEST": "Europe/Paris"},
     **{"MSK": "Europe/Moscow", "IST": "Asia/Kolkata", "AZT": "Asia/Baku", "JST": "Asia/Tokyo"},
     **{"KST": "Asia/Seoul", "HKT": "Asia/Hong_Kong", "AEST": "Australia/Sydney"},
+    **{"HST": "Pacific/Honolulu", "AKST": "America/Anchorage", "AKDT": "America/Anchorage"},
+    **{"UK": "Europe/London", "WIB": "Asia/Jakarta", "SGT": "Asia/Singapore"},
     **{"AEDT": "Australia/Sydney", "EET": "Europe/Athens", "EEST": "Europe/Athens"},
 }
 _URL_MONTH_NAME = re.compile(r"/(20\d{2})/([a-z]{3,9})/(\d{1,2})(?=/|$)", re.I)
@@ -384,6 +390,7 @@ def parse_listing_date(
 
 def precision(text: str) -> Precision:
     """Whether a printed or machine date gives its time of day (a clock), or only the day."""
+    text = _GLUED_YEAR.sub(r"\1 ", text)
     if _DAY_ONLY.match(text.strip()) or (_URL_DATE.search(text) and not _CLOCK.search(text)):
         return Precision.DAY
     return (
@@ -448,6 +455,7 @@ def _timestamp_by_hand(value: str, reading: DateReading) -> datetime | None:
 def absolute_date(text: str, reading: DateReading, now: datetime | None = None) -> datetime | None:
     """The fast path: a date found in text by the forms above, else None; a date printed
     without its year only with a `now` to take the year from."""
+    text = _GLUED_YEAR.sub(r"\1 ", text)
     if match := _URL_DATE.search(text) or _YEAR_FIRST.search(text):
         year, month, day = (int(g) for g in match.groups())
     elif match := _NUMERIC.search(text):
@@ -457,9 +465,11 @@ def absolute_date(text: str, reading: DateReading, now: datetime | None = None) 
         if order == DateOrder.YMD:
             return None  # 25/10/04 is left to dateparser
         day, month = (first, second) if order == DateOrder.DMY else (second, first)
-    elif match := _DAY_MONTH_YEAR.search(text):
+        if month > 12 >= day:  # 13/06/2014 on a month-first site can only be day-first
+            day, month = month, day
+    elif match := _named_month(_DAY_MONTH_YEAR, text, 2):
         day, month, year = int(match[1]), _month(match[2]), int(match[3])
-    elif match := _MONTH_DAY_YEAR.search(text):
+    elif match := _named_month(_MONTH_DAY_YEAR, text, 1):
         day, month, year = int(match[2]), _month(match[1]), int(match[3])
     elif now is not None and (found := _without_year(text)):
         (month, day), year = found, now.astimezone(reading.zone).year
@@ -475,6 +485,11 @@ def absolute_date(text: str, reading: DateReading, now: datetime | None = None) 
     if not match and now is not None and moment > now + timedelta(days=2):
         moment = moment.replace(year=year - 1)  # "4 October" read on 1 January: last year's
     return moment
+
+
+def _named_month(pattern: re.Pattern[str], text: str, group: int) -> re.Match[str] | None:
+    """The first match whose month group names a month ("Score 3 2019" is none)."""
+    return next((m for m in pattern.finditer(text) if _month(m[group])), None)
 
 
 def _without_year(text: str) -> tuple[int, int] | None:

@@ -8,7 +8,9 @@ name (Regan), never as a handle (jdadmin) or a brand (LinkNaija).
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable, Iterator
 
 from connectors.sanitize import one_line
 
@@ -99,3 +101,85 @@ def _is_name(name: str) -> bool:
         word = words[0]
         return word[0].isupper() and word[1:].islower() and len(word) >= 3
     return True
+
+
+# schema.org types whose author is the article's (a page's JSON-LD also describes its site, its
+# breadcrumbs, its videos and the organisations behind them).
+_ARTICLE_TYPES = {
+    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "blogposting",
+    "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "liveblogposting",
+    "report", "techarticle", "socialmediaposting",
+}  # fmt: skip
+_ORGANISATIONS = {"organization", "newsmediaorganization", "corporation", "website"}
+MAX_JSON_NODES = 2000  # objects and lists walked in one script: a page's JSON-LD is untrusted
+# Controls, bidi marks and zero-width characters: none is part of a name.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
+
+
+def json_ld_authors(scripts: Iterable[str], site_name: str | None = None) -> tuple[str, ...]:
+    """The people a page's JSON-LD names as its article's author, read here rather than by
+    trafilatura, whose reader lost a name with a stray control character in it: each name is
+    read on its own and a control, bidi or zero-width mark costs only itself."""
+    people: dict[str, str] = {}
+    for text in scripts:
+        try:
+            data = json.loads(text, strict=False)  # controls inside strings are the web's
+        except (ValueError, RecursionError):
+            continue
+        objects = list(_objects(data))
+        ids = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str) and "name" in o}
+        for thing in objects:
+            if not _types(thing) & _ARTICLE_TYPES:
+                continue
+            for author in _as_list(thing.get("author")):
+                for person in split_authors(_person(author, ids), site_name):
+                    people.setdefault(person.casefold(), person)
+            if people:
+                return tuple(people.values())[:MAX_AUTHORS]
+    return ()
+
+
+def _objects(data: object) -> Iterator[dict]:
+    """Every JSON object in a script's value (@graph and lists included), within a budget."""
+    stack, budget = [data], MAX_JSON_NODES
+    while stack and budget:
+        budget -= 1
+        value = stack.pop()
+        if isinstance(value, dict):
+            yield value
+            stack.extend(reversed([v for v in value.values() if isinstance(v, dict | list)]))
+        elif isinstance(value, list):
+            stack.extend(reversed([v for v in value if isinstance(v, dict | list)]))
+
+
+def _types(thing: dict) -> set[str]:
+    kinds = thing.get("@type")
+    return {k.casefold() for k in _as_list(kinds) if isinstance(k, str)}
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _person(author: object, ids: dict[str, dict]) -> str | None:
+    """A JSON-LD author's name, visible characters only: a string, or a Person (by reference
+    too); an organisation is no person."""
+    if isinstance(author, dict) and "name" not in author and author.get("@id") in ids:
+        author = ids[author["@id"]]
+    if isinstance(author, dict):
+        if _types(author) & _ORGANISATIONS:
+            return None
+        author = author.get("name")
+        author = author[0] if isinstance(author, list) and author else author
+    return _visible(author) if isinstance(author, str) else None
+
+
+def _visible(name: str) -> str:
+    """A name without its invisible characters; one between a small and a capital letter stood
+    for the space there ("Ann" BEL "Lee" is Ann Lee)."""
+
+    def gap(match: re.Match[str]) -> str:
+        before, after = name[match.start() - 1 : match.start()], name[match.end() : match.end() + 1]
+        return " " if before.islower() and after.isupper() else ""
+
+    return _INVISIBLE.sub(gap, name)

@@ -371,6 +371,72 @@ def leaked_markup(lines: list[str]) -> list[str]:
     return [line for line in cleaned if line]
 
 
+# A byline's date line: a date or a time with nothing beside it but a source, an author, a view
+# count or a weekday. "2025年10月4日 13:39 来源：新华网", "09:10, 4 октября 2025", "Oct. 4, 2025
+# 9:24 pm ET | Views: 12".
+_DATE_IN_LINE = re.compile(
+    rf"{_TIMESTAMP.pattern}|\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|\b(?:19|20)\d{{2}}\b",
+    re.IGNORECASE,
+)
+# A label and its value: with a colon, a value of up to 20 characters (Chinese writes no space
+# after it); "by", "posted" and the like without one, a word.
+_DATELINE_LABELS = re.compile(
+    r"(?:来源|作者|编辑|责任编辑|记者|阅读|浏览|发布时间|时间|日期|источник|автор|фото|"
+    r"просмотр\w*|mənbə|müəllif|source|views?)\s*[:：]\s*[^\s|•·/]{0,20}|"
+    r"\b(?:by|posted|published|updated|опубликовано|обновлено)\b\s*[:：]?\s*[^\s|•·/]*",
+    re.IGNORECASE,
+)
+_DATELINE_WORDS = re.compile(
+    r"\b(?:am|pm|a\.m\.|p\.m\.|utc|gmt|et|est|edt|pt|pst|msk|azt|at|в|г|года?|"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day|понедельник|вторник|среда|четверг|пятница|"
+    r"суббота|воскресенье)\b|[上下]午|星期.|周.",
+    re.IGNORECASE,
+)
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_RANGE = re.compile(r"[~～至到]|\s(?:до|по|to|until|bis)\s", re.IGNORECASE)
+MAX_DATELINE_CHARS = 80
+MAX_DATELINE_CJK = 4  # characters beside the date: a source's or a weekday's; more is a sentence
+_CJK_CHARS = re.compile(r"[\u3400-\u9fff\uac00-\ud7af\u3040-\u30ff]")
+
+
+def datelines(lines: list[str]) -> list[str]:
+    """Byline date lines left in the text: a short line holding a day with its year or time and
+    nothing but labels with their values (source, author, views), weekdays and zone names, at
+    most two other words (four CJK characters)."""
+    return [line for line in lines if not _dateline(line)]
+
+
+def _dateline(line: str) -> bool:
+    if not _short(line, MAX_DATELINE_CHARS) or _SENTENCE_END.search(line):
+        return False
+    if not _DIGIT.search(line) or not _TIMESTAMP.search(_CLOCK.sub(" ", line)):
+        return False  # a day is needed: a clock alone may be a schedule's ("12:30 Lunch")
+    if (len(_YEAR.findall(line)) > 1 and not _DATELINE_LABELS.search(line)) or _RANGE.search(line):
+        return False  # a period is content: "29 November 2018 | 20 January 2019", "2018.04.05 ~"
+    if not _YEAR.search(line) and not _CLOCK.search(line):
+        return False  # "Москва, 4 октября" opens a story; a byline's date has a year or a time
+    rest = _DATELINE_WORDS.sub(" ", _DATELINE_LABELS.sub(" ", _DATE_IN_LINE.sub(" ", line)))
+    words = re.sub(r"[\W\d_]+", " ", rest).split()
+    return len(words) <= 2 and len(_CJK_CHARS.findall(rest)) <= MAX_DATELINE_CJK
+
+
+# A signature closing the story: a name and its outlet in quotes or as a domain, "Иван Сидоров,
+# «Кавказский узел»", "Ann Lee / Caliber.Az".
+_SIGNATURE = re.compile(
+    r"^(?:[^\W\d_][^\W\d_'’.-]*\.?\s+){1,3}[^\W\d_][^\W\d_'’-]*\s*[,/|–—-]\s*"
+    r"(?:«[^»]{2,40}»|\"[^\"]{2,40}\"|“[^”]{2,40}”|[\w-]+\.[a-z]{2,6})$",
+    re.IGNORECASE,
+)
+
+
+def signatures(lines: list[str]) -> list[str]:
+    """The story's last line when it is the author's signature with the outlet's name."""
+    if lines and _short(lines[-1], 80) and _SIGNATURE.match(lines[-1]):
+        return lines[:-1]
+    return lines
+
+
 LINE_RULES: dict[str, LineRule] = {
     "comment_sections": comment_sections,
     "teaser_lists": teaser_lists,
@@ -382,6 +448,8 @@ LINE_RULES: dict[str, LineRule] = {
     "keyword_lists": keyword_lists,
     "section_menus": section_menus,
     "leaked_markup": leaked_markup,
+    "datelines": datelines,
+    "signatures": signatures,
 }
 
 

@@ -20,11 +20,11 @@ from connectors.config import Cleanup
 from connectors.markup import parse_html
 from connectors.records import Extracted
 from connectors.urls import web_url
-from processing.authors import split_authors
+from processing.authors import json_ld_authors, split_authors
 from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
 from processing.language import normalize_code
-from processing.paywall import paywall_marker
-from processing.published import named_elements, page_clues
+from processing.paywall import BOX_WORDS, paywall_marker
+from processing.published import DATED_WORDS, named_elements, page_clues
 
 log = logging.getLogger("newsflow.untrusted")
 
@@ -63,15 +63,17 @@ def extract(
     metas = _metas(tree)
     declared = normalize_code(tree.get("lang") or _meta(metas, "og:locale", "language"))
     canonical = _canonical(tree, url)
-    named = named_elements(tree)
+    named = named_elements(tree, DATED_WORDS + BOX_WORDS)  # one pass for both searches
     clues = tuple(page_clues(tree, metas, url, named))
     paywall = paywall_marker(tree, metas, named)
     found = clean_tree(tree, skip_rules)
     for selector in cleanup.drop_selectors:
         for element in _selector(selector)(tree):
             element.drop_tree()
-    title, byline = _title_and_author(tree)
-    authors = split_authors(byline, _meta(metas, "og:site_name"))
+    site = _meta(metas, "og:site_name")
+    authors = json_ld_authors(_json_ld(tree), site)
+    title, byline = _title_and_author(tree, byline_needed=not authors)
+    authors = authors or split_authors(byline, site)
     if "story_chunks" not in skip_rules:
         join_story_chunks(tree)
     text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)
@@ -160,15 +162,26 @@ def _chars(text: _Text | None) -> int:
     return sum(map(len, text[1])) if text else 0
 
 
-def _title_and_author(tree: lxml.html.HtmlElement) -> tuple[str | None, str | None]:
+def _title_and_author(
+    tree: lxml.html.HtmlElement, byline_needed: bool = True
+) -> tuple[str | None, str | None]:
     """Title and byline as trafilatura's metadata step finds them (meta tags, JSON-LD, then the
     page), without the categories, tags, licence and extensive date search it also runs: those
     took a fifth of the page's time and the pipeline keeps none of them. The byline is split
-    into people by processing.authors (a lone word there is a name in CJK, a handle elsewhere)."""
+    into people by processing.authors (a lone word there is a name in CJK, a handle elsewhere).
+    Where the JSON-LD already named the authors, no byline is looked for, and trafilatura's
+    JSON-LD reader only where the meta tags hold no title (it never replaces one)."""
     found = examine_meta(tree)
-    with suppress(Exception):  # trafilatura's JSON-LD reader fails on some odd markup
-        found = extract_meta_json(tree, found)
-    return found.title or extract_title(tree) or None, found.author or extract_author(tree) or None
+    if byline_needed or not found.title:
+        with suppress(Exception):  # trafilatura's JSON-LD reader fails on some odd markup
+            found = extract_meta_json(tree, found)
+    byline = (found.author or extract_author(tree) or None) if byline_needed else None
+    return found.title or extract_title(tree) or None, byline
+
+
+def _json_ld(tree: lxml.html.HtmlElement) -> list[str]:
+    """The texts of the page's JSON-LD scripts."""
+    return [s.text for s in tree.iter("script") if "ld+json" in (s.get("type") or "") and s.text]
 
 
 _Metas = list[tuple[tuple[str | None, str | None, str | None], str]]

@@ -19,6 +19,9 @@ _BOX = re.compile(
     r"|premium-content-locked|article-locked|locked-content|meter-wall|content-gate)(?:$|[\s_-])",
     re.IGNORECASE,
 )
+# What the class or id of a vendor's box contains (any case): the words named_elements looks for.
+BOX_WORDS = ("paywall", "regwall", "piano-offer", "tp-container", "subscriber", "locked")
+BOX_WORDS += ("meter-wall", "content-gate")
 MIN_PROMPT_CHARS = 20  # an empty vendor box is on free pages too: the prompt must be shown
 
 
@@ -39,7 +42,7 @@ def paywall_marker(
     for keys, content in metas:
         if "article:content_tier" in keys and content.strip().lower() == "locked":
             return "article:content_tier locked"
-    for element, names in named_elements(tree) if named is None else named:
+    for element, names in named_elements(tree, BOX_WORDS) if named is None else named:
         if _BOX.search(names) and len(capped_text(element, MIN_PROMPT_CHARS)) >= MIN_PROMPT_CHARS:
             return f"paywall box <{element.tag} {names.strip()[:60]}>"
     return None

@@ -200,12 +200,92 @@ ARTICLE = "Жители села третью неделю остаются бе
             ["Order Reprints", "This copy is for your personal, non-commercial use only."],
         ),
         ("copyright_lines", ["Материал только для личного некоммерческого использования."]),
+        ("datelines", ["2025年10月4日 13:39 来源：新华网", "09:10, 4 октября 2025"]),
+        (
+            "datelines",
+            ["5:45 AM PST 11/19/2019 by Patrick Shanley", "4 октября 2025 г. | Фото: ТАСС"],
+        ),
+        ("datelines", ["发布时间：2025-10-04 13:39 来源：央视新闻客户端", "2025年10月4日 星期六"]),
+        ("datelines", ["Опубликовано: 04.10.2025 09:10 Обновлено: 04.10.2025 12:00"]),
     ],
 )
 def test_each_rule_drops_its_family_and_keeps_the_article(rule, furniture):
     lines = [ARTICLE, *furniture, ARTICLE]
     assert boilerplate.LINE_RULES[rule](lines) == [ARTICLE, ARTICLE]
     assert clean_lines(lines, skip={rule}).lines == lines  # nothing else takes them
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "国务院常务会议4日召开。",  # a short CJK paragraph with a day in it
+        "12:30 Обед",  # a schedule's line: a clock, no date
+        "29 November 2018 | 20 January 2019",  # an exhibition's period
+        "2018.04.05 ~ OPEN RUN",
+        "В 2019 году проект закрыли",
+        "当地时间10月4日，俄罗斯总统普京抵达杜尚别",  # a sentence without its full stop
+        "Москва, 4 октября",  # a story's opening dateline: no year, no time
+    ],
+)
+def test_datelines_keep_text_that_only_holds_a_date(line):
+    assert boilerplate.datelines([ARTICLE, line]) == [ARTICLE, line]
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["Иван Сидоров, «Кавказский узел»", "Ann Lee / Caliber.Az", "Leyla Aliyeva - Report.az"],
+)
+def test_a_signature_closing_the_story_goes(signature):
+    assert boilerplate.signatures([ARTICLE, signature]) == [ARTICLE]
+    assert boilerplate.signatures([signature, ARTICLE]) == [signature, ARTICLE]  # only the last
+
+
+ZH_PARAGRAPHS = [
+    "国务院常务会议4日召开。",
+    "会议部署了秋冬农业生产。",
+    "李强主持会议并讲话。",
+    "会议指出，今年以来粮食生产总体稳定，秋粮长势良好，丰收在望。",
+]
+
+
+def test_a_chinese_page_keeps_its_short_paragraphs_and_loses_its_date_and_credit_lines():
+    """Short CJK paragraphs (a dozen characters) are text; the byline's date-and-source line
+    goes, and 来源/责任编辑 are set apart as attribution."""
+    page = (
+        "<html lang='zh-CN'><head><title>国务院常务会议部署秋冬农业生产</title></head><body>"
+        "<article><h1>国务院常务会议部署秋冬农业生产</h1>"
+        "<div class='info'>2025年10月4日 13:39 来源：新华网</div>"
+        + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+        + "<p>来源：新华社</p><p>责任编辑：张三</p></article></body></html>"
+    )
+    extracted = extract(page, "https://news.example.cn/a/1")
+    assert extracted.text.split("\n") == ZH_PARAGRAPHS
+    assert extracted.attribution == "来源：新华社\n责任编辑：张三"
+
+
+RU_PARAGRAPHS = [
+    "В Баку прошла встреча министров иностранных дел России и Азербайджана.",
+    "Стороны обсудили вопросы двустороннего сотрудничества и региональной безопасности.",
+    "Министры договорились продолжить консультации, сообщает пресс-служба МИД.",
+]
+
+
+def test_a_russian_page_loses_its_byline_read_also_blocks_and_signature():
+    page = (
+        "<html lang='ru'><head><title>Министры встретились в Баку</title></head><body><article>"
+        "<h1>Министры встретились в Баку</h1>"
+        "<div class='author'>Иван Петрович Сидоров, корреспондент</div>"
+        "<div class='date'>09:10, 4 октября 2025</div>"
+        + "".join(f"<p>{p}</p>" for p in RU_PARAGRAPHS[:2])
+        + "<div><p><strong>Читайте также:</strong></p><ul><li><a href='/1'>Лавров прибыл в"
+        " Баку</a></li><li><a href='/2'>Алиев принял делегацию</a></li></ul></div>"
+        f"<p>{RU_PARAGRAPHS[2]}</p>"
+        "<p>Читайте также: <a href='/3'>Путин и Алиев провели переговоры</a></p>"
+        "<p>Иван Сидоров, «Кавказский узел»</p></article></body></html>"
+    )
+    extracted = extract(page, "https://news.example.ru/a/1")
+    assert extracted.text.split("\n") == RU_PARAGRAPHS
+    assert extracted.authors == ("Иван Петрович Сидоров",)
 
 
 def test_teaser_lists_go_with_their_heading():

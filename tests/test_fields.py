@@ -18,7 +18,7 @@ from connectors.http import HttpClient
 from flows.cli import main
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
-from processing.authors import split_authors
+from processing.authors import json_ld_authors, split_authors
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
@@ -115,6 +115,77 @@ def test_an_update_printed_first_is_not_the_publication(tmp_path, capsys):
     assert record["published_source"] == "page_text"
 
 
+def test_the_original_time_printed_after_an_update_wins(tmp_path, capsys):
+    """Barron's prints "Updated ... / Original ...": the original is the publication."""
+    byline = "By Al Root Updated Oct. 4, 2025 8:21 am ET / Original Oct. 4, 2025 8:02 am ET"
+    record = _extract(tmp_path, capsys, _page(byline=byline))
+    assert record["published"] == "2025-10-04T08:02:00-04:00"
+
+
+def test_a_comment_lists_itemprop_dates_count_for_little(tmp_path, capsys):
+    comments = "".join(
+        f'<li><time itemprop="datePublished" datetime="2025-10-{d}T19:38:42+00:00">{d}</time></li>'
+        for d in ("09", "10", "11")
+    )
+    page = _page(after=f'<section class="comments"><ol>{comments}</ol></section>')
+    record = _extract(tmp_path, capsys, page.replace("<div class='byline'>", "<div>4/10/2025"))
+    assert record["published"].startswith("2025-04-10")  # what the byline prints (month first)
+
+
+def test_a_later_json_ld_date_of_another_object_counts_half(tmp_path, capsys):
+    """A recipe page's JSON-LD dates the page, then a video in it, which a related list also
+    shows: the page's own value, given first, wins."""
+    head = _ld("2017-12-06") + _ld("2019-09-17")
+    related = '<div class="related"><time datetime="2019-09-17">Video</time></div>'
+    record = _extract(tmp_path, capsys, _page(head, after=related))
+    assert record["published"] == "2017-12-06"
+
+
+def test_a_masthead_h1_does_not_date_the_story(tmp_path, capsys):
+    """A site whose logo is an <h1> prints today's date after it: the byline is read after the
+    <h1> that holds the headline (the page's og:title)."""
+    menu = "".join(f"<a href='/s{n}'>Section number {n}</a>" for n in range(20))
+    masthead = f"<h1>The Daily Journal</h1><div>Wednesday, October 8, 2025</div><nav>{menu}</nav>"
+    head = _meta("og:title", "Water plan approved")
+    page = _page(head, before=masthead, byline="By Ann Lee Oct. 4, 2025 7:04 pm ET")
+    record = _extract(tmp_path, capsys, page)
+    assert record["published"] == "2025-10-04T19:04:00-04:00"
+
+
+def test_an_update_after_a_dash_leaves_the_publication_before_it(tmp_path, capsys):
+    """Hawaii News Now: "... 2:26 PM HST - Updated ... 4:46 PM", and the JSON-LD holds the
+    update's instant: the printed, zoned publication wins, on the day the page prints."""
+    url = "https://news.example/2025/10/05/water-plan/"
+    head = _ld("2025-10-05T02:46:42Z")
+    byline = "By HNN Staff | October 4, 2025 at 2:26 PM HST - Updated October 4 at 4:46 PM"
+    record = _extract(tmp_path, capsys, _page(head, byline=byline), url)
+    assert record["published"] == "2025-10-04T14:26:00-10:00"
+
+
+def test_a_printed_local_clock_sets_the_zone_before_an_unzoned_meta(tmp_path, capsys):
+    """The LA Times: JSON-LD 01:53Z, a meta of the same instant without its Z, and the byline's
+    5:53 PM: the day is the one the byline prints, eight hours west."""
+    head = _meta("article:published_time", "2025-10-05T01:53:14.418") + _ld(
+        "2025-10-05T01:53:14.418Z"
+    )
+    record = _extract(tmp_path, capsys, _page(head, byline="By Ann Lee Oct. 4, 2025 5:53 PM"))
+    assert record["published"].startswith("2025-10-04T17:53:14")
+
+
+def test_a_latest_list_of_itemprop_dates_does_not_pick_the_minute(tmp_path, capsys):
+    """The Telegraph: the story's itemprop first, then a "latest" list's, same day, other times."""
+    url = "https://news.example/2025/10/04/water-plan/"
+    latest = "".join(
+        f'<li><time itemprop="datePublished" datetime="2025-10-04T0{h}:25:40">x</time>'
+        f'<time datetime="2025-10-04T0{h}:25:40">4 Oct 2025, {h}:25pm</time></li>'
+        for h in (8, 9)
+    )
+    byline = '<span itemprop="datePublished" content="2025-10-04T13:16+0000">4 October 2025</span>'
+    page = _page(byline=byline, after=f"<ul>{latest}</ul>")
+    record = _extract(tmp_path, capsys, page, url)
+    assert record["published"] == "2025-10-04T13:16:00+00:00"
+
+
 def test_a_day_without_a_time_has_day_precision(tmp_path, capsys):
     record = _extract(tmp_path, capsys, _page(_meta("article:published_time", "2025-10-04")))
     assert (record["published"], record["published_precision"]) == ("2025-10-04", "day")
@@ -145,6 +216,12 @@ KO = DateReading("Asia/Seoul", None, ("ko",))
         ("2025-10-04 13:39 +04:00", EN, "2025-10-04T13:39:00+04:00"),
         ("Oct 4, 2025 9:24 pm ET", EN, "2025-10-04T21:24:00-04:00"),
         ("Mon 4 Nov 2019 18.54 GMT", EN, "2019-11-04T18:54:00+00:00"),
+        ("on Monday, November 18th, 2019 at 11:08 a.m.", EN, "2019-11-18T11:08:00+00:00"),
+        ("Wed Nov 20 2019 08:00:58 GMT+0000", EN, "2019-11-20T08:00:00+00:00"),
+        ("Nov 15, 20195:45 AM EST", EN, "2019-11-15T05:45:00-05:00"),  # two texts met
+        ("the 20th of November 2019, 9:42am", EN, "2019-11-20T09:42:00+00:00"),
+        ("November 18, 2019 at 2:26 PM HST", EN, "2019-11-18T14:26:00-10:00"),
+        ("November 20 15:23 2019", EN, "2019-11-20T15:23:00+00:00"),  # the clock before the year
     ],
 )
 def test_clocks_read_their_half_of_the_day_and_their_zone(text, reading, expected):
@@ -160,6 +237,8 @@ def test_clocks_read_their_half_of_the_day_and_their_zone(text, reading, expecte
         ("04/10/2025", RU, "2025-10-04"),
         ("04/10/2025", EN, "2025-04-10"),  # English custom: month first
         ("4.10.2025", EN, "2025-10-04"),  # dots are day-first everywhere
+        ("13/06/2014", EN, "2014-06-13"),  # no 13th month: day first even on an English site
+        ("Score 3 2019, then May 4, 2019", EN, "2019-05-04"),  # the first named month
     ],
 )
 def test_numeric_dates_follow_the_sources_language(text, reading, day):
@@ -223,6 +302,49 @@ def test_a_one_token_chinese_author_comes_through_extract(tmp_path, capsys):
     head = '<meta name="author" content="张三"><html lang="zh">'
     record = _extract(tmp_path, capsys, _page(head))
     assert record["authors"] == ["张三"] and record["author"] == "张三"
+
+
+def _person(name: str) -> str:
+    return '{"@type": "NewsArticle", "author": {"@type": "Person", "name": "' + name + '"}}'
+
+
+@pytest.mark.parametrize(
+    ("script", "people"),
+    [
+        (_person("Ann\\u0007 Lee"), ("Ann Lee",)),  # an escaped BEL in the JSON string
+        (_person("Ann\x07 Lee"), ("Ann Lee",)),  # a raw one (strict JSON refuses it)
+        (_person("Ann\x07Lee"), ("Ann Lee",)),  # where a space was
+        (_person("\u202bИван Петров\u202c"), ("Иван Петров",)),  # bidi embedding
+        (_person("Ann\u200b Lee"), ("Ann Lee",)),  # zero-width space
+        (_person("张\x07三"), ("张三",)),
+        (
+            '{"@graph": [{"@type": "Person", "@id": "#a", "name": "Ann\\u0007 Lee"},'
+            ' {"@type": ["NewsArticle"], "author": [{"@id": "#a"}, "Bob Stone"]}]}',
+            ("Ann Lee", "Bob Stone"),
+        ),
+        ('{"@type": "NewsArticle", "author": {"@type": "Organization", "name": "Reuters"}}', ()),
+        ('{"@type": "WebSite", "author": "Ann Lee"}', ()),  # the site's, not the article's
+        ('{"@type": "NewsArticle", "author": ', ()),  # malformed: no authors, no error
+        ("[" * 5000 + "]" * 5000, ()),  # nested past the parser's depth
+    ],
+)
+def test_json_ld_authors_lose_only_the_invisible_character(script, people):
+    assert json_ld_authors([script]) == people
+
+
+def test_a_json_ld_author_with_a_control_character_comes_through_extract(tmp_path, capsys):
+    body = json.dumps(
+        {
+            "@type": "NewsArticle",
+            "author": [
+                {"@type": "Person", "name": "Ann\u0007Lee"},
+                {"@type": "Person", "name": "Bob\u202eStone"},
+            ],
+        }
+    )
+    head = f'<script type="application/ld+json">{body}</script>'
+    record = _extract(tmp_path, capsys, _page(head))
+    assert record["authors"] == ["Ann Lee", "Bob Stone"]
 
 
 def test_a_paywalled_page_is_stored_as_the_teaser_it_shows(tmp_path, capsys):

@@ -158,13 +158,12 @@ class HttpClient:
                 outcome, status, error = refusal
                 attempt = self._failed(source, url, outcome, f"{via}{error}")
                 return _Reply(replace(attempt, http_status=status), retry=False)
-            host = self._limiter.host(target, politeness.max_per_host)
-            async with host.slots:
-                if host.wall is not None:  # never hammer a wall: it lifts in a later run, or not
-                    return _Reply(self._walled(source, url, host.wall.vendor), retry=False)
-                await self._limiter.wait_turn(host, politeness.delay_seconds)
+            async with self._limiter.turn(target, politeness.max_per_host) as turn:
+                if turn.wall is not None:  # never hammer a wall: it lifts in a later run, or not
+                    return _Reply(self._walled(source, url, turn.wall.vendor), retry=False)
+                await self._limiter.wait_turn(turn, politeness.delay_seconds)
                 reply = await self._get(current, target, source, politeness, validators, budget)
-            host.wall = host.wall or reply.wall
+            turn.walled(reply.wall)
             if reply.attempt is not None:
                 final = current if current != first else None
                 return replace(reply, attempt=replace(reply.attempt, url=url, final_url=final))

@@ -271,3 +271,27 @@ def drip(site: HostileSite, body: bytes, per_second: int = 1) -> Handler:
             yield body[start : start + per_second]
 
     return handler
+
+
+@dataclass
+class InFlight:
+    """Requests in flight at once at the sites that share it, and the most seen: what
+    politeness is measured by at the server."""
+
+    busy: int = 0
+    peak: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def slow(self, site: HostileSite, answer: bytes, seconds: float = 0.2) -> Handler:
+        """A handler that answers after `seconds`, counted while it waits."""
+
+        def handler(request: Request) -> bytes:
+            with self._lock:
+                self.busy += 1
+                self.peak = max(self.peak, self.busy)
+            site.wait(seconds)
+            with self._lock:
+                self.busy -= 1
+            return answer
+
+        return handler

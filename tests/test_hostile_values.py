@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import FAST_POLITENESS
-from hostile_site import HostileSite, Request, feed, response
+from hostile_site import HostileSite, InFlight, feed, response
 
 from flows.cli import main
 from warehouse import store
@@ -231,19 +230,7 @@ def test_one_server_is_one_server_however_its_host_is_spelled(
     site, warehouse, tmp_path, monkeypatch
 ):
     """Ten spellings of 127.0.0.1 with max_per_host 1: never two connections at once."""
-    busy, peak, lock = [0], [0], threading.Lock()
-
-    def slow(n: int):
-        def handler(request: Request) -> bytes:
-            with lock:
-                busy[0] += 1
-                peak[0] = max(peak[0], busy[0])
-            site.wait(0.2)
-            with lock:
-                busy[0] -= 1
-            return response(article(n))
-
-        return handler
+    flight = InFlight()
 
     port = site.port
     spellings = [
@@ -259,7 +246,7 @@ def test_one_server_is_one_server_however_its_host_is_spelled(
         "127.000.000.001",
     ]
     for n in range(len(spellings)):
-        site.route(f"/a/{n}", slow(n))
+        site.route(f"/a/{n}", flight.slow(site, response(article(n))))
     serve_feed(site, [f"http://{host}:{port}/a/{n}" for n, host in enumerate(spellings)])
     source = {
         "id": "spelled",
@@ -272,7 +259,7 @@ def test_one_server_is_one_server_however_its_host_is_spelled(
     configure(tmp_path, monkeypatch, source)
     monkeypatch.setenv("NEWSFLOW_POLITENESS", "timeout_seconds=5,retries=0")
     main(["ingest"])
-    assert peak[0] == 1
+    assert flight.peak == 1
     assert len(stored()) >= 8  # localhost may resolve to ::1 first, where nothing listens
 
 

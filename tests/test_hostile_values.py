@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import FAST_POLITENESS
-from hostile_site import HostileSite, InFlight, feed, response
+from hostile_site import HostileSite, InFlight, feed, response, urlset
 
 from flows.cli import main
 from warehouse import store
@@ -325,3 +325,54 @@ def _summary_artifact(run_id: str) -> str:
             )
         )
     return artifact.data
+
+
+def test_relative_links_in_listings_resolve_against_the_listing(
+    site, warehouse, tmp_path, monkeypatch
+):
+    """An RSS <link> and a permalink <guid> as paths, an Atom feed under xml:base, a sitemap
+    index whose sub-sitemap and pages are relative, a JSON list of paths: each resolves against
+    its listing's own address (or xml:base) and passes the boundary; a relative link that
+    resolves to no web URL is refused alone, and a guid that is an id is no link."""
+    for n in range(9):
+        site.route(f"/news/{n}", response(article(n)))
+    rss = (
+        "<rss version='2.0'><channel><title>t</title>"
+        "<item><title>Path</title><link>/news/0</link></item>"
+        "<item><title>Sibling</title><link>1</link></item>"
+        "<item><title>Guid</title><guid>/news/2</guid></item>"
+        "<item><title>Id</title><guid>12345</guid></item>"
+        "<item><title>Bad port</title><link>//127.0.0.1:99999/news/9</link></item>"
+        "</channel></rss>"
+    )
+    site.route("/news/feed.xml", response(rss, content_type=RSS))
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/news/"><title>t</title>'
+        '<entry><title>Three</title><link href="3"/></entry>'
+        '<entry xml:base="/elsewhere/"><title>Four</title><link href="../news/4"/></entry>'
+        "</feed>"
+    )
+    site.route("/atom", response(atom, content_type="application/atom+xml"))
+    index = '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    index += "<sitemap><loc>pages.xml</loc></sitemap></sitemapindex>"
+    site.route("/maps/index.xml", response(index, content_type=XML))
+    site.route("/maps/pages.xml", response(urlset(["/news/5", "../news/6"]), content_type=XML))
+    listing = json.dumps({"items": [{"url": "/news/7"}, {"url": "../../news/8"}]})
+    site.route("/api/v1/list", response(listing, content_type="application/json"))
+    base = {"base_url": site.base_url}
+    configure(
+        tmp_path,
+        monkeypatch,
+        {**base, "id": "rss", "kind": "feed", "feed_url": "/news/feed.xml"},
+        {**base, "id": "atom", "kind": "feed", "feed_url": "/atom"},
+        {**base, "id": "maps", "kind": "sitemap", "sitemap_url": "/maps/index.xml"},
+        {**base, "id": "api", "kind": "json_api", "api_url": "/api/v1/list", "items_path": "items"}
+        | {"fields": {"url": "url"}},
+    )
+
+    main(["ingest"])
+
+    assert stored() == {site.url(f"/news/{n}") for n in range(9)}
+    [(error,)] = rows("SELECT error FROM fetch_log WHERE outcome = 'refused'")
+    assert "(port:" in error
+    assert "/12345" not in " ".join(site.paths())

@@ -30,7 +30,7 @@ class Sitemap(SourceKind):
         followed, depth = 0, 0
         while level:
             visited.update(level)
-            read = lambda text: parse_sitemap(text, walk.source.dates)  # noqa: E731
+            read = lambda text, base: parse_sitemap(text, walk.source.dates, base)  # noqa: E731
             parsed = await asyncio.gather(*(fetch_listing(walk, u, read) for u in level))
             level = []
             for children, pages in filter(None, parsed):

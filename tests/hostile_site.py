@@ -41,6 +41,17 @@ RUSSIAN = (
     )
     + "</article></body></html>"
 )
+# 40,000 paragraphs of words in 4 MB: under max_page_elements and max_bytes, yet about 15 s of
+# CPU to extract on this machine (trafilatura's cost grows faster than the page)
+COSTLY = (
+    "<html><head><title>Costly</title></head><body><article>"
+    + "".join(
+        f"<p>Paragraph {i}: rescuers evacuated residents of the coastal districts after the "
+        "river broke its banks overnight.</p>"
+        for i in range(40_000)
+    )
+    + "</article></body></html>"
+)
 XHTML = (
     '<?xml version="1.0" encoding="utf-8"?>\n'
     '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import FAST_POLITENESS
-from hostile_site import HostileSite, InFlight, feed, response, urlset
+from hostile_site import COSTLY, HostileSite, InFlight, feed, response, urlset
 
 from flows.cli import main
 from warehouse import store
@@ -376,3 +376,22 @@ def test_relative_links_in_listings_resolve_against_the_listing(
     [(error,)] = rows("SELECT error FROM fetch_log WHERE outcome = 'refused'")
     assert "(port:" in error
     assert "/12345" not in " ".join(site.paths())
+
+
+def test_a_costly_page_processed_in_process_stops_at_its_cpu_budget(
+    site, warehouse, tmp_path, monkeypatch
+):
+    """No page workers (NEWSFLOW_WORKERS=0): a page under max_page_elements that needs about
+    15 s of CPU ends too_costly at its 1 s budget, and the others are stored."""
+    site.route("/a/costly", response(COSTLY))
+    for n in range(3):
+        site.route(f"/a/{n}", response(article(n)))
+    serve_feed(site, [site.url("/a/costly"), *(site.url(f"/a/{n}") for n in range(3))])
+    source = {"id": "cpu", "kind": "feed", "base_url": site.base_url, "feed_url": "/feed.xml"}
+    configure(tmp_path, monkeypatch, source | {"limits": {"page_cpu_seconds": 1}})
+    started = time.process_time()
+    main(["ingest"])
+    assert time.process_time() - started < 10  # the page alone would take about 15 s
+    assert stored() == {site.url(f"/a/{n}") for n in range(3)}
+    [(outcome, error)] = rows("SELECT outcome, error FROM fetch_log WHERE url LIKE '%costly'")
+    assert outcome == "too_costly" and "page_cpu_seconds" in error

@@ -5,6 +5,7 @@ The kinds themselves (feed, sitemap, ...) live in connectors/kinds/, one class e
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -77,11 +78,9 @@ async def discover(
         raise ConfigError(f"source {source.id}: no settings for kind {source.kind!r}")
     result = Discovery()
     walk = Walk(source, client, result, stop_before, validators or {})
-    unique: dict[str, Link] = {}
-    for listed in await source.options.discover(walk):
-        if link := checked_link(walk, listed):
-            unique.setdefault(link.url, link)  # the first mention wins, in listing order
-    links = [link for link in unique.values() if skip is None or not skip(link.url)]
+    listed = await source.options.discover(walk)
+    unique = await asyncio.to_thread(checked_links, walk, listed)  # 100,000 take seconds
+    links = [link for link in unique if skip is None or not skip(link.url)]
     cap = source.limits.max_urls_per_run
     result.links = links[:cap]
     result.left_out = max(0, len(links) - cap)
@@ -92,6 +91,15 @@ async def discover(
         )
         record_cap(walk, links[cap].url, error)
     return result
+
+
+def checked_links(walk: Walk, listed: list[Link]) -> list[Link]:
+    """The listed links through the boundary, each URL once: the first mention wins, in
+    listing order."""
+    unique: dict[str, Link] = {}
+    for link in filter(None, (checked_link(walk, each) for each in listed)):
+        unique.setdefault(link.url, link)
+    return list(unique.values())
 
 
 def checked_link(walk: Walk, link: Link) -> Link | None:
@@ -132,14 +140,16 @@ async def fetch_listing(walk: Walk, url: str, parse: Callable[[str, str], Any]) 
     """Fetch and parse one listing, recording the attempt as listed, malformed or unchanged.
 
     `parse` gets the body and the listing's own address (where redirects led), against which
-    its relative links resolve. A parser that fails in a way of its own ends this listing as
-    `crashed`, not the discovery.
+    its relative links resolve; it runs in a thread, so a listing of 100,000 items (seconds of
+    parsing) does not stall the other sources' fetches. A parser that fails in a way of its own
+    ends this listing as `crashed`, not the discovery.
     """
     attempt = await walk.client.fetch(url, walk.source, "listing", walk.validators.get(url))
     parsed = None
     if attempt.ok:
         try:
-            parsed = parse(attempt.text or "", attempt.final_url or attempt.url)
+            base = attempt.final_url or attempt.url
+            parsed = await asyncio.to_thread(parse, attempt.text or "", base)
             attempt = replace(attempt, outcome=ListingOutcome.LISTED)
         except MalformedListing as exc:
             parsed = exc.partial
@@ -174,10 +184,15 @@ def listed_url(raw: str, base: str | None) -> str:
     resolved here; discover's checked_link passes it through the one boundary parser, which
     refuses what is no web URL with its reason."""
     text = raw.strip(" \t\r\n\f")
+    if not base or text.startswith(_ABSOLUTE):  # most links: nothing to resolve
+        return text
     try:
-        return urljoin(base, text) if base else text
+        return urljoin(base, text)
     except ValueError:  # "Invalid IPv6 URL": the boundary says so
         return text
+
+
+_ABSOLUTE = ("http://", "https://")
 
 
 def local_name(element: etree._Element) -> str:

@@ -78,6 +78,7 @@ class HttpClient:
             transport=transport or pinned_transport(),
             headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,  # each hop is checked and paced here
+            event_hooks={"response": [_checked_location]},
             trust_env=False,
         )
         self._clock = clock or SystemClock()
@@ -237,13 +238,7 @@ class HttpClient:
                 )
                 location = response.headers.get("location")
                 if status in _REDIRECTS and location:
-                    target = web_url(location, url)
-                    if isinstance(target, RejectedUrl):
-                        error = f"redirect to {target}"
-                        return _Reply(
-                            self._failed(source, url, Outcome.REFUSED, error), retry=False
-                        )
-                    return _Reply(None, location=target)
+                    return _Reply(None, location=location)  # checked by _checked_location
                 if status == 304:
                     return _Reply(
                         FetchAttempt(
@@ -260,6 +255,9 @@ class HttpClient:
                 body = await _read_body(response, politeness.max_bytes)
                 content_type = response.headers.get("content-type", "")
                 answer_headers = response.headers
+        except BadLocation as exc:
+            error = f"redirect to {exc.rejected}"
+            return _Reply(self._failed(source, url, Outcome.REFUSED, error), retry=False)
         except BodyError as exc:
             if isinstance(connection, httpcore.AsyncConnectionInterface):
                 await connection.aclose()  # what is left of it must never be read as a reply
@@ -307,6 +305,27 @@ class HttpClient:
         """A URL not requested because its host answered this run with a bot wall."""
         wall = walls.Wall(vendor, "not requested, the host answered with a challenge this run")
         return self._failed(source, url, Outcome.BLOCKED, wall.error)
+
+
+class BadLocation(Exception):
+    """A redirect's Location that the boundary refused (connectors.urls)."""
+
+    def __init__(self, rejected: RejectedUrl) -> None:
+        super().__init__(str(rejected))
+        self.rejected = rejected
+
+
+async def _checked_location(response: httpx.Response) -> None:
+    """A redirect's Location through the one boundary, as soon as the answer's head arrives:
+    httpx builds the next request from it even when it follows none, and raised on a data: or
+    javascript: one (a crash) or a too long one (a network error). Refused as the redirect's
+    own outcome instead; a good one is left in the one spelling, absolute."""
+    location = response.headers.get("location")
+    if response.status_code in _REDIRECTS and location:
+        checked = web_url(location, str(response.request.url))
+        if isinstance(checked, RejectedUrl):
+            raise BadLocation(checked)
+        response.headers["location"] = checked
 
 
 async def _error_wall(response: httpx.Response) -> walls.Wall | None:

@@ -12,6 +12,7 @@ from connectors.records import FetchAttempt, Outcome
 ROBOTS_AGENT = "newsflow"  # the token robots.txt groups are matched against
 ROBOTS_MAX_BYTES = 500_000  # RFC 9309 asks parsers to read at least 500 KiB
 ROBOTS_DISALLOWED = "disallowed by robots.txt"
+_UNAVAILABLE = frozenset({Outcome.EMPTY, Outcome.REDIRECT_LOOP, Outcome.REFUSED})
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,14 @@ def robots_url(url: str) -> str:
 def robots_from(attempt: FetchAttempt) -> Robots:
     """RFC 9309: 2xx is parsed, 4xx means no rules, and an unreachable robots.txt (5xx, 429,
     no answer) means nothing on the host is fetched this run: those URLs end with the
-    robots.txt failure itself, so a later run tries them again."""
+    robots.txt failure itself, so a later run tries them again. Redirects that never reach a
+    file (more than five, or to where the crawler may not go: another scheme, a private
+    address) make it unavailable, as RFC 9309 2.3.1.2 allows, like a 4xx: the host's one
+    odd redirect must not cost every page of its sources in every run."""
     if attempt.ok:
         return Robots(rules=Protego.parse(attempt.text or ""))
     status = attempt.http_status or 0
-    if attempt.outcome == Outcome.EMPTY or (400 <= status < 500 and status != 429):
+    if attempt.outcome in _UNAVAILABLE or (400 <= status < 500 and status != 429):
         return Robots()
     error = f"robots.txt unreachable ({attempt.error or attempt.outcome}): not fetched this run"
     outcome = attempt.outcome if attempt.is_transient else Outcome.SKIPPED

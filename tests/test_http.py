@@ -431,3 +431,24 @@ async def test_one_url_that_makes_the_client_fail_ends_crashed_not_raised():
     async with site.client() as client:
         attempt = await client.fetch("https://news.example/a", _source("https://news.example"))
     assert (attempt.outcome, attempt.error) == ("crashed", "RuntimeError: transport bug")
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["javascript:alert(1)", "http://10.0.0.1/robots.txt", "/robots.txt"],
+    ids=["scheme", "private", "loop"],
+)
+async def test_a_robots_txt_that_redirects_nowhere_is_unavailable(location):
+    """RFC 9309 2.3.1.2: redirects that reach no file (a scheme or address the crawler may
+    not follow, more than five hops) make robots.txt unavailable, like a 4xx: the host's
+    pages are fetched, not lost to one odd redirect in every run."""
+
+    def answer(host: str, path: str) -> httpx.Response:
+        if path == "/robots.txt":
+            return httpx.Response(301, headers={"Location": location})
+        return httpx.Response(200, html="<p>page</p>")
+
+    site = MockSite(FakeClock(), answer)
+    async with site.client() as client:
+        attempt = await client.fetch("https://news.example/a", _source("https://news.example"))
+    assert attempt.outcome == "ok"

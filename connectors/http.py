@@ -35,7 +35,7 @@ from connectors.decoding import (
 )
 from connectors.politeness import Budget, Clock, HostLimiter, SystemClock, retry_after_seconds
 from connectors.records import FetchAttempt, Outcome, Validators
-from connectors.robots import ROBOTS_MAX_BYTES, Robots, robots_from, robots_url
+from connectors.robots import Robots, robots_from, robots_url
 from connectors.transport import PINNED, pinned_transport
 from connectors.urls import RejectedUrl, web_url
 
@@ -180,10 +180,11 @@ class HttpClient:
         return await self._robots[where]
 
     async def _read_robots(self, where: str, source: Source) -> Robots:
-        """The robots.txt at where, fetched under its own size cap (connectors.robots)."""
-        capped = replace(source.politeness, max_bytes=ROBOTS_MAX_BYTES)
+        """The robots.txt at where, fetched under the source's size cap and read as far as
+        connectors.robots does (its first ROBOTS_MAX_BYTES)."""
+        politeness = source.politeness
         reply = await self._follow(
-            where, source, capped, None, Budget(capped.deadline_seconds), robots=False
+            where, source, politeness, None, Budget(politeness.deadline_seconds), robots=False
         )
         assert reply.attempt is not None
         return robots_from(reply.attempt)

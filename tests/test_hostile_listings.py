@@ -145,3 +145,13 @@ async def test_json_nested_deeper_than_python_recurses_is_a_malformed_listing(si
     [listing] = found.attempts
     assert listing.outcome == "malformed" and listing.error.startswith("not JSON")
     assert found.links == []
+
+
+async def test_a_sitemap_index_that_lists_itself_in_other_spellings_is_read_once(site):
+    """127.1, 0x7f000001, 2130706433, a final dot: one server, one sitemap, one request."""
+    hosts = ("127.0.0.1", "127.1", "0x7f000001", "2130706433", "127.0.0.1.", "0177.0.0.1")
+    spellings = [f"http://{host}:{site.port}/self.xml" for host in hosts]
+    site.route("/self.xml", response(sitemap_index(spellings)))
+    found = await _discover(_source(site, "sitemap", sitemap_url="/self.xml"))
+    assert site.paths().count("/self.xml") == 1
+    assert [a.outcome for a in found.attempts] == ["listed"]

@@ -13,6 +13,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import httpx
 
@@ -97,13 +98,16 @@ class AddressPolicy:
         if literal is None and name in METADATA_HOSTS:
             raise AddressRefused(f"{name} is a cloud metadata service")
         addresses = [literal] if literal else await self._addresses(name)
-        if not await self._own_server(port, addresses, source) and not _trusted(
-            host, port, addresses, source
+        # every answer must be public (no DNS rebinding games), unless the host is trusted
+        forbidden = [(address, kind) for address in addresses if (kind := forbidden_kind(address))]
+        if (
+            forbidden
+            and not await self._own_server(port, addresses, source)
+            and not _trusted(host, port, addresses, source)
         ):
-            for address in addresses:  # every answer must be public: no DNS rebinding games
-                if kind := forbidden_kind(address):
-                    where = f"{name} is" if literal else f"{name} resolves to {address},"
-                    raise AddressRefused(f"{where} a {kind} address")
+            address, kind = forbidden[0]
+            where = f"{name} is" if literal else f"{name} resolves to {address},"
+            raise AddressRefused(f"{where} a {kind} address")
         return Target(host, port, str(addresses[0]))
 
     async def _own_server(self, port: int, addresses: list[IPAddress], source: Source) -> bool:
@@ -131,6 +135,7 @@ class AddressPolicy:
         return self._resolved[name]
 
 
+@lru_cache(maxsize=4096)
 def authority(url: str) -> tuple[str, int]:
     """(host, port) a URL connects to: the host in connectors.urls' one spelling, IDNA-encoded
     as sent on the wire (пример.рф -> xn--e1afmkfd.xn--p1ai); AddressRefused for what is not

@@ -22,6 +22,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Protocol
 
 from tld import get_fld
@@ -87,6 +88,7 @@ class Budget:
     seconds: float
 
 
+@lru_cache(maxsize=4096)
 def site_of(host: str, port: int) -> str:
     """The site a host is on: its registrable domain (any port), else the host with its port
     (an IP address or a name without a public suffix, such as localhost)."""

@@ -76,6 +76,9 @@ def thread_cpu_budget(seconds: float) -> Iterator[None]:
     in the thread asynchronously; the exception lands at its next Python instruction (one C
     call, such as a parse, ends first: max_page_elements and max_bytes bound those).
     """
+    if not hasattr(time, "pthread_getcpuclockid"):  # no per-thread CPU clock (macOS)
+        yield
+        return
     ident = threading.get_ident()
     clock = time.pthread_getcpuclockid(ident)
     limit = time.clock_gettime(clock) + seconds

@@ -1,12 +1,14 @@
-"""One polite HTTP client for every connector: addresses, robots.txt, per-host limits, caps.
+"""One polite HTTP client for every connector: addresses, robots.txt, per-server limits, caps.
 
 Every request, each redirect hop included, is checked in this order: scheme and address (after
-DNS, see connectors.addresses), the robots.txt of the host it goes to, then that host's own
-concurrency limit and delay. A body is read raw and decoded here, so decompression is capped
-while it streams, whatever Content-Encoding the server picked; a body that ends early is
-`truncated`, never a short article. Nothing raises out of fetch for what one URL does.
+DNS, see connectors.addresses), the robots.txt of the host it goes to, then the concurrency
+limit and delay of its server and its site (connectors.politeness). A redirect's Location
+passes the URL boundary as soon as the answer's head arrives. A body is read raw and decoded
+here, so decompression is capped while it streams, whatever Content-Encoding the server
+picked; a body that ends early is `truncated`, never a short article. Nothing raises out of
+fetch for what one URL does.
 
-The roles live beside it: politeness per host (connectors.politeness), robots.txt
+The roles live beside it: politeness per server and site (connectors.politeness), robots.txt
 (connectors.robots), decoding bodies (connectors.decoding), the pinned network
 (connectors.transport); HTML trees are connectors.markup's.
 """

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -117,12 +117,18 @@ class JsonApi(SourceKind):
 
     def item_url(self, item: dict[str, Any], source: Source, base: str | None) -> str | None:
         """An item's article URL: its own URL field (from the web: resolved as a link on the
-        list's page), else article_url (from sources.yaml: under base_url) filled with its id."""
-        if url := self._value(item, self.fields.url):
-            return listed_url(str(url), base or source.base_url)
+        list's page), else article_url (from sources.yaml: under base_url) filled with its id.
+        The web's values are taken as they must be: a URL is a string, an id a string or a
+        number, percent-encoded into the template (an id of "../admin" or "//evil.example"
+        stays inside its path segment); anything else (an object, a list) gives no link."""
+        url = self._value(item, self.fields.url)
+        if isinstance(url, str) and url:
+            return listed_url(url, base or source.base_url)
         item_id = self._value(item, self.fields.id)
-        if item_id and self.article_url:
-            return source.url(self.article_url.format(id=item_id))
+        if not self.article_url or isinstance(item_id, bool) or item_id in ("", None):
+            return None
+        if isinstance(item_id, str | int):
+            return source.url(self.article_url.format(id=quote(str(item_id), safe="")))
         return None
 
     @staticmethod

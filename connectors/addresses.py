@@ -13,6 +13,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import httpx
 
@@ -97,12 +98,31 @@ class AddressPolicy:
         if literal is None and name in METADATA_HOSTS:
             raise AddressRefused(f"{name} is a cloud metadata service")
         addresses = [literal] if literal else await self._addresses(name)
-        if not _trusted(host, port, addresses, source):
-            for address in addresses:  # every answer must be public: no DNS rebinding games
-                if kind := forbidden_kind(address):
-                    where = f"{name} is" if literal else f"{name} resolves to {address},"
-                    raise AddressRefused(f"{where} a {kind} address")
+        # every answer must be public (no DNS rebinding games), unless the host is trusted
+        forbidden = [(address, kind) for address in addresses if (kind := forbidden_kind(address))]
+        if (
+            forbidden
+            and not await self._own_server(port, addresses, source)
+            and not _trusted(host, port, addresses, source)
+        ):
+            address, kind = forbidden[0]
+            where = f"{name} is" if literal else f"{name} resolves to {address},"
+            raise AddressRefused(f"{where} a {kind} address")
         return Target(host, port, str(addresses[0]))
+
+    async def _own_server(self, port: int, addresses: list[IPAddress], source: Source) -> bool:
+        """Whether the URL goes to the server of the source's base URL, however it is spelled:
+        the same port, and every address it resolves to one of the base host's (the server
+        the limiter in connectors.politeness keys on, so both see one server)."""
+        base_host, base_port = authority(source.base_url)
+        if port != base_port:
+            return False
+        literal = literal_address(base_host)
+        try:
+            own = [literal] if literal else await self._addresses(base_host)
+        except AddressRefused:
+            return False
+        return all(address in own for address in addresses)
 
     async def _addresses(self, name: str) -> list[IPAddress]:
         if name not in self._resolved:
@@ -115,6 +135,7 @@ class AddressPolicy:
         return self._resolved[name]
 
 
+@lru_cache(maxsize=4096)
 def authority(url: str) -> tuple[str, int]:
     """(host, port) a URL connects to: the host in connectors.urls' one spelling, IDNA-encoded
     as sent on the wire (пример.рф -> xn--e1afmkfd.xn--p1ai); AddressRefused for what is not
@@ -139,9 +160,7 @@ def _ip(value: str) -> IPAddress:
 
 
 def _trusted(host: str, port: int, addresses: list[IPAddress], source: Source) -> bool:
-    """The source's own base URL host (same host and port), or an allow-listed host or network."""
-    if (host, port) == authority(source.base_url):
-        return True
+    """An allow-listed host or network of the source."""
     for entry in source.allow_hosts:
         try:
             network = ipaddress.ip_network(entry, strict=False)

@@ -74,7 +74,8 @@ class Limits:
     max_page_elements: int = Field(50_000, ge=1)
     """HTML elements of one page at most: a bigger page ends `too_costly`, not parsed."""
     page_cpu_seconds: float = Field(10.0, gt=0)
-    """CPU seconds to parse and extract one page in a page worker; over it: `too_costly`."""
+    """CPU seconds to parse and extract one page (in a page worker or in-process); over it:
+    `too_costly`."""
     page_memory_mb: int = Field(1024, ge=64)
     """Memory one page worker may add for a page; over it: `too_costly`."""
 

@@ -154,6 +154,9 @@ def decode(body: bytes, content_type: str = "") -> tuple[str, Charset]:
         with suppress(UnicodeDecodeError):
             text = body.decode(bom).lstrip("\ufeff")
             return text, Charset(_codec(bom).removesuffix("-sig"), CharsetSource.BOM)
+    if wide := _utf16_without_bom(body):
+        with suppress(UnicodeDecodeError):
+            return body.decode(wide), Charset(wide, CharsetSource.DETECTED)
     clues = (
         (_header_charset(content_type), CharsetSource.HEADER),
         (_meta_charset(body) or _xml_encoding(body), CharsetSource.META),
@@ -218,6 +221,25 @@ def _bom_charset(body: bytes) -> str | None:
     ):
         if body.startswith(bom):
             return name
+    return None
+
+
+def _utf16_without_bom(body: bytes) -> str | None:
+    """utf-16-le or utf-16-be for a page in UTF-16 without a byte order mark, seen by the NUL
+    bytes its markup leaves on one side of every pair ("<\x00h\x00"); read as UTF-8 it would
+    be text with a NUL between its letters (and a "utf-16" header alone picks neither order)."""
+    head = body[: _SNIFF_CHARS - _SNIFF_CHARS % 2]
+    pairs = len(head) // 2
+    if pairs < 8:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    for nuls, other, codec in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if (
+            nuls >= max(4, pairs // 32)
+            and other * 10 <= nuls
+            and "<" in head.decode(codec, "replace")
+        ):
+            return codec
     return None
 
 

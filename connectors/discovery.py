@@ -5,12 +5,14 @@ The kinds themselves (feed, sitemap, ...) live in connectors/kinds/, one class e
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urljoin
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
@@ -76,11 +78,9 @@ async def discover(
         raise ConfigError(f"source {source.id}: no settings for kind {source.kind!r}")
     result = Discovery()
     walk = Walk(source, client, result, stop_before, validators or {})
-    unique: dict[str, Link] = {}
-    for listed in await source.options.discover(walk):
-        if link := checked_link(walk, listed):
-            unique.setdefault(link.url, link)  # the first mention wins, in listing order
-    links = [link for link in unique.values() if skip is None or not skip(link.url)]
+    listed = await source.options.discover(walk)
+    unique = await asyncio.to_thread(checked_links, walk, listed)  # 100,000 take seconds
+    links = [link for link in unique if skip is None or not skip(link.url)]
     cap = source.limits.max_urls_per_run
     result.links = links[:cap]
     result.left_out = max(0, len(links) - cap)
@@ -91,6 +91,15 @@ async def discover(
         )
         record_cap(walk, links[cap].url, error)
     return result
+
+
+def checked_links(walk: Walk, listed: list[Link]) -> list[Link]:
+    """The listed links through the boundary, each URL once: the first mention wins, in
+    listing order."""
+    unique: dict[str, Link] = {}
+    for link in filter(None, (checked_link(walk, each) for each in listed)):
+        unique.setdefault(link.url, link)
+    return list(unique.values())
 
 
 def checked_link(walk: Walk, link: Link) -> Link | None:
@@ -127,16 +136,20 @@ def in_window(moment: datetime | None, since: date | None, until: date | None) -
     return (since is None or day >= since) and (until is None or day <= until)
 
 
-async def fetch_listing(walk: Walk, url: str, parse: Callable[[str], Any]) -> Any | None:
+async def fetch_listing(walk: Walk, url: str, parse: Callable[[str, str], Any]) -> Any | None:
     """Fetch and parse one listing, recording the attempt as listed, malformed or unchanged.
 
-    A parser that fails in a way of its own ends this listing as `crashed`, not the discovery.
+    `parse` gets the body and the listing's own address (where redirects led), against which
+    its relative links resolve; it runs in a thread, so a listing of 100,000 items (seconds of
+    parsing) does not stall the other sources' fetches. A parser that fails in a way of its own
+    ends this listing as `crashed`, not the discovery.
     """
     attempt = await walk.client.fetch(url, walk.source, "listing", walk.validators.get(url))
     parsed = None
     if attempt.ok:
         try:
-            parsed = parse(attempt.text or "")
+            base = attempt.final_url or attempt.url
+            parsed = await asyncio.to_thread(parse, attempt.text or "", base)
             attempt = replace(attempt, outcome=ListingOutcome.LISTED)
         except MalformedListing as exc:
             parsed = exc.partial
@@ -148,20 +161,38 @@ async def fetch_listing(walk: Walk, url: str, parse: Callable[[str], Any]) -> An
     return parsed
 
 
-def xml_root(text: str) -> tuple[etree._Element, str | None]:
+def xml_root(text: str, base: str | None = None) -> tuple[etree._Element, str | None]:
     """Parse XML leniently, never fetching external entities: (root, first error if any).
 
     A truncated feed still yields its complete items; callers decide whether what is left is
-    usable.
+    usable. `base` is the document's address: elements' `.base` is it, or their xml:base.
     """
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
     try:
-        root = etree.fromstring(without_xml_declaration(text).encode("utf-8"), parser)
+        data = without_xml_declaration(text).encode("utf-8")
+        root = etree.fromstring(data, parser, base_url=base)
     except etree.XMLSyntaxError as exc:
         raise MalformedListing(f"not XML: {exc}") from exc
     if root is None:
         raise MalformedListing("not XML: no root element")
     return root, (f"broken XML: {parser.error_log[0].message}" if parser.error_log else None)
+
+
+def listed_url(raw: str, base: str | None) -> str:
+    """A URL as a listing wrote it, resolved against the listing's address (`base`: the
+    document's, or an element's xml:base): feeds and sitemaps list relative links. Only
+    resolved here; discover's checked_link passes it through the one boundary parser, which
+    refuses what is no web URL with its reason."""
+    text = raw.strip(" \t\r\n\f")
+    if not base or text.startswith(_ABSOLUTE):  # most links: nothing to resolve
+        return text
+    try:
+        return urljoin(base, text)
+    except ValueError:  # "Invalid IPv6 URL": the boundary says so
+        return text
+
+
+_ABSOLUTE = ("http://", "https://")
 
 
 def local_name(element: etree._Element) -> str:
@@ -184,13 +215,14 @@ def child_text(element: etree._Element, *names: str) -> str | None:
 
 
 def parse_sitemap(
-    text: str, reading: DateReading | None = None
+    text: str, reading: DateReading | None = None, base: str | None = None
 ) -> tuple[list[tuple[str, datetime | None]], list[tuple[str, datetime | None, datetime | None]]]:
     """(sub-sitemaps with lastmod, pages with lastmod and news publication date) of a sitemap.
 
-    Reads a sitemap index, a urlset and a Google News sitemap (<news:publication_date>).
+    Reads a sitemap index, a urlset and a Google News sitemap (<news:publication_date>); a
+    relative <loc> resolves against the sitemap's address `base`.
     """
-    root, error = xml_root(text)
+    root, error = xml_root(text, base)
     kind = local_name(root)
     if kind not in ("sitemapindex", "urlset"):
         raise MalformedListing(f"not a sitemap (root element <{kind}>)")
@@ -201,16 +233,14 @@ def parse_sitemap(
     pages: list[tuple[str, datetime | None, datetime | None]] = []
     dates = PageDates(reading or DateReading())
     if kind == "sitemapindex":
-        children = [
-            (str(child_text(e, "loc")), dates.timestamp(child_text(e, "lastmod"))) for e in entries
-        ]
+        children = [(_loc(e), dates.timestamp(child_text(e, "lastmod"))) for e in entries]
         entries = []
     for entry in entries:
         news = next(child_elements(entry, "news"), None)
         published = child_text(news, "publication_date") if news is not None else None
         pages.append(
             (
-                str(child_text(entry, "loc")),
+                _loc(entry),
                 dates.timestamp(child_text(entry, "lastmod")),
                 dates.timestamp(published),
             )
@@ -218,6 +248,10 @@ def parse_sitemap(
     if error:
         raise MalformedListing(error, partial=(children, pages))
     return children, pages
+
+
+def _loc(entry: etree._Element) -> str:
+    return listed_url(str(child_text(entry, "loc")), entry.base)
 
 
 def older(moment: datetime | None, limit: datetime | None) -> bool:

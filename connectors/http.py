@@ -1,12 +1,14 @@
-"""One polite HTTP client for every connector: addresses, robots.txt, per-host limits, caps.
+"""One polite HTTP client for every connector: addresses, robots.txt, per-server limits, caps.
 
 Every request, each redirect hop included, is checked in this order: scheme and address (after
-DNS, see connectors.addresses), the robots.txt of the host it goes to, then that host's own
-concurrency limit and delay. A body is read raw and decoded here, so decompression is capped
-while it streams, whatever Content-Encoding the server picked; a body that ends early is
-`truncated`, never a short article. Nothing raises out of fetch for what one URL does.
+DNS, see connectors.addresses), the robots.txt of the host it goes to, then the concurrency
+limit and delay of its server and its site (connectors.politeness). A redirect's Location
+passes the URL boundary as soon as the answer's head arrives. A body is read raw and decoded
+here, so decompression is capped while it streams, whatever Content-Encoding the server
+picked; a body that ends early is `truncated`, never a short article. Nothing raises out of
+fetch for what one URL does.
 
-The roles live beside it: politeness per host (connectors.politeness), robots.txt
+The roles live beside it: politeness per server and site (connectors.politeness), robots.txt
 (connectors.robots), decoding bodies (connectors.decoding), the pinned network
 (connectors.transport); HTML trees are connectors.markup's.
 """
@@ -35,7 +37,7 @@ from connectors.decoding import (
 )
 from connectors.politeness import Budget, Clock, HostLimiter, SystemClock, retry_after_seconds
 from connectors.records import FetchAttempt, Outcome, Validators
-from connectors.robots import ROBOTS_MAX_BYTES, Robots, robots_from, robots_url
+from connectors.robots import Robots, robots_from, robots_url
 from connectors.transport import PINNED, pinned_transport
 from connectors.urls import RejectedUrl, web_url
 
@@ -78,6 +80,7 @@ class HttpClient:
             transport=transport or pinned_transport(),
             headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,  # each hop is checked and paced here
+            event_hooks={"response": [_checked_location]},
             trust_env=False,
         )
         self._clock = clock or SystemClock()
@@ -158,13 +161,12 @@ class HttpClient:
                 outcome, status, error = refusal
                 attempt = self._failed(source, url, outcome, f"{via}{error}")
                 return _Reply(replace(attempt, http_status=status), retry=False)
-            host = self._limiter.host(target, politeness.max_per_host)
-            async with host.slots:
-                if host.wall is not None:  # never hammer a wall: it lifts in a later run, or not
-                    return _Reply(self._walled(source, url, host.wall.vendor), retry=False)
-                await self._limiter.wait_turn(host, politeness.delay_seconds)
+            async with self._limiter.turn(target, politeness.max_per_host) as turn:
+                if turn.wall is not None:  # never hammer a wall: it lifts in a later run, or not
+                    return _Reply(self._walled(source, url, turn.wall.vendor), retry=False)
+                await self._limiter.wait_turn(turn, politeness.delay_seconds)
                 reply = await self._get(current, target, source, politeness, validators, budget)
-            host.wall = host.wall or reply.wall
+            turn.walled(reply.wall)
             if reply.attempt is not None:
                 final = current if current != first else None
                 return replace(reply, attempt=replace(reply.attempt, url=url, final_url=final))
@@ -180,10 +182,11 @@ class HttpClient:
         return await self._robots[where]
 
     async def _read_robots(self, where: str, source: Source) -> Robots:
-        """The robots.txt at where, fetched under its own size cap (connectors.robots)."""
-        capped = replace(source.politeness, max_bytes=ROBOTS_MAX_BYTES)
+        """The robots.txt at where, fetched under the source's size cap and read as far as
+        connectors.robots does (its first ROBOTS_MAX_BYTES)."""
+        politeness = source.politeness
         reply = await self._follow(
-            where, source, capped, None, Budget(capped.deadline_seconds), robots=False
+            where, source, politeness, None, Budget(politeness.deadline_seconds), robots=False
         )
         assert reply.attempt is not None
         return robots_from(reply.attempt)
@@ -238,13 +241,7 @@ class HttpClient:
                 )
                 location = response.headers.get("location")
                 if status in _REDIRECTS and location:
-                    target = web_url(location, url)
-                    if isinstance(target, RejectedUrl):
-                        error = f"redirect to {target}"
-                        return _Reply(
-                            self._failed(source, url, Outcome.REFUSED, error), retry=False
-                        )
-                    return _Reply(None, location=target)
+                    return _Reply(None, location=location)  # checked by _checked_location
                 if status == 304:
                     return _Reply(
                         FetchAttempt(
@@ -261,6 +258,9 @@ class HttpClient:
                 body = await _read_body(response, politeness.max_bytes)
                 content_type = response.headers.get("content-type", "")
                 answer_headers = response.headers
+        except BadLocation as exc:
+            error = f"redirect to {exc.rejected}"
+            return _Reply(self._failed(source, url, Outcome.REFUSED, error), retry=False)
         except BodyError as exc:
             if isinstance(connection, httpcore.AsyncConnectionInterface):
                 await connection.aclose()  # what is left of it must never be read as a reply
@@ -308,6 +308,27 @@ class HttpClient:
         """A URL not requested because its host answered this run with a bot wall."""
         wall = walls.Wall(vendor, "not requested, the host answered with a challenge this run")
         return self._failed(source, url, Outcome.BLOCKED, wall.error)
+
+
+class BadLocation(Exception):
+    """A redirect's Location that the boundary refused (connectors.urls)."""
+
+    def __init__(self, rejected: RejectedUrl) -> None:
+        super().__init__(str(rejected))
+        self.rejected = rejected
+
+
+async def _checked_location(response: httpx.Response) -> None:
+    """A redirect's Location through the one boundary, as soon as the answer's head arrives:
+    httpx builds the next request from it even when it follows none, and raised on a data: or
+    javascript: one (a crash) or a too long one (a network error). Refused as the redirect's
+    own outcome instead; a good one is left in the one spelling, absolute."""
+    location = response.headers.get("location")
+    if response.status_code in _REDIRECTS and location:
+        checked = web_url(location, str(response.request.url))
+        if isinstance(checked, RejectedUrl):
+            raise BadLocation(checked)
+        response.headers["location"] = checked
 
 
 async def _error_wall(response: httpx.Response) -> walls.Wall | None:

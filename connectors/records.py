@@ -20,7 +20,7 @@ class Outcome(StrEnum):
 
     BLOCKED is transient: a bot wall (connectors.walls) often lifts within days, so the URL is
     tried again in later runs on the transient back-off; never within the run that met the wall
-    (no retries, and the host's other URLs are not requested once it showed one).
+    (no retries, and the other URLs of its server and site are not requested once it showed one).
     """
 
     OK = "ok"  # fetched and decoded; later stages turn it into one of the last six

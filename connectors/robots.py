@@ -10,8 +10,9 @@ from protego import Protego
 from connectors.records import FetchAttempt, Outcome
 
 ROBOTS_AGENT = "newsflow"  # the token robots.txt groups are matched against
-ROBOTS_MAX_BYTES = 500_000  # RFC 9309 asks parsers to read at least 500 KiB
+ROBOTS_MAX_BYTES = 512_000  # RFC 9309 asks parsers to read at least 500 KiB; the rest is ignored
 ROBOTS_DISALLOWED = "disallowed by robots.txt"
+_UNAVAILABLE = frozenset({Outcome.EMPTY, Outcome.REDIRECT_LOOP, Outcome.REFUSED, Outcome.TOO_LARGE})
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,23 @@ def robots_url(url: str) -> str:
 def robots_from(attempt: FetchAttempt) -> Robots:
     """RFC 9309: 2xx is parsed, 4xx means no rules, and an unreachable robots.txt (5xx, 429,
     no answer) means nothing on the host is fetched this run: those URLs end with the
-    robots.txt failure itself, so a later run tries them again."""
+    robots.txt failure itself, so a later run tries them again. Redirects that never reach a
+    file (more than five, or to where the crawler may not go: another scheme, a private
+    address) make it unavailable, as RFC 9309 2.3.1.2 allows, like a 4xx, and so does a file
+    over the source's max_bytes: the host's one odd answer must not cost every page of its
+    sources in every run. A long file is read to its first ROBOTS_MAX_BYTES (RFC 9309 2.5)."""
     if attempt.ok:
-        return Robots(rules=Protego.parse(attempt.text or ""))
+        return Robots(rules=Protego.parse(_head(attempt.text or "")))
     status = attempt.http_status or 0
-    if attempt.outcome == Outcome.EMPTY or (400 <= status < 500 and status != 429):
+    if attempt.outcome in _UNAVAILABLE or (400 <= status < 500 and status != 429):
         return Robots()
     error = f"robots.txt unreachable ({attempt.error or attempt.outcome}): not fetched this run"
     outcome = attempt.outcome if attempt.is_transient else Outcome.SKIPPED
     return Robots(outcome=outcome, http_status=attempt.http_status, error=error)
+
+
+def _head(text: str) -> str:
+    """The first ROBOTS_MAX_BYTES of a robots.txt, cut after its last whole line."""
+    if len(text) <= ROBOTS_MAX_BYTES:
+        return text
+    return text[:ROBOTS_MAX_BYTES].rpartition("\n")[0]

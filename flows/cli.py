@@ -953,13 +953,13 @@ def _maintenance(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     """Extract each file on its own, through the pipeline's one page path (JS shells included).
 
-    A binary, oversized or broken file is reported, never fatal to the others.
+    A binary, oversized, broken or too costly file is reported, never fatal to the others.
     """
     from datetime import UTC, datetime
 
     from connectors.config import Source, load_sources, source_for_url
     from connectors.decoding import BodyError, html_text
-    from processing.page import process_page
+    from pipeline.pages import within_budget
 
     source = source_for_url(load_sources(), args.url) if args.url else None
     failures = 0
@@ -972,7 +972,8 @@ def _extract(args: argparse.Namespace) -> int:
             print(f"newsflow: {path}: {exc}", file=sys.stderr)
             failures += 1
             continue
-        result = process_page(page_source, url, html, None, datetime.now(UTC))
+        page = (url, html, None, datetime.now(UTC), None, None, None, None)
+        result = within_budget(page_source, page)  # a page's CPU budget, as in an ingest
         if (article := result.article) is None:
             print(f"newsflow: {path}: {result.outcome}: {result.error}", file=sys.stderr)
             failures += 1

@@ -8,8 +8,9 @@ two workers off the same URL, and a worker that dies leaves its leases to the ot
 workers share one warehouse, which must be a DuckLake (the settings' warehouse) once they are on
 several machines.
 
-Politeness holds across the pool: one Prefect global concurrency limit of one slot per host
-gives one worker at a time its turn to fetch a chunk from that host, with the source's own
+Politeness holds across the pool: one Prefect global concurrency limit of one slot per site
+(registrable domain, else host and port: connectors.politeness.site_key) gives one worker at a
+time its turn to fetch a chunk from that site, with the source's own
 politeness (max_per_host in flight, delay_seconds apart).
 """
 
@@ -24,7 +25,6 @@ from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
-import httpx
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.concurrency.asyncio import concurrency
@@ -35,6 +35,7 @@ from prefect.states import State
 
 from connectors.config import Source, load_sources, select_sources
 from connectors.http import HttpClient
+from connectors.politeness import site_key
 from connectors.records import FetchAttempt
 from core.settings import VARIABLES
 from flows.ingest import check_window, close
@@ -66,9 +67,10 @@ HOST_LEASE_SECONDS = 60
 
 
 def host_limit(url: str) -> str:
-    """The name of the global concurrency limit of a URL's host (and port)."""
-    parsed = httpx.URL(url)
-    return f"newsflow-host-{parsed.host}-{parsed.port or parsed.scheme}"
+    """The name of the global concurrency limit of a URL's site: the key the in-process limiter
+    uses (connectors.politeness.site_key), so every spelling of one host and every host of one
+    registrable domain take turns on one limit."""
+    return f"newsflow-host-{site_key(url)}"
 
 
 async def create_host_limits(sources: Sequence[Source]) -> set[str]:

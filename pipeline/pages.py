@@ -10,7 +10,8 @@ page that kills its worker alone is recorded as crashed, the others are processe
 is fetched again. Without this, one such page failed its chunk in every run, for ever.
 
 Each page has a budget (defaults.limits): a worker raises at page_cpu_seconds of CPU and
-cannot grow past page_memory_mb, and a batch that overruns its pages' budgets plus a margin
+cannot grow past page_memory_mb (a page processed in this process gets the same CPU budget,
+read from its thread's clock), and a batch that overruns its pages' budgets plus a margin
 (stuck in C code, where no signal is seen) has its workers killed; its pages are then processed
 one at a time, and one that overruns alone ends `too_costly`. Workers die with the process that
 started them (a watch on the parent, pipeline.workers), so a killed run leaves none.
@@ -23,7 +24,6 @@ import logging
 import math
 import multiprocessing
 import os
-import resource
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,25 +54,23 @@ PageInput = tuple[
 
 def process_pages(source: Source, pages: Sequence[PageInput]) -> list[PageResult]:
     """process_page over a batch: the unit of work sent to a worker process."""
-    return [_within_budget(source, page) for page in pages]
+    return [within_budget(source, page) for page in pages]
 
 
-def _within_budget(source: Source, page: PageInput) -> PageResult:
-    """One page; in a worker, under a CPU limit of its own (SIGXCPU at page_cpu_seconds)."""
-    if not page_workers.in_worker:
-        return process_page(source, *page)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    spent = usage.ru_utime + usage.ru_stime
-    limit = math.ceil(spent + source.limits.page_cpu_seconds)
-    resource.setrlimit(resource.RLIMIT_CPU, (limit, resource.RLIM_INFINITY))
+def within_budget(source: Source, page: PageInput) -> PageResult:
+    """One page under its CPU budget, wherever it is processed: in a worker, a CPU limit of
+    the process (SIGXCPU at page_cpu_seconds); in this process (small batches, no workers,
+    `newsflow extract`), a watch on its thread's CPU clock. Over it: `too_costly`."""
+    budget = (
+        page_workers.worker_cpu_limit if page_workers.in_worker else page_workers.thread_cpu_budget
+    )
     try:
-        return process_page(source, *page)
+        with budget(source.limits.page_cpu_seconds):
+            return process_page(source, *page)
     except page_workers.OverCpu:
         return PageResult(Outcome.TOO_COSTLY, error=OVER_CPU)
     except MemoryError:
         return PageResult(Outcome.TOO_COSTLY, error=OVER_MEMORY)
-    finally:
-        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
 def orphaned_workers() -> list[int]:

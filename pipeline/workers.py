@@ -1,5 +1,6 @@
 """What a page worker process does before its first page: die with its parent, raise at its
-CPU limit, cap the memory a page may add, and install the page path's fast XPaths.
+CPU limit, cap the memory a page may add, and install the page path's fast XPaths. And the CPU
+budget of a page processed in-process instead (few pages, no workers, `newsflow extract`).
 
 Kept apart from pipeline.pages and light to import: a spawned worker imports the module of its
 initializer before running it, and the watch on the parent must start before the seconds the
@@ -9,20 +10,26 @@ leaves none behind.
 
 from __future__ import annotations
 
+import ctypes
+import math
 import os
 import resource
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 PARENT_POLL_SECONDS = 0.5
+CPU_POLL_SECONDS = 0.05  # how often a thread's CPU clock is read against its page's budget
 
 in_worker = False  # set by start: the CPU limit is only ever set in a page worker
 
 
 class OverCpu(BaseException):
-    """Raised in a page worker by SIGXCPU: the page in hand is over its CPU budget (a
-    BaseException, so that the page path's own `except Exception` does not take it)."""
+    """Raised in a page worker by SIGXCPU, or in a thread by thread_cpu_budget: the page in
+    hand is over its CPU budget (a BaseException, so that the page path's own `except
+    Exception` does not take it)."""
 
 
 def start(parent: int, memory_mb: int) -> None:
@@ -47,6 +54,55 @@ def start(parent: int, memory_mb: int) -> None:
 
 def _raise_over_cpu(signum: int, frame: object) -> None:
     raise OverCpu
+
+
+@contextmanager
+def worker_cpu_limit(seconds: float) -> Iterator[None]:
+    """In a page worker: SIGXCPU (OverCpu) once the process has spent `seconds` more CPU."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    limit = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, resource.RLIM_INFINITY))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+@contextmanager
+def thread_cpu_budget(seconds: float) -> Iterator[None]:
+    """In-process: OverCpu in this thread once it has spent `seconds` of its own CPU.
+
+    RLIMIT_CPU is a whole process's, so here a watch reads the thread's CPU clock and raises
+    in the thread asynchronously; the exception lands at its next Python instruction (one C
+    call, such as a parse, ends first: max_page_elements and max_bytes bound those).
+    """
+    if not hasattr(time, "pthread_getcpuclockid"):  # no per-thread CPU clock (macOS)
+        yield
+        return
+    ident = threading.get_ident()
+    clock = time.pthread_getcpuclockid(ident)
+    limit = time.clock_gettime(clock) + seconds
+    done, lock = threading.Event(), threading.Lock()
+
+    def watch() -> None:
+        while not done.wait(CPU_POLL_SECONDS):
+            if time.clock_gettime(clock) < limit:
+                continue
+            with lock:  # never after the page is done: the exception would land elsewhere
+                if not done.is_set():
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(ident), ctypes.py_object(OverCpu)
+                    )
+            return
+
+    watcher = threading.Thread(target=watch, daemon=True, name="page-cpu-budget")
+    watcher.start()
+    try:
+        yield
+    finally:
+        with lock:
+            done.set()
+        watcher.join()
 
 
 def _watch_parent(parent: int) -> None:

@@ -41,6 +41,17 @@ RUSSIAN = (
     )
     + "</article></body></html>"
 )
+# 40,000 paragraphs of words in 4 MB: under max_page_elements and max_bytes, yet about 15 s of
+# CPU to extract on this machine (trafilatura's cost grows faster than the page)
+COSTLY = (
+    "<html><head><title>Costly</title></head><body><article>"
+    + "".join(
+        f"<p>Paragraph {i}: rescuers evacuated residents of the coastal districts after the "
+        "river broke its banks overnight.</p>"
+        for i in range(40_000)
+    )
+    + "</article></body></html>"
+)
 XHTML = (
     '<?xml version="1.0" encoding="utf-8"?>\n'
     '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
@@ -271,3 +282,27 @@ def drip(site: HostileSite, body: bytes, per_second: int = 1) -> Handler:
             yield body[start : start + per_second]
 
     return handler
+
+
+@dataclass
+class InFlight:
+    """Requests in flight at once at the sites that share it, and the most seen: what
+    politeness is measured by at the server."""
+
+    busy: int = 0
+    peak: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def slow(self, site: HostileSite, answer: bytes, seconds: float = 0.2) -> Handler:
+        """A handler that answers after `seconds`, counted while it waits."""
+
+        def handler(request: Request) -> bytes:
+            with self._lock:
+                self.busy += 1
+                self.peak = max(self.peak, self.busy)
+            site.wait(seconds)
+            with self._lock:
+                self.busy -= 1
+            return answer
+
+        return handler

@@ -4,16 +4,19 @@ The source lives on the hostile site at 127.0.0.1; a trap listener on 127.0.0.2 
 internal service and must receive nothing. DNS is a stub: nothing is ever resolved for real.
 """
 
+import asyncio
 from dataclasses import replace
 
 import pytest
-from hostile_site import HostileSite, feed, redirect, response, sitemap_index
+from hostile_site import HostileSite, InFlight, feed, redirect, response, sitemap_index
 
 from connectors.addresses import AddressPolicy, AddressRefused
 from connectors.config import Limits, Politeness, Source
 from connectors.discovery import discover
 from connectors.http import HttpClient
+from connectors.politeness import site_key
 from connectors.urls import web_url
+from flows.pool import host_limit
 
 pytestmark = pytest.mark.anyio
 
@@ -197,3 +200,69 @@ async def test_the_address_policy_names_why_it_refuses(url, reason):
     source = Source("s", "s", "feed", "https://news.example")
     with pytest.raises(AddressRefused, match=reason):
         await AddressPolicy(stub_dns()).check(url, source)
+
+
+@pytest.mark.parametrize(
+    ("other", "shared"), [("b.example.com", True), ("news.example.org", False)]
+)
+async def test_hosts_of_one_registrable_domain_share_one_budget(site, other, shared):
+    """a.example.com and b.example.com on two servers (127.0.0.1 and 127.0.0.3) with
+    max_per_host 1: never two requests at once across them; a host of another domain on the
+    other server is fetched alongside (the count can see two)."""
+    with HostileSite(host="127.0.0.3") as second:
+        flight = InFlight()
+        for hostile in (site, second):
+            for n in range(3):
+                hostile.route(f"/a/{n}", flight.slow(hostile, response("<p>counted</p>")))
+            hostile.route("/robots.txt", response("", "404 Not Found"))
+        names = {"a.example.com": ["127.0.0.1"], other: ["127.0.0.3"]}
+
+        async def dns(host: str) -> list[str]:
+            return names[host]
+
+        politeness = replace(FAST, max_per_host=1)
+        source = replace(
+            _source(site, allow_hosts=("127.0.0.0/8",)),
+            base_url=f"http://a.example.com:{site.port}",
+            politeness=politeness,
+        )
+        urls = [f"http://a.example.com:{site.port}/a/{n}" for n in range(3)]
+        urls += [f"http://{other}:{second.port}/a/{n}" for n in range(3)]
+        async with HttpClient(resolver=dns) as client:
+            attempts = await asyncio.gather(*(client.fetch(url, source) for url in urls))
+    assert [a.outcome for a in attempts] == ["ok"] * 6
+    assert flight.peak == (1 if shared else 2)
+
+
+def test_the_pools_host_limits_name_a_site_as_the_limiter_does():
+    """One Prefect limit per site: numeric spellings of one server, and the hosts of one
+    registrable domain on the web's ports, share a name; other ports or domains do not."""
+    one = {
+        host_limit(url)
+        for url in ("http://127.0.0.1:8080/", "http://127.1:8080/a", "http://0x7f000001:8080/")
+    }
+    assert one == {"newsflow-host-127.0.0.1:8080"}
+    assert host_limit("http://127.0.0.1:8081/") not in one
+    site = {host_limit(u) for u in ("https://a.example.co.uk/", "http://B.Example.co.uk./x")}
+    assert (
+        site
+        == {"newsflow-host-example.co.uk"}
+        == {f"newsflow-host-{site_key('https://www.example.co.uk')}"}
+    )
+    assert host_limit("https://example.org/") != host_limit("https://example.com/")
+
+
+async def test_the_sources_own_server_is_its_own_however_it_is_named(site, trap):
+    """The address check trusts the server the limiter keys on: a name that resolves only to
+    the source's own address and port is the source's server; the same name on another port,
+    or a name that also resolves elsewhere, is not."""
+    site.route("/story", response("<p>own server</p>"))
+    source = _source(site)  # base_url http://127.0.0.1:PORT, no allow_hosts
+    async with HttpClient(resolver=stub_dns()) as client:
+        own = await client.fetch(f"http://news.example:{site.port}/story", source)
+        other_port = await client.fetch(f"http://news.example:{trap.port}/story", source)
+        mixed = await client.fetch(f"http://localhost:{site.port}/story", source)
+    assert own.outcome == "ok" and "own server" in own.text
+    assert (other_port.outcome, mixed.outcome) == ("refused", "refused")
+    assert "loopback" in other_port.error and "loopback" in mixed.error
+    assert trap.connections == 0

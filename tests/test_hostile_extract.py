@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile_site import ARTICLE, XHTML
+from hostile_site import ARTICLE, COSTLY, XHTML
 
 from flows.cli import main
 
@@ -67,3 +67,19 @@ def test_xhtml_with_an_xml_declaration_is_extracted(tmp_path, capsys):
     code, records, _ = _run(capsys, str(page))
     assert code == 0 and records[0]["title"] == "Flood in Derbent"
     assert "rescuers evacuated" in records[0]["text"]
+
+
+def test_a_costly_page_stops_at_its_cpu_budget_and_the_others_are_extracted(
+    good, tmp_path, capsys, configure
+):
+    """The page's source allows 1 s of CPU: the page that needs about 15 s is reported
+    too_costly within it, the good one is still extracted."""
+    costly = tmp_path / "costly.html"
+    costly.write_text(COSTLY, encoding="utf-8")
+    sources = tmp_path / "sources.yaml"
+    source = {"id": "s", "kind": "feed", "base_url": "http://news.example", "feed_url": "/f"}
+    sources.write_text(json.dumps({"sources": [source | {"limits": {"page_cpu_seconds": 1}}]}))
+    configure(sources_file=sources)
+    code, records, err = _run(capsys, str(costly), str(good), "--url", "http://news.example/a")
+    assert code == 1 and [r["title"] for r in records] == ["Flood in Derbent"]
+    assert f"{costly}: too_costly: over the page CPU budget (page_cpu_seconds)" in err

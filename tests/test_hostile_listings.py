@@ -1,6 +1,8 @@
 """Hostile listings: a feed that breaks off or bombs keeps what it could read, and every cap
 a listing runs into is recorded as `capped`, never a silent cut."""
 
+import json
+
 import pytest
 from hostile_site import HostileSite, feed, response, sitemap_index, urlset
 
@@ -145,3 +147,44 @@ async def test_json_nested_deeper_than_python_recurses_is_a_malformed_listing(si
     [listing] = found.attempts
     assert listing.outcome == "malformed" and listing.error.startswith("not JSON")
     assert found.links == []
+
+
+async def test_a_sitemap_index_that_lists_itself_in_other_spellings_is_read_once(site):
+    """127.1, 0x7f000001, 2130706433, a final dot: one server, one sitemap, one request."""
+    hosts = ("127.0.0.1", "127.1", "0x7f000001", "2130706433", "127.0.0.1.", "0177.0.0.1")
+    spellings = [f"http://{host}:{site.port}/self.xml" for host in hosts]
+    site.route("/self.xml", response(sitemap_index(spellings)))
+    found = await _discover(_source(site, "sitemap", sitemap_url="/self.xml"))
+    assert site.paths().count("/self.xml") == 1
+    assert [a.outcome for a in found.attempts] == ["listed"]
+
+
+async def test_json_item_values_of_the_wrong_type_or_shape_cost_their_item(site):
+    """A URL that is an object, an id that is a list or true: no link. An id of "../admin" or
+    "//evil.example" stays inside its path segment of article_url."""
+    items = [
+        {"url": {"href": "/a/1"}},
+        {"id": [1]},
+        {"id": True},
+        {"id": "../admin"},
+        {"id": "//evil.example"},
+        {"id": 7},
+        {"url": "/a/2"},
+    ]
+    listing = json.dumps({"items": items})
+    site.route("/list.json", response(listing, content_type="application/json"))
+    source = _source(
+        site,
+        "json_api",
+        api_url="/list.json",
+        items_path="items",
+        fields={"url": "url", "id": "id"},
+        article_url="/i{id}/info/",
+    )
+    found = await _discover(source)
+    assert [link.url for link in found.links] == [
+        site.url("/i..%2Fadmin/info/"),
+        site.url("/i%2F%2Fevil.example/info/"),
+        site.url("/i7/info/"),
+        site.url("/a/2"),
+    ]

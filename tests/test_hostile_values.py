@@ -8,15 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import FAST_POLITENESS
-from hostile_site import HostileSite, Request, feed, response
+from hostile_site import COSTLY, HostileSite, InFlight, Request, feed, redirect, response, urlset
 
 from flows.cli import main
 from warehouse import store
@@ -231,19 +231,7 @@ def test_one_server_is_one_server_however_its_host_is_spelled(
     site, warehouse, tmp_path, monkeypatch
 ):
     """Ten spellings of 127.0.0.1 with max_per_host 1: never two connections at once."""
-    busy, peak, lock = [0], [0], threading.Lock()
-
-    def slow(n: int):
-        def handler(request: Request) -> bytes:
-            with lock:
-                busy[0] += 1
-                peak[0] = max(peak[0], busy[0])
-            site.wait(0.2)
-            with lock:
-                busy[0] -= 1
-            return response(article(n))
-
-        return handler
+    flight = InFlight()
 
     port = site.port
     spellings = [
@@ -259,7 +247,7 @@ def test_one_server_is_one_server_however_its_host_is_spelled(
         "127.000.000.001",
     ]
     for n in range(len(spellings)):
-        site.route(f"/a/{n}", slow(n))
+        site.route(f"/a/{n}", flight.slow(site, response(article(n))))
     serve_feed(site, [f"http://{host}:{port}/a/{n}" for n, host in enumerate(spellings)])
     source = {
         "id": "spelled",
@@ -272,7 +260,7 @@ def test_one_server_is_one_server_however_its_host_is_spelled(
     configure(tmp_path, monkeypatch, source)
     monkeypatch.setenv("NEWSFLOW_POLITENESS", "timeout_seconds=5,retries=0")
     main(["ingest"])
-    assert peak[0] == 1
+    assert flight.peak == 1
     assert len(stored()) >= 8  # localhost may resolve to ::1 first, where nothing listens
 
 
@@ -338,3 +326,164 @@ def _summary_artifact(run_id: str) -> str:
             )
         )
     return artifact.data
+
+
+def test_relative_links_in_listings_resolve_against_the_listing(
+    site, warehouse, tmp_path, monkeypatch
+):
+    """An RSS <link> and a permalink <guid> as paths, an Atom feed under xml:base, a sitemap
+    index whose sub-sitemap and pages are relative, a JSON list of paths: each resolves against
+    its listing's own address (or xml:base) and passes the boundary; a relative link that
+    resolves to no web URL is refused alone, and a guid that is an id is no link."""
+    for n in range(9):
+        site.route(f"/news/{n}", response(article(n)))
+    rss = (
+        "<rss version='2.0'><channel><title>t</title>"
+        "<item><title>Path</title><link>/news/0</link></item>"
+        "<item><title>Sibling</title><link>1</link></item>"
+        "<item><title>Guid</title><guid>/news/2</guid></item>"
+        "<item><title>Id</title><guid>12345</guid></item>"
+        "<item><title>Bad port</title><link>//127.0.0.1:99999/news/9</link></item>"
+        "</channel></rss>"
+    )
+    site.route("/news/feed.xml", response(rss, content_type=RSS))
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/news/"><title>t</title>'
+        '<entry><title>Three</title><link href="3"/></entry>'
+        '<entry xml:base="/elsewhere/"><title>Four</title><link href="../news/4"/></entry>'
+        "</feed>"
+    )
+    site.route("/atom", response(atom, content_type="application/atom+xml"))
+    index = '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    index += "<sitemap><loc>pages.xml</loc></sitemap></sitemapindex>"
+    site.route("/maps/index.xml", response(index, content_type=XML))
+    site.route("/maps/pages.xml", response(urlset(["/news/5", "../news/6"]), content_type=XML))
+    listing = json.dumps({"items": [{"url": "/news/7"}, {"url": "../../news/8"}]})
+    site.route("/api/v1/list", response(listing, content_type="application/json"))
+    base = {"base_url": site.base_url}
+    configure(
+        tmp_path,
+        monkeypatch,
+        {**base, "id": "rss", "kind": "feed", "feed_url": "/news/feed.xml"},
+        {**base, "id": "atom", "kind": "feed", "feed_url": "/atom"},
+        {**base, "id": "maps", "kind": "sitemap", "sitemap_url": "/maps/index.xml"},
+        {**base, "id": "api", "kind": "json_api", "api_url": "/api/v1/list", "items_path": "items"}
+        | {"fields": {"url": "url"}},
+    )
+
+    main(["ingest"])
+
+    assert stored() == {site.url(f"/news/{n}") for n in range(9)}
+    [(error,)] = rows("SELECT error FROM fetch_log WHERE outcome = 'refused'")
+    assert "(port:" in error
+    assert "/12345" not in " ".join(site.paths())
+
+
+def test_a_costly_page_processed_in_process_stops_at_its_cpu_budget(
+    site, warehouse, tmp_path, monkeypatch
+):
+    """No page workers (NEWSFLOW_WORKERS=0): a page under max_page_elements that needs about
+    15 s of CPU ends too_costly at its 1 s budget, and the others are stored."""
+    site.route("/a/costly", response(COSTLY))
+    for n in range(3):
+        site.route(f"/a/{n}", response(article(n)))
+    serve_feed(site, [site.url("/a/costly"), *(site.url(f"/a/{n}") for n in range(3))])
+    source = {"id": "cpu", "kind": "feed", "base_url": site.base_url, "feed_url": "/feed.xml"}
+    configure(tmp_path, monkeypatch, source | {"limits": {"page_cpu_seconds": 1}})
+    started = time.monotonic()
+    main(["ingest"])
+    assert time.monotonic() - started < 60
+    assert stored() == {site.url(f"/a/{n}") for n in range(3)}
+    [(outcome, error)] = rows("SELECT outcome, error FROM fetch_log WHERE url LIKE '%costly'")
+    assert outcome == "too_costly" and "page_cpu_seconds" in error
+
+
+def _endless_chunks(site: HostileSite):
+    """A chunked answer that never ends, sent as fast as it is read."""
+
+    def handler(request: Request) -> Iterator[bytes]:
+        yield b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+        chunk = b"<p>" + b"x" * 65_000 + b"</p>"
+        while site.wait(0):
+            yield f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+
+    return handler
+
+
+def _dripped_chunks(site: HostileSite):
+    """A chunked answer that sends one byte every half second, for ever: each read is in
+    time, the whole never is."""
+
+    def handler(request: Request) -> Iterator[bytes]:
+        yield b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+        while site.wait(0.5):
+            yield b"1\r\nx\r\n"
+
+    return handler
+
+
+def test_hostile_answers_cost_their_page_and_the_next_run_finds_new_articles(
+    site, warehouse, tmp_path, monkeypatch
+):
+    """Redirects to data:, javascript:, file: and ftp: URLs and round a loop of spellings of
+    one server; a NUL in a Location header; a chunked answer without end and one that drips;
+    brotli nobody asked for; a UTF-16 page without a byte order mark; a meta refresh to
+    another host; and a feed of 100,000 relative items: each a recorded outcome of its own,
+    the good pages stored, nothing asked of the other host, and a later article found."""
+    port = site.port
+    schemes = {
+        "data": "data:text/html,<p>hi</p>",
+        "javascript": "javascript:alert(1)",
+        "file": "file:///etc/passwd",
+        "ftp": f"ftp://127.0.0.1:{port}/x",
+    }
+    for name, location in schemes.items():
+        site.route(f"/r/{name}", redirect(location))
+    site.route("/r/loop", redirect(f"http://127.1:{port}/r/loop2"))
+    site.route("/r/loop2", redirect(f"http://0x7f000001:{port}/r/loop"))
+    site.route("/r/nul", b"HTTP/1.1 302 Found\r\nLocation: /a/0\x00x\r\nContent-Length: 0\r\n\r\n")
+    site.route("/endless", _endless_chunks(site))
+    site.route("/drip", _dripped_chunks(site))
+    site.route("/br", response(b"\x1b" * 1000, headers={"Content-Encoding": "br"}))
+    site.route("/wide", response(article(1).encode("utf-16-le"), content_type="text/html"))
+    refresh = '<meta http-equiv="refresh" content="0; url=http://127.0.0.2:{port}/elsewhere">'
+    site.route("/refresh", response(article(2, head=refresh.format(port=port))))
+    site.route("/a/0", response(article(0)))
+    hostile = [*(f"/r/{name}" for name in schemes), "/r/loop", "/r/nul", "/endless", "/drip"]
+    serve_feed(site, [site.url(path) for path in [*hostile, "/br", "/wide", "/refresh", "/a/0"]])
+    big = "".join(f"<item><link>/b/{n}</link></item>" for n in range(100_000))
+    site.route("/big.xml", response(f"<rss><channel>{big}</channel></rss>", content_type=RSS))
+    for n in range(3):
+        site.route(f"/b/{n}", response(article(10 + n)))
+    base = {"base_url": site.base_url, "kind": "feed"}
+    configure(
+        tmp_path,
+        monkeypatch,
+        {**base, "id": "hostile", "feed_url": "/feed.xml"}
+        | {"politeness": {"deadline_seconds": 3, "retries": 0}},
+        {**base, "id": "big", "feed_url": "/big.xml", "limits": {"max_urls_per_run": 3}},
+    )
+    with HostileSite(host="127.0.0.2") as other:
+        started = time.monotonic()
+        main(["ingest"])
+        elapsed = time.monotonic() - started
+    assert other.connections == 0
+    good = {site.url(p) for p in ("/a/0", "/wide", "/refresh", "/b/0", "/b/1", "/b/2")}
+    assert stored() == good
+    [(title,)] = rows(f"SELECT title FROM articles WHERE url = '{site.url('/wide')}'")
+    assert title == "Story number 1 from the coast"
+    outcomes = dict(rows("SELECT url, outcome || ': ' || coalesce(error, '') FROM fetch_log"))
+    for name in schemes:
+        refusal = f"refused: redirect to bad URL (scheme: '{name}')"
+        assert outcomes[site.url(f"/r/{name}")].startswith(refusal)
+    assert outcomes[site.url("/r/loop")].startswith("redirect_loop")
+    assert outcomes[site.url("/r/nul")].startswith("network_error")
+    assert outcomes[site.url("/endless")].startswith("too_large")
+    assert outcomes[site.url("/drip")].startswith("timeout")
+    assert outcomes[site.url("/br")].startswith("undecodable")
+    assert "100000 links listed, the first 3 taken" in outcomes[site.url("/b/3")]
+    assert elapsed < 90
+    site.route("/a/5", response(article(5)))
+    serve_feed(site, [site.url(path) for path in [*hostile, "/a/5"]])
+    main(["ingest", "--source", "hostile"])
+    assert site.url("/a/5") in stored()

@@ -431,3 +431,48 @@ async def test_one_url_that_makes_the_client_fail_ends_crashed_not_raised():
     async with site.client() as client:
         attempt = await client.fetch("https://news.example/a", _source("https://news.example"))
     assert (attempt.outcome, attempt.error) == ("crashed", "RuntimeError: transport bug")
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["javascript:alert(1)", "http://10.0.0.1/robots.txt", "/robots.txt"],
+    ids=["scheme", "private", "loop"],
+)
+async def test_a_robots_txt_that_redirects_nowhere_is_unavailable(location):
+    """RFC 9309 2.3.1.2: redirects that reach no file (a scheme or address the crawler may
+    not follow, more than five hops) make robots.txt unavailable, like a 4xx: the host's
+    pages are fetched, not lost to one odd redirect in every run."""
+
+    def answer(host: str, path: str) -> httpx.Response:
+        if path == "/robots.txt":
+            return httpx.Response(301, headers={"Location": location})
+        return httpx.Response(200, html="<p>page</p>")
+
+    site = MockSite(FakeClock(), answer)
+    async with site.client() as client:
+        attempt = await client.fetch("https://news.example/a", _source("https://news.example"))
+    assert attempt.outcome == "ok"
+
+
+async def test_a_long_robots_txt_is_read_to_500_kib_and_one_over_max_bytes_is_unavailable():
+    """RFC 9309 2.5: rules in the first 500 KiB count, later ones are ignored; a file larger
+    than the source's max_bytes is unavailable (not a host lost in every run)."""
+    filler = "".join(f"# comment line {n} of a long robots.txt\n" for n in range(20_000))
+    robots = f"User-agent: *\nDisallow: /private\n{filler}Disallow: /late\n"
+    assert len(robots) > 600_000
+
+    def answer(host: str, path: str) -> httpx.Response:
+        if path == "/robots.txt":
+            return httpx.Response(200, text=robots if host == "news.example" else robots * 20)
+        return httpx.Response(200, html="<p>page</p>")
+
+    site = MockSite(FakeClock(), answer)
+    async with site.client() as client:
+        source = _source("https://news.example")
+        private, late = [
+            await client.fetch(f"https://news.example/{path}", source)
+            for path in ("private", "late")
+        ]
+        huge = await client.fetch("https://huge.example/private", _source("https://huge.example"))
+    assert (private.outcome, private.error) == ("skipped", ROBOTS_DISALLOWED)
+    assert (late.outcome, huge.outcome) == ("ok", "ok")

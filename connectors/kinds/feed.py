@@ -15,6 +15,7 @@ from connectors.discovery import (
     child_elements,
     child_text,
     fetch_listing,
+    listed_url,
     local_name,
     xml_root,
 )
@@ -34,7 +35,7 @@ class Feed(SourceKind):
         """The feed's items, in feed order."""
         url = walk.source.url(self.feed_url)
         source = walk.source
-        read = lambda text: parse_feed(text, source.id, source.dates)  # noqa: E731
+        read = lambda text, base: parse_feed(text, source.id, source.dates, base)  # noqa: E731
         return await fetch_listing(walk, url, read) or []
 
 
@@ -53,20 +54,36 @@ def _plain(markup: str | None) -> str | None:
 
 def _permalink(entry: etree._Element) -> str | None:
     """An RSS item's <guid> as its link, when the guid is a permalink (isPermaLink true, the
-    RSS default) that is a web address: some feeds give no <link> but that."""
+    RSS default) that is a web address or a path on the feed's site ("/news/1"; an id such
+    as "12345" is no link): some feeds give no <link> but that."""
     for guid in child_elements(entry, "guid"):
         value = (guid.text or "").strip()
         if guid.get("isPermaLink", "true").lower() == "true" and value.startswith(_WEB):
-            return value
+            return listed_url(value, guid.base)
     return None
 
 
-_WEB = ("http://", "https://")
+_WEB = ("http://", "https://", "/")
 
 
-def parse_feed(text: str, source_id: str, reading: DateReading | None = None) -> list[Link]:
-    """Links of an RSS 2.0 or Atom feed, dated as the source prints dates (see connectors.dates)."""
-    root, error = xml_root(text)
+def _link(entry: etree._Element) -> str | None:
+    """An item's article URL, resolved against the feed's address and any xml:base: RSS
+    <link> text, else Atom's alternate <link href>, else a permalink <guid>."""
+    for link in child_elements(entry, "link"):
+        if link.text and link.text.strip():
+            return listed_url(link.text, link.base)
+    for link in child_elements(entry, "link"):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return listed_url(link.get("href", ""), link.base)
+    return _permalink(entry)
+
+
+def parse_feed(
+    text: str, source_id: str, reading: DateReading | None = None, base: str | None = None
+) -> list[Link]:
+    """Links of an RSS 2.0 or Atom feed, dated as the source prints dates (see connectors.dates);
+    `base` is the feed's address, for relative links."""
+    root, error = xml_root(text, base)
     if local_name(root) == "feed":
         entries = list(child_elements(root, "entry"))
     elif local_name(root) in ("rss", "RDF"):
@@ -78,23 +95,11 @@ def parse_feed(text: str, source_id: str, reading: DateReading | None = None) ->
         raise MalformedListing(error)
     links, dates = [], PageDates(reading or DateReading())
     for entry in entries:
-        url = (
-            child_text(entry, "link")
-            or next(
-                (
-                    link.get("href")
-                    for link in child_elements(entry, "link")
-                    if link.get("rel", "alternate") == "alternate" and link.get("href")
-                ),
-                None,
-            )
-            or _permalink(entry)
-        )
-        if url:
+        if url := _link(entry):
             links.append(
                 Link(
                     source_id,
-                    url.strip(),
+                    url,
                     title=child_text(entry, "title"),
                     summary=_plain(child_text(entry, "description", "summary", "content")),
                     published_at=dates.timestamp(

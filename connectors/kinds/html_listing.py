@@ -46,9 +46,9 @@ class HtmlListing(SourceKind):
             page = await fetch_listing(
                 walk,
                 url,
-                lambda text, url=url: parse_listing(
+                lambda text, base: parse_listing(
                     text,
-                    url,
+                    base,
                     self.item_selector,
                     self.link_pattern,
                     source.dates,

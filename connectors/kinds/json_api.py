@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,7 @@ from connectors.discovery import (
     Walk,
     fetch_listing,
     json_path,
+    listed_url,
     older,
 )
 from connectors.kinds import SourceKind, register_kind
@@ -79,7 +80,9 @@ class JsonApi(SourceKind):
             if position is not None and self.cursor:
                 separator = "&" if urlsplit(api_url).query else "?"
                 url += separator + urlencode({self.cursor.param: position})
-            page = await fetch_listing(walk, url, lambda text: self.read_page(text, source))
+            page = await fetch_listing(
+                walk, url, lambda text, base: self.read_page(text, source, base)
+            )
             if page is None:
                 break
             links += page.links
@@ -88,8 +91,9 @@ class JsonApi(SourceKind):
                 break
         return links
 
-    def read_page(self, text: str, source: Source) -> ApiPage:
-        """The links of one page of the list, read as the fields and cursor say."""
+    def read_page(self, text: str, source: Source, base: str | None = None) -> ApiPage:
+        """The links of one page of the list, read as the fields and cursor say; an item's
+        own relative URL resolves against the list's address `base`."""
         try:
             document = json.loads(text)
         except (ValueError, RecursionError) as exc:  # ValueError: also a number of 4300+ digits
@@ -103,20 +107,29 @@ class JsonApi(SourceKind):
             published = dates.timestamp(str(stamp or ""))
             if published and (oldest is None or published < oldest):
                 oldest = published
-            if url := self.item_url(item):
+            if url := self.item_url(item, source, base):
                 title = self._value(item, self.fields.title)
-                links.append(Link(source.id, source.url(url), title, published))
+                links.append(Link(source.id, url, title, published))
         cursor = self.cursor
         position = json_path(document, cursor.next) if cursor else None
         has_more = bool(json_path(document, cursor.has_more)) if cursor else False
         return ApiPage(links, oldest, position, has_more and bool(items))
 
-    def item_url(self, item: dict[str, Any]) -> str | None:
-        """An item's article URL: its own URL field, else article_url filled with its id."""
-        if url := self._value(item, self.fields.url):
-            return str(url)
+    def item_url(self, item: dict[str, Any], source: Source, base: str | None) -> str | None:
+        """An item's article URL: its own URL field (from the web: resolved as a link on the
+        list's page), else article_url (from sources.yaml: under base_url) filled with its id.
+        The web's values are taken as they must be: a URL is a string, an id a string or a
+        number, percent-encoded into the template (an id of "../admin" or "//evil.example"
+        stays inside its path segment); anything else (an object, a list) gives no link."""
+        url = self._value(item, self.fields.url)
+        if isinstance(url, str) and url:
+            return listed_url(url, base or source.base_url)
         item_id = self._value(item, self.fields.id)
-        return self.article_url.format(id=item_id) if item_id and self.article_url else None
+        if not self.article_url or isinstance(item_id, bool) or item_id in ("", None):
+            return None
+        if isinstance(item_id, str | int):
+            return source.url(self.article_url.format(id=quote(str(item_id), safe="")))
+        return None
 
     @staticmethod
     def _value(item: dict[str, Any], key: str | None) -> Any:

@@ -8,6 +8,7 @@ from typing import ClassVar
 from connectors.discovery import Walk, fetch_listing, older, parse_sitemap, record_cap
 from connectors.kinds import SourceKind, register_kind
 from connectors.records import Link, PublishedSource
+from connectors.urls import web_url
 
 
 @register_kind("sitemap")
@@ -26,17 +27,17 @@ class Sitemap(SourceKind):
         """
         limits = walk.source.limits
         links: list[Link] = []
-        level, visited = [walk.source.url(self.sitemap_url)], set()
+        level, visited = [_one_spelling(walk.source.url(self.sitemap_url))], set()
         followed, depth = 0, 0
         while level:
             visited.update(level)
-            read = lambda text: parse_sitemap(text, walk.source.dates)  # noqa: E731
+            read = lambda text, base: parse_sitemap(text, walk.source.dates, base)  # noqa: E731
             parsed = await asyncio.gather(*(fetch_listing(walk, u, read) for u in level))
             level = []
             for children, pages in filter(None, parsed):
                 level += [
                     loc
-                    for loc, lastmod in children
+                    for loc, lastmod in ((_one_spelling(loc), at) for loc, at in children)
                     if loc not in visited and not older(lastmod, walk.stop_before)
                 ]
                 links += [
@@ -62,3 +63,11 @@ class Sitemap(SourceKind):
                 level = level[:room]
             followed += len(level)
         return links
+
+
+def _one_spelling(loc: str) -> str:
+    """A sitemap's URL in connectors.urls' one spelling, so an index that lists itself as
+    127.1, 0x7f000001 or with a final dot is still the sitemap already visited; a bad one is
+    left as it is, for the fetch to refuse with its reason."""
+    checked = web_url(loc)
+    return checked if isinstance(checked, str) else loc

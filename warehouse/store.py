@@ -24,6 +24,9 @@ from warehouse.reports import SourceReport
 from warehouse.schema import migrate
 from warehouse.sql import merge
 
+# DuckDB's buffer pool otherwise grows to 80% of the machine's memory; past this it evicts
+# cached blocks and spills operators to disk (a daily run's commits need a few tens of MB).
+MEMORY_LIMIT = "512MB"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
 READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer
 WAIT_LOG_SECONDS = 30.0  # a waiting writer says who holds the file this often
@@ -120,6 +123,7 @@ def _open(
                 next_log += log_every
             time.sleep(0.2)
     try:
+        conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         if not read_only:
             migrate(conn)
         yield conn

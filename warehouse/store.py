@@ -24,8 +24,8 @@ from warehouse.reports import SourceReport
 from warehouse.schema import migrate
 from warehouse.sql import merge
 
-# DuckDB's buffer pool otherwise grows to 80% of the machine's memory; past this it evicts
-# cached blocks and spills operators to disk (a daily run's commits need a few tens of MB).
+# A writer's DuckDB buffer pool (the pipeline's commits) otherwise grows to 80% of the
+# machine's memory; past this it evicts cached blocks and spills operators to disk.
 MEMORY_LIMIT = "512MB"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
 READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer
@@ -123,8 +123,8 @@ def _open(
                 next_log += log_every
             time.sleep(0.2)
     try:
-        conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        if not read_only:
+        if not read_only:  # a reader may be locked down (the sandbox): it sets nothing
+            conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             migrate(conn)
         yield conn
     finally:

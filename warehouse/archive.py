@@ -117,37 +117,21 @@ def write_bodies(root: Path, bodies: Iterable[Body]) -> None:
     renamed and synced again: a crash leaves no half-written body under a real key, at two
     syncs a chunk instead of one a body (which was most of a chunk's commit).
     """
-    pending: dict[str, str] = {}
-    suffix = f".{os.getpid()}.partial"
+    pending: dict[Path, Path] = {}
     for body in bodies:
-        path = str(body_path(root, body.sha256))
-        if path in pending or os.path.exists(path):
+        path = body_path(root, body.sha256)
+        if path in pending or path.exists():
             continue
-        partial = path + suffix
-        _write_new(partial, body.compressed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(body.compressed)
         pending[path] = partial
     if not pending:
         return
-    _sync(root, map(Path, pending.values()))
+    _sync(root, pending.values())
     for path, partial in pending.items():
-        os.replace(partial, path)
-    _sync(root, {Path(path).parent for path in pending})
-
-
-def _write_new(path: str, data: bytes) -> None:
-    """Write a file, making its directories only when they are missing: at a chunk's
-    hundreds of bodies, a mkdir a body was a tenth of its commit."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view) :]
-    finally:
-        os.close(descriptor)
+        partial.replace(path)
+    _sync(root, {path.parent for path in pending})
 
 
 def _sync(root: Path, paths: Iterable[Path]) -> None:

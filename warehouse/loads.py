@@ -58,9 +58,8 @@ def record_listings(
 
     Returns how many URLs were new to the frontier; the known ones are not logged again.
     """
-    keys, bodies = _write_bodies(conn, attempts)
+    keys = _archive(conn, attempts)
     with transaction(conn):
-        _archive_rows(conn, bodies)
         _log(conn, run, attempts, keys)
         return frontier.record_listed(conn, links, now)
 
@@ -83,9 +82,8 @@ def commit_chunk(
     to join its edition group. policy(source_id) is the source's revisit policy. If anything
     fails, nothing of the chunk is written.
     """
-    keys, bodies = _write_bodies(conn, [r.attempt for r in results])
+    keys = _archive(conn, [r.attempt for r in results])
     with transaction(conn):
-        _archive_rows(conn, bodies)
         candidates = _own_first(results)
         stored = _stored(conn, [a.url for a in candidates] + [r.attempt.url for r in results])
         duplicate_of = _text_duplicates(conn, [a for a in candidates if a.url not in stored])
@@ -484,15 +482,11 @@ def _text_duplicates(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -
     return duplicates
 
 
-def _write_bodies(
-    conn: duckdb.DuckDBPyConnection, attempts: Sequence[FetchAttempt]
-) -> tuple[dict[str, str], list[Body]]:
-    """Every fetched body to the raw archive's files (zstd, once per SHA-256), durable when
-    this returns; the {url: sha256} keys and the bodies whose rows the caller writes.
+def _archive(conn: duckdb.DuckDBPyConnection, attempts: Sequence[FetchAttempt]) -> dict[str, str]:
+    """Archive every fetched body (zstd, once per SHA-256); returns {url: sha256}.
 
-    Files go to disk before the transaction whose rows name them (the chunk's own: one commit
-    a chunk): a crash in between leaves an orphan body, which costs space (maintenance sweeps
-    it), never consistency.
+    Files go to disk before the rows that name them, and the rows in their own transaction:
+    an orphan body after a crash costs space (maintenance sweeps it), never consistency.
     """
     keys: dict[str, str] = {}
     bodies: dict[str, Body] = {}
@@ -504,14 +498,10 @@ def _write_bodies(
         bodies.setdefault(body.sha256, body)
     if bodies:
         write_bodies(archive_root(conn), bodies.values())
-    return keys, list(bodies.values())
-
-
-def _archive_rows(conn: duckdb.DuckDBPyConnection, bodies: Sequence[Body]) -> None:
-    """The raw_archive rows of bodies written by _write_bodies, in the caller's transaction."""
-    if bodies:
-        table = pa.Table.from_pylist([b.row() for b in bodies], ARCHIVE_SCHEMA)
-        merge(conn, "raw_archive", table, ["sha256"], replace=False)
+        with transaction(conn):
+            table = pa.Table.from_pylist([b.row() for b in bodies.values()], ARCHIVE_SCHEMA)
+            merge(conn, "raw_archive", table, ["sha256"], replace=False)
+    return keys
 
 
 _ARTICLE_SCHEMA = pa.schema(

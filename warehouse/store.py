@@ -26,6 +26,9 @@ from warehouse.sql import merge
 if TYPE_CHECKING:  # the command line's reads need not import the sources' schema
     from connectors.config import Source
 
+# A writer's DuckDB buffer pool (the pipeline's commits) otherwise grows to 80% of the
+# machine's memory; past this it evicts cached blocks and spills operators to disk.
+MEMORY_LIMIT = "512MB"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
 READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer
 WAIT_LOG_SECONDS = 30.0  # a waiting writer says who holds the file this often
@@ -122,7 +125,8 @@ def _open(
                 next_log += log_every
             time.sleep(0.2)
     try:
-        if not read_only:
+        if not read_only:  # a reader may be locked down (the sandbox): it sets nothing
+            conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             migrate(conn)
         yield conn
     finally:

@@ -13,12 +13,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
-from tld import get_fld
-
+from connectors.addresses import AddressRefused
 from connectors.config import Source
 from connectors.plausible import checked_date
+from connectors.politeness import site_key
 from connectors.records import Charset, Extracted, Link, Outcome, PublishedSource
 from connectors.sanitize import (
     MAX_AUTHOR_CHARS,
@@ -27,7 +26,6 @@ from connectors.sanitize import (
     stored_field,
     terminal_safe,
 )
-from connectors.urls import RejectedUrl, web_url
 from processing.article import Published, article_language, hreflang_alternates, publication
 from processing.dedup import canonical_url, content_hash
 from processing.extract import ExtractionError, enough_text
@@ -225,20 +223,9 @@ def same_site(candidate: str, address: str, source: Source) -> bool:
 
 
 def _site(url: str) -> str | None:
-    """A URL's site: its registrable domain, else its host and port; None when not a URL."""
-    checked = web_url(url)
-    if isinstance(checked, RejectedUrl):
-        checked = web_url("http:" + url) if url.startswith("//") else checked
-    if isinstance(checked, RejectedUrl):
+    """A URL's site, as politeness counts it (connectors.politeness.site_key); None when it
+    is no http(s) URL. A scheme-relative URL ("//host/path") is read as http."""
+    try:
+        return site_key("http:" + url if url.startswith("//") else url)
+    except AddressRefused:
         return None
-    parts = urlsplit(checked)
-    host = parts.hostname or ""
-    return _registrable(host) or f"{host}:{parts.port or parts.scheme}"
-
-
-def _registrable(host: str) -> str | None:
-    """example.co.uk for www.example.co.uk (public suffix list bundled with `tld`)."""
-    if not host:
-        return None
-    domain = get_fld(host, fix_protocol=True, fail_silently=True)
-    return str(domain).lower() if domain else None

@@ -36,15 +36,18 @@ from processing.stories import (
 from warehouse.sql import registered, transaction, url_table
 
 
-# Whatever an article's English text depends on, cheaply: its own text and translation, and
-# the English edition its publisher linked (articles_en reads that edition's text instead).
-def _fingerprints(among: str) -> str:
-    """SQL: the fingerprint of each (original) article whose URL the relation `among` holds."""
+def _english(among: str) -> str:
+    """SQL: each original article whose URL the relation `among` holds, with its English title
+    and text as articles_en reads them (the publisher's English edition, else its own English,
+    else the original), whether they are English, its event time, and the fingerprint of all
+    that depends on. The view's other joins (clusters, sources) are left out: they read the
+    whole warehouse, this only the wanted articles' edition groups."""
     return f"""
     WITH wanted AS (SELECT DISTINCT url FROM {among}),
     groups AS (SELECT g.url, g.edition_group FROM edition_groups g JOIN wanted USING (url)),
     english AS (
-        SELECT g.edition_group, arg_min(a.content_hash, a.url) AS english_hash
+        SELECT g.edition_group, arg_min(a.content_hash, a.url) AS english_hash,
+               arg_min(a.title, a.url) AS title, arg_min(a.text, a.url) AS text
         FROM edition_groups g JOIN articles a ON a.url = g.url
         WHERE a.language = 'en' AND a.duplicate_of IS NULL
           AND g.edition_group IN (SELECT edition_group FROM groups)
@@ -52,7 +55,16 @@ def _fingerprints(among: str) -> str:
     )
     SELECT a.url, hash(a.url, a.content_hash, a.title, a.title_en, length(a.text_en),
                        a.translation_status, a.translation_model, a.published_at, a.fetched_at,
-                       g.edition_group, e.english_hash, {FEATURE_VERSION}) AS fingerprint
+                       g.edition_group, e.english_hash, {FEATURE_VERSION}) AS fingerprint,
+           CASE WHEN a.language <> 'en' AND e.edition_group IS NOT NULL THEN e.title
+                ELSE coalesce(a.title_en, a.title) END AS title,
+           CASE WHEN a.language <> 'en' AND e.edition_group IS NOT NULL THEN e.text
+                ELSE coalesce(a.text_en, a.text) END AS text,
+           a.language = 'en' OR e.edition_group IS NOT NULL OR a.text_en IS NOT NULL AS english,
+           a.language,
+           CASE WHEN a.published_at IS NOT NULL AND a.published_at <= a.fetched_at + INTERVAL 1 DAY
+                THEN a.published_at ELSE a.fetched_at END AS event_at,
+           g.edition_group
     FROM articles a
     JOIN wanted USING (url)
     LEFT JOIN groups g ON g.url = a.url
@@ -171,7 +183,7 @@ def _sweep(conn: duckdb.DuckDBPyConnection) -> None:
     if swept is not None and swept[0] == FEATURE_VERSION:
         return
     conn.execute(
-        f"INSERT INTO story_queue SELECT c.url, now() FROM ({_fingerprints('articles')}) c "
+        f"INSERT INTO story_queue SELECT c.url, now() FROM ({_english('articles')}) c "
         "ANTI JOIN story_features f ON f.fingerprint = c.fingerprint"
     )
     conn.execute("DELETE FROM story_swept")
@@ -183,20 +195,14 @@ def _pending(conn: duckdb.DuckDBPyConnection, batch: int) -> list[_Pending]:
     with their English text."""
     rows = conn.execute(
         f"""
-        WITH current AS ({_fingerprints("story_queue")}),
-        changed AS (  -- the fingerprint hashes the URL too: an integer join finds them
-            SELECT c.url, c.fingerprint FROM current c
-            ANTI JOIN story_features f ON f.fingerprint = c.fingerprint
-        )
-        SELECT e.url, coalesce(e.title_en, e.title_original), coalesce(e.text_en,
-               e.text_original), e.english_from <> 'pending', e.language,
-               CASE WHEN e.published_at IS NOT NULL
-                         AND e.published_at <= e.fetched_at + INTERVAL 1 DAY
-                    THEN e.published_at ELSE e.fetched_at END AS event_at,
-               e.edition_group, c.fingerprint, f.url IS NOT NULL AS assigned
-        FROM changed c JOIN articles_en e ON e.url = c.url
+        WITH current AS ({_english("story_queue")})
+        SELECT c.url, c.title, c.text, c.english, c.language, c.event_at, c.edition_group,
+               c.fingerprint, f.url IS NOT NULL AS assigned
+        FROM current c
+        -- the fingerprint hashes the URL too: an integer join finds the changed ones
+        ANTI JOIN story_features same ON same.fingerprint = c.fingerprint
         LEFT JOIN story_features f ON f.url = c.url
-        ORDER BY event_at, e.url
+        ORDER BY c.event_at, c.url
         LIMIT $batch
         """,
         {"batch": batch},
@@ -348,7 +354,7 @@ def _open_stories(
     stale = f"""
         AND s.story_id NOT IN (
             SELECT f.story_id FROM story_features f
-            JOIN ({_fingerprints("story_queue")}) c USING (url)
+            JOIN ({_english("story_queue")}) c USING (url)
             WHERE f.fingerprint <> c.fingerprint
         )"""
     with registered(conn, batch_days=table):

@@ -4,13 +4,15 @@
 
 Quality: bench/data/stories.yaml's articles are loaded into a fresh warehouse in the order they
 were fetched (published + 20 minutes), a few at a time as ingest chunks would, each chunk
-followed by refresh_stories, the path ingest takes. B-cubed precision, recall and F1 of the
+followed by its assignment, the path ingest takes. B-cubed precision, recall and F1 of the
 stories found against the labelled events, per split. --tune grids the two thresholds on the
 dev split (best F1, ties to the middle of the plateau) and reports held-out at the choice.
 
 Speed: a warehouse holding N articles (synthetic, 100 a day, so the number of open stories is
 the same at every size; their features and story states written in bulk) gets `--added` new
-articles at its latest day, in chunks of 50; articles per second of refresh_stories at each N.
+articles at its latest day, in chunks of 50; articles per second of their assignment (queue
+and refresh_stories) and its CPU time per article (all threads: steadier on a shared machine)
+at each N, and the cost per article at the largest N over the smallest.
 Not part of the test suite.
 """
 
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from processing import stories as features  # noqa: E402
 from warehouse import store  # noqa: E402
 from warehouse.sql import registered  # noqa: E402
-from warehouse.stories import _FINGERPRINT, Tuning, refresh_stories  # noqa: E402
+from warehouse.stories import Tuning, _english, queue_stories, refresh_stories  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "stories.yaml"
 SEEDS = ROOT / "tests" / "pages" / "seeds"  # the seed articles, as pages
@@ -110,6 +112,12 @@ def insert(conn, rows: Sequence[dict]) -> None:  # noqa: ANN001 - a DuckDB conne
         conn.execute("INSERT INTO articles BY NAME SELECT * FROM bench_rows")
 
 
+def assign(conn, rows: Sequence[dict], tuning: Tuning | None = None) -> None:  # noqa: ANN001
+    """What ingest does for new articles' stories: queue them, then refresh_stories."""
+    queue_stories(conn, [row["url"] for row in rows])
+    refresh_stories(conn, tuning)
+
+
 def bcubed(found: dict[str, int], truth: dict[str, str]) -> tuple[float, float, float]:
     """B-cubed precision, recall and F1 (Amigó et al. 2009) of a clustering against labels."""
     by_found, by_truth = defaultdict(set), defaultdict(set)
@@ -130,8 +138,9 @@ def run_split(items: list[dict], tuning: Tuning) -> tuple[float, float, float]:
     items = sorted(items, key=lambda i: (i["row"]["fetched_at"], i["row"]["url"]))
     with tempfile.TemporaryDirectory() as tmp, store.connect(Path(tmp) / "w.duckdb") as conn:
         for start in range(0, len(items), CHUNK):
-            insert(conn, [i["row"] for i in items[start : start + CHUNK]])
-            refresh_stories(conn, tuning)
+            chunk = [i["row"] for i in items[start : start + CHUNK]]
+            insert(conn, chunk)
+            assign(conn, chunk, tuning)
         found = dict(conn.execute("SELECT url, story_id FROM articles").fetchall())
     return bcubed(found, {i["row"]["url"]: i["event"] for i in items})
 
@@ -165,7 +174,8 @@ def quality(tuned: bool) -> Tuning:
 
 
 def synthetic_warehouse(conn, size: int) -> datetime:  # noqa: ANN001 - a DuckDB connection
-    """size synthetic articles, 100 a day, in stories of 3, with features and states in bulk."""
+    """size synthetic articles, 100 a day, in stories of 3, with repost clusters, features and
+    states in bulk."""
     days = size // 100
     end = datetime(2025, 10, 1, tzinfo=UTC)
     conn.execute(
@@ -186,10 +196,14 @@ def synthetic_warehouse(conn, size: int) -> datetime:  # noqa: ANN001 - a DuckDB
         "SELECT url, 'synthetic', 'Synthetic ' || story, array_to_string(terms, ' '), 'en', "
         "event_at, event_at, md5(url), 'not_needed' FROM synth"
     )
+    conn.execute(  # as ingest leaves them: each its own repost cluster
+        "INSERT INTO story_clusters (url, cluster_id, similarity, minhash, assigned_at) "
+        "SELECT url, row_number() OVER (), 1.0, [hash(url)], event_at FROM synth"
+    )
     conn.execute(
         f"INSERT INTO story_features SELECT s.url, s.story, c.fingerprint, s.terms, "
         f"list_transform(s.terms, x -> 0.129), s.event_at, true, 1.0, 1.0, now(), "
-        f"{features.FEATURE_VERSION} FROM synth s JOIN ({_FINGERPRINT}) c USING (url)"
+        f"{features.FEATURE_VERSION} FROM synth s JOIN ({_english('synth')}) c USING (url)"
     )
     conn.execute(
         "UPDATE articles SET story_id = f.story_id FROM story_features f WHERE articles.url = f.url"
@@ -206,16 +220,18 @@ def synthetic_warehouse(conn, size: int) -> datetime:  # noqa: ANN001 - a DuckDB
         {"size": size},
     )
     conn.execute("DROP TABLE synth")
+    refresh_stories(conn)  # the sweep of a first run finds nothing to do: all have features
     return end
 
 
 def speed(sizes: Iterable[int], added: int) -> None:
     items = [i["row"] for i in labelled()]
     rng = random.Random(28)
+    cost: dict[int, tuple[float, float]] = {}  # seconds, CPU seconds per article
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp, store.connect(Path(tmp) / "w.duckdb") as conn:
             end = synthetic_warehouse(conn, size)
-            times = []
+            times, cpus = [], []  # CPU time (all threads): steadier on a shared machine
             for start in range(0, added, 50):
                 chunk = []
                 for n in range(start, min(added, start + 50)):
@@ -228,14 +244,23 @@ def speed(sizes: Iterable[int], added: int) -> None:
                     }
                     chunk.append(row)
                 insert(conn, chunk)
-                began = time.perf_counter()
-                refresh_stories(conn)
+                began, cpu = time.perf_counter(), time.process_time()
+                assign(conn, chunk)
                 times.append((time.perf_counter() - began) / len(chunk))
+                cpus.append((time.process_time() - cpu) / len(chunk))
             median = statistics.median(times)
+            cost[size] = (median, statistics.median(cpus))
             print(
                 f"warehouse {size:>7} articles: {1 / median:7.1f} articles/s "
-                f"(median of {len(times)} chunks of 50)"
+                f"(median of {len(times)} chunks of 50), "
+                f"{1000 * statistics.median(cpus):.2f} ms CPU per article"
             )
+    if len(cost) > 1:
+        low, high = min(cost), max(cost)
+        print(
+            f"cost per article at {high} over {low}: {cost[high][0] / cost[low][0]:.2f}x "
+            f"in time, {cost[high][1] / cost[low][1]:.2f}x in CPU"
+        )
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,12 +31,12 @@ from flows.cli import main
 from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
 from processing.models import install_model_file
-from processing.records import Article, Translation, UrlResult
+from processing.records import Article, Edition, Translation, UrlResult
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
 from warehouse.sql import transaction
-from warehouse.stories import assign_stories, refresh_stories
+from warehouse.stories import assign_stories, queue_stories, refresh_stories
 
 SEEDS = Path(__file__).parent / "pages" / "seeds"
 SCO = {
@@ -254,6 +255,7 @@ def test_an_upgrade_reassigns_old_articles_in_bounded_resumable_batches(tmp_path
     assert before == {frozenset({f"{e}/0", f"{e}/1"}) for e in EVENTS}
     with store.connect(path) as conn:  # as if made by the method before an upgrade
         conn.execute("UPDATE story_features SET fingerprint = fingerprint + 1")
+        conn.execute("UPDATE story_swept SET feature_version = feature_version - 1")
         with transaction(conn):
             assert assign_stories(conn, batch=2) == 2  # then the process died
     with store.connect(path) as conn:
@@ -314,23 +316,18 @@ def test_editions_linked_later_merge_and_the_old_id_still_finds_the_story(
     configure(db=path)
     english = Translation(TranslationStatus.NOT_NEEDED)
     russian = Translation(TranslationStatus.DONE, None, "A ferry line to Aktau opens.", "t:ru@1")
+    en_article = _article("https://caliber/en/floods", "en", FLOODS_EN, english)
     _commit(
-        path,
-        [
-            _article("https://caliber/en/floods", "en", FLOODS_EN, english),
-            _article("https://caliber/ru/floods", "ru", "Паром в Актау.", russian),
-        ],
+        path, [en_article, _article("https://caliber/ru/floods", "ru", "Паром в Актау.", russian)]
     )
     en_story, _, _ = _features(path, "https://caliber/en/floods")
     ru_story, _, _ = _features(path, "https://caliber/ru/floods")
     assert en_story != ru_story  # their texts (as stored) have nothing in common
 
-    with store.connect(path) as conn:  # the publisher's hreflang link, found on a later visit
-        conn.execute(
-            "INSERT INTO edition_groups SELECT url, 'https://caliber/en/floods' FROM "
-            "(VALUES ('https://caliber/en/floods'), ('https://caliber/ru/floods')) t(url)"
-        )
-        assert refresh_stories(conn) == 2
+    # the publisher's hreflang link, found when the English page is processed again
+    linked = replace(en_article, editions=(Edition("ru", "https://caliber/ru/floods"),))
+    assert DuckDBWarehouse(path).replace_articles([linked]) == 1
+    with store.connect(path) as conn:
         assert refresh_stories(conn) == 0  # nothing changed since: nothing to do
     assert _features(path, "https://caliber/en/floods")[0] == en_story  # its id kept
     assert _features(path, "https://caliber/ru/floods")[0] == en_story  # editions: one story
@@ -365,3 +362,23 @@ def test_saved_questions_first_to_report_and_language_coverage(seeded, configure
     assert [(r["languages"], r["stories"], r["articles"]) for r in coverage] == [
         ("en", len(set(_stories(seeded).values())), 5)
     ]
+
+
+def test_assignment_takes_its_work_from_the_queue_and_leaves_it_empty(tmp_path):
+    """A copy stored in a later chunk tells its original's story; an article queued again
+    whose inputs did not change costs no assignment; the queue ends empty either way."""
+    path = tmp_path / "w.duckdb"
+    english = Translation(TranslationStatus.NOT_NEEDED)
+    _commit(path, [_article("https://en/floods", "en", FLOODS_EN, english)])
+    _commit(path, [_article("https://copy/floods", "en", FLOODS_EN, english)])
+    with store.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT url, duplicate_of, story_id FROM articles ORDER BY url"
+        ).fetchall()
+        [(_, copy_of, copy_story), (original, _, story)] = rows
+        assert copy_of == original and copy_story == story is not None
+        assert conn.execute("SELECT count(*) FROM story_queue").fetchone() == (0,)
+        with transaction(conn):
+            queue_stories(conn, ["https://en/floods", "https://copy/floods"])
+        assert refresh_stories(conn) == 0
+        assert conn.execute("SELECT count(*) FROM story_queue").fetchone() == (0,)

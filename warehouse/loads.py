@@ -26,6 +26,7 @@ from warehouse import frontier, translations
 from warehouse.archive import ARCHIVE_SCHEMA, Body, archive_root, pack, write_bodies
 from warehouse.revisit import next_due, recheck_due
 from warehouse.sql import merge, registered, transaction, url_table
+from warehouse.stories import queue_stories
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def commit_chunk(
         )
         with registered(conn, article_rows=rows):
             conn.execute("INSERT INTO articles BY NAME SELECT * FROM article_rows")
+        queue_stories(conn, fresh)
         originals = [a for a in fresh.values() if a.url not in duplicate_of]
         translations.save_paragraphs(conn, [(a.url, a.translation) for a in originals])
         _save_revisions(conn, revised, stored, body)
@@ -174,6 +176,7 @@ def _overwrite(
             "FROM fresh f WHERE a.url = f.url"
         )
     translations.save_paragraphs(conn, [(a.url, a.translation) for a in articles if a.url in done])
+    queue_stories(conn, done)
     return done
 
 
@@ -337,6 +340,7 @@ def _link_editions(conn: duckdb.DuckDBPyConnection, articles: Sequence[Article])
     with registered(conn, new_groups=rows):
         conn.execute("DELETE FROM edition_groups WHERE url IN (SELECT url FROM new_groups)")
         conn.execute("INSERT INTO edition_groups BY NAME SELECT * FROM new_groups")
+    queue_stories(conn, rows["url"].to_pylist())  # their English text may be another's now
 
 
 def _components(edges: Iterable[tuple[str, str]]) -> list[list[str]]:

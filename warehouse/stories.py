@@ -1,15 +1,18 @@
 """Stories in the warehouse: assign every article whose English text is new or changed.
 
-refresh_stories is the one hook: it finds its own work by fingerprint (as the search index
-does), so every path that stores or changes an article's text or translation (ingest, revision,
-reprocess, the translation backlog, a re-translation) only has to call it in its transaction,
-and a path that forgot is caught up by the next one. Assignment reads only the open stories
-whose span reaches the new articles' time window, so its cost does not grow with the warehouse.
+Every path that stores or changes an article's English text (ingest, revision, reprocess, an
+edition link, the translation backlog, a re-translation) queues it with queue_stories in its
+transaction and calls refresh_stories (or assign_stories) after; assignment takes its work
+from the queue, keeping only the articles whose fingerprint no longer matches their features,
+and reads only the open stories whose span reaches their time window, so neither finding the
+work nor assigning it grows with the warehouse. A feature version the warehouse has not been
+swept for (an upgrade, or the first run) queues every article whose fingerprint changed, once.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,23 +35,44 @@ from processing.stories import (
 )
 from warehouse.sql import registered, transaction, url_table
 
-# Whatever an article's English text depends on, cheaply: its own text and translation, and
-# the English edition its publisher linked (articles_en reads that edition's text instead).
-_FINGERPRINT = f"""
-WITH english AS (
-    SELECT g.edition_group, arg_min(a.content_hash, a.url) AS english_hash
-    FROM edition_groups g JOIN articles a ON a.url = g.url
-    WHERE a.language = 'en' AND a.duplicate_of IS NULL
-    GROUP BY g.edition_group
-)
-SELECT a.url, hash(a.url, a.content_hash, a.title, a.title_en, length(a.text_en),
-                   a.translation_status, a.translation_model, a.published_at, a.fetched_at,
-                   g.edition_group, e.english_hash, {FEATURE_VERSION}) AS fingerprint
-FROM articles a
-LEFT JOIN edition_groups g ON g.url = a.url
-LEFT JOIN english e ON e.edition_group = g.edition_group
-WHERE a.duplicate_of IS NULL
-"""
+
+def _english(among: str) -> str:
+    """SQL: each original article whose URL the relation `among` holds, with its English title
+    and text as articles_en reads them (the publisher's English edition, else its own English,
+    else the original), whether they are English, its event time, and the fingerprint of all
+    that depends on. The view's other joins (clusters, sources) are left out: they read the
+    whole warehouse, this only the wanted articles' edition groups."""
+    return f"""
+    WITH wanted AS (SELECT DISTINCT url FROM {among}),
+    groups AS (SELECT g.url, g.edition_group FROM edition_groups g JOIN wanted USING (url)),
+    english AS (
+        SELECT g.edition_group, arg_min(a.content_hash, a.url) AS english_hash,
+               arg_min(a.title, a.url) AS title, arg_min(a.text, a.url) AS text
+        FROM edition_groups g JOIN articles a ON a.url = g.url
+        WHERE a.language = 'en' AND a.duplicate_of IS NULL
+          AND g.edition_group IN (SELECT edition_group FROM groups)
+        GROUP BY g.edition_group
+    )
+    SELECT a.url, hash(a.url, a.content_hash, a.title, a.title_en, length(a.text_en),
+                       a.translation_status, a.translation_model, a.published_at, a.fetched_at,
+                       g.edition_group, e.english_hash, {FEATURE_VERSION}) AS fingerprint,
+           CASE WHEN a.language <> 'en' AND e.edition_group IS NOT NULL THEN e.title
+                ELSE coalesce(a.title_en, a.title) END AS title,
+           CASE WHEN a.language <> 'en' AND e.edition_group IS NOT NULL THEN e.text
+                ELSE coalesce(a.text_en, a.text) END AS text,
+           a.language = 'en' OR e.edition_group IS NOT NULL OR a.text_en IS NOT NULL AS english,
+           a.language,
+           CASE WHEN a.published_at IS NOT NULL AND a.published_at <= a.fetched_at + INTERVAL 1 DAY
+                THEN a.published_at ELSE a.fetched_at END AS event_at,
+           g.edition_group
+    FROM articles a
+    JOIN wanted USING (url)
+    LEFT JOIN groups g ON g.url = a.url
+    LEFT JOIN english e ON e.edition_group = g.edition_group
+    WHERE a.duplicate_of IS NULL
+    """
+
+
 _FEATURE_SCHEMA = pa.schema(
     [
         ("url", pa.string()),
@@ -121,34 +145,64 @@ def assign_stories(
 ) -> int:
     """The earliest `batch` articles of refresh_stories' work, in the caller's transaction (a
     path that writes English text calls it; refresh_stories after it takes any rest)."""
+    _sweep(conn)
     pending = _pending(conn, batch)
+    urls = [p.text.url for p in pending]
     if pending:
         left = _leave(conn, [p.text.url for p in pending if p.assigned])
         _assign(conn, pending, tuning, more=len(pending) == batch)
         _alias_vanished(conn, left)
-    _copies(conn)
+    _copies(conn, urls)
+    if len(pending) < batch:  # all the queue's work is done: what is left needs none
+        conn.execute("DELETE FROM story_queue")  # (what this transaction sees of it)
+    else:
+        with registered(conn, done=url_table(urls)):
+            conn.execute("DELETE FROM story_queue WHERE url IN (SELECT url FROM done)")
     return len(pending)
 
 
+def queue_stories(conn: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> None:
+    """Queue these articles for (re)assignment, with the other editions of their edition
+    groups (an English edition's text is theirs too); in the caller's transaction."""
+    table = url_table(sorted(set(urls)))
+    if not table.num_rows:
+        return
+    with registered(conn, queued_urls=table):
+        conn.execute(
+            "INSERT INTO story_queue SELECT url, now() FROM ("
+            "SELECT url FROM queued_urls UNION SELECT g.url FROM edition_groups g "
+            "WHERE g.edition_group IN "
+            "(SELECT edition_group FROM edition_groups JOIN queued_urls USING (url)))"
+        )
+
+
+def _sweep(conn: duckdb.DuckDBPyConnection) -> None:
+    """Once per feature version (the first run after an upgrade): queue every article whose
+    fingerprint matches no features; it scans the warehouse, so only then."""
+    swept = conn.execute("SELECT max(feature_version) FROM story_swept").fetchone()
+    if swept is not None and swept[0] == FEATURE_VERSION:
+        return
+    conn.execute(
+        f"INSERT INTO story_queue SELECT c.url, now() FROM ({_english('articles')}) c "
+        "ANTI JOIN story_features f ON f.fingerprint = c.fingerprint"
+    )
+    conn.execute("DELETE FROM story_swept")
+    conn.execute("INSERT INTO story_swept VALUES ($version)", {"version": FEATURE_VERSION})
+
+
 def _pending(conn: duckdb.DuckDBPyConnection, batch: int) -> list[_Pending]:
-    """The earliest `batch` articles with no features, or features from other inputs, with
-    their English text."""
+    """The earliest `batch` queued articles with no features, or features from other inputs,
+    with their English text."""
     rows = conn.execute(
         f"""
-        WITH current AS ({_FINGERPRINT}),
-        changed AS (  -- the fingerprint hashes the URL too: an integer join finds them
-            SELECT c.url, c.fingerprint FROM current c
-            ANTI JOIN story_features f ON f.fingerprint = c.fingerprint
-        )
-        SELECT e.url, coalesce(e.title_en, e.title_original), coalesce(e.text_en,
-               e.text_original), e.english_from <> 'pending', e.language,
-               CASE WHEN e.published_at IS NOT NULL
-                         AND e.published_at <= e.fetched_at + INTERVAL 1 DAY
-                    THEN e.published_at ELSE e.fetched_at END AS event_at,
-               e.edition_group, c.fingerprint, f.url IS NOT NULL AS assigned
-        FROM changed c JOIN articles_en e ON e.url = c.url
+        WITH current AS ({_english("story_queue")})
+        SELECT c.url, c.title, c.text, c.english, c.language, c.event_at, c.edition_group,
+               c.fingerprint, f.url IS NOT NULL AS assigned
+        FROM current c
+        -- the fingerprint hashes the URL too: an integer join finds the changed ones
+        ANTI JOIN story_features same ON same.fingerprint = c.fingerprint
         LEFT JOIN story_features f ON f.url = c.url
-        ORDER BY event_at, e.url
+        ORDER BY c.event_at, c.url
         LIMIT $batch
         """,
         {"batch": batch},
@@ -221,8 +275,8 @@ def _assign(
 ) -> None:
     """Vectorize, assign in time order against the open stories, and store the outcome.
 
-    more: later batches have work too (stories that still hold their stale articles are not
-    joined: they are being taken apart, as one batch of everything would have done first).
+    more: later batches have work too (stories that still hold their queued stale articles
+    are not joined: they are being taken apart, as one batch of everything would have done).
     """
     counts = {p.text.url: terms(p.text) for p in pending}
     batch_terms: Counter[str] = Counter({_DOCUMENTS: len(pending)})
@@ -245,7 +299,7 @@ def _assign(
             df[term] = df.get(term, 0) + 1
     _count_terms(conn, batch_terms)
     _store(conn, assignments, assigner)
-    _merge_editions(conn)
+    _merge_editions(conn, [p.text.url for p in pending])
 
 
 def _document_frequencies(conn: duckdb.DuckDBPyConnection, wanted: list[str]) -> dict[str, int]:
@@ -299,7 +353,8 @@ def _open_stories(
     )
     stale = f"""
         AND s.story_id NOT IN (
-            SELECT f.story_id FROM story_features f JOIN ({_FINGERPRINT}) c USING (url)
+            SELECT f.story_id FROM story_features f
+            JOIN ({_english("story_queue")}) c USING (url)
             WHERE f.fingerprint <> c.fingerprint
         )"""
     with registered(conn, batch_days=table):
@@ -400,27 +455,31 @@ def _rebuild_states(conn: duckdb.DuckDBPyConnection, story_ids: set[int]) -> Non
     _write_states(conn, list(states.values()))
 
 
-def _merge_editions(conn: duckdb.DuckDBPyConnection) -> None:
-    """Publisher-linked editions are one story: a group split over stories joins its oldest.
+def _merge_editions(conn: duckdb.DuckDBPyConnection, assigned: list[str]) -> None:
+    """Publisher-linked editions are one story: a group (of these just assigned articles) split
+    over stories joins its oldest.
 
     The stories merged away keep their ids as aliases.
     """
-    splits = conn.execute(
-        """
-        WITH split AS (
-            SELECT g.edition_group, a.story_id, min(f.event_at) AS first_at
-            FROM edition_groups g JOIN articles a ON a.url = g.url
-            JOIN story_features f ON f.url = a.url
-            GROUP BY ALL
-        ),
-        keeper AS (
-            SELECT edition_group, arg_min(story_id, (first_at, story_id)) AS story_id
-            FROM split GROUP BY edition_group HAVING count(*) > 1
-        )
-        SELECT DISTINCT s.story_id AS alias_id, k.story_id
-        FROM split s JOIN keeper k USING (edition_group) WHERE s.story_id <> k.story_id
-        """
-    ).fetchall()
+    with registered(conn, assigned=url_table(assigned)):
+        splits = conn.execute(
+            """
+            WITH split AS (
+                SELECT g.edition_group, a.story_id, min(f.event_at) AS first_at
+                FROM edition_groups g JOIN articles a ON a.url = g.url
+                JOIN story_features f ON f.url = a.url
+                WHERE g.edition_group IN
+                    (SELECT edition_group FROM edition_groups JOIN assigned USING (url))
+                GROUP BY ALL
+            ),
+            keeper AS (
+                SELECT edition_group, arg_min(story_id, (first_at, story_id)) AS story_id
+                FROM split GROUP BY edition_group HAVING count(*) > 1
+            )
+            SELECT DISTINCT s.story_id AS alias_id, k.story_id
+            FROM split s JOIN keeper k USING (edition_group) WHERE s.story_id <> k.story_id
+            """
+        ).fetchall()
     if not splits:
         return
     merged = pa.table(
@@ -444,12 +503,28 @@ def _merge_editions(conn: duckdb.DuckDBPyConnection) -> None:
     _rebuild_states(conn, {a for a, _ in splits} | {s for _, s in splits})
 
 
-def _copies(conn: duckdb.DuckDBPyConnection) -> None:
-    """Exact copies (duplicate_of) tell their original's story."""
-    conn.execute(
-        "UPDATE articles SET story_id = o.story_id FROM articles o "
-        "WHERE articles.duplicate_of = o.url AND articles.story_id IS DISTINCT FROM o.story_id"
-    )
+def _copies(conn: duckdb.DuckDBPyConnection, assigned: list[str]) -> None:
+    """Exact copies (duplicate_of) tell their original's story: the queued copies, and the
+    copies of these just assigned articles (found first: a join of all articles grows)."""
+    copies = conn.execute(
+        "SELECT url, duplicate_of FROM articles "
+        "WHERE url IN (SELECT url FROM story_queue) AND duplicate_of IS NOT NULL"
+    ).to_arrow_table()
+    if assigned:
+        with registered(conn, assigned=url_table(assigned)):
+            moved = conn.execute(
+                "SELECT url, duplicate_of FROM articles "
+                "WHERE duplicate_of IN (SELECT url FROM assigned)"
+            ).to_arrow_table()
+        copies = pa.concat_tables([copies, moved])
+    if not copies.num_rows:
+        return
+    with registered(conn, copies=copies):
+        conn.execute(
+            "UPDATE articles SET story_id = o.story_id FROM copies c JOIN articles o "
+            "ON o.url = c.duplicate_of WHERE articles.url = c.url "
+            "AND articles.story_id IS DISTINCT FROM o.story_id"
+        )
 
 
 def _midnight(day: object) -> datetime:

@@ -14,7 +14,7 @@ import pyarrow as pa
 from processing.models import ModelInfo
 from processing.records import Translation
 from warehouse.sql import merge, registered, transaction, url_table
-from warehouse.stories import assign_stories
+from warehouse.stories import assign_stories, queue_stories
 
 _PARAGRAPH_SCHEMA = pa.schema(
     [
@@ -210,6 +210,7 @@ def save_translations(
             )
         changed = set(updated)
         save_paragraphs(conn, [(url, t) for url, t in results if url in changed])
+        queue_stories(conn, changed)
         assign_stories(conn)
     return updated
 

@@ -9,6 +9,11 @@ the FLORES codes, int8; tests/ct2_package.py), installed with `newsflow models i
 code, each engine's per-text calls against newsflow's batched path. The memory a loaded model
 adds to the process (RSS) is printed beside its size on disk. Model loads are not timed.
 
+Each path prints its wall and CPU seconds, the cores it got (CPU / wall) and the machine's load
+average around it: on this shared 2-core machine the wall ratio moves with the load (the batched
+path's large matrix products use both cores when they are free, the per-text path's small ones
+barely do), so the CPU-time ratio is printed beside it as the figure that the load moves least.
+
     .venv/bin/python bench/translate.py [--paragraphs 200] [--engines argos marian nllb] [--tiny]
 
 Threads, beam and batch size come from ARGOS_INTRA_THREADS, ARGOS_BEAM_SIZE, ARGOS_BATCH_SIZE...
@@ -25,8 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tests/argos_package.py builds the model
 
@@ -73,6 +82,39 @@ def loaded_mb(model_dir: Path) -> float:
         [sys.executable, "-c", _LOAD, str(model_dir)], capture_output=True, text=True, check=True
     )
     return float(done.stdout.split()[-1])
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One timed path: wall and CPU seconds of this process, and the load average around it."""
+
+    wall_s: float
+    cpu_s: float
+    load: tuple[float, float]  # 1-minute load average before and after
+
+    def line(self, label: str, sentences: int) -> str:
+        """The path's figures on one line, the sentences per second first."""
+        return (
+            f"{label} {self.wall_s:7.2f} s  {sentences / self.wall_s:8.1f} sent/s  "
+            f"cpu {self.cpu_s:6.2f} s ({self.cpu_s / self.wall_s:.2f} cores)  "
+            f"load {self.load[0]:.1f}->{self.load[1]:.1f} on {len(os.sched_getaffinity(0))} cores"
+        )
+
+
+def timed(run: Callable[[], T]) -> tuple[T, Timing]:
+    """Run once, timing wall and process CPU (every thread's, OpenMP's spinning included)."""
+    load, wall, cpu = os.getloadavg()[0], time.perf_counter(), time.process_time()
+    out = run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return out, Timing(wall, cpu, (load, os.getloadavg()[0]))
+
+
+def speed_up(label: str, single: Timing, batched: Timing) -> str:
+    """Wall ratio, and the CPU-time ratio that the machine's load moves less."""
+    return (
+        f"{label} {single.wall_s / batched.wall_s:.1f}x "
+        f"(CPU time {single.cpu_s / batched.cpu_s:.1f}x)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,23 +165,18 @@ def bench_argos(home: Path, texts: list[str], tiny: bool) -> None:
     )
     argos.translate(texts[0], "ru", "en")  # load argos' own copy of the model before timing
 
-    started = time.perf_counter()
-    argos_out = [argos.translate(text, "ru", "en") for text in texts]
-    argos_s = time.perf_counter() - started
-
-    started = time.perf_counter()
-    results = translate.translate_articles([("ru", None, text) for text in texts])
-    ours_s = time.perf_counter() - started
+    argos_out, single = timed(lambda: [argos.translate(text, "ru", "en") for text in texts])
+    results, batched = timed(
+        lambda: translate.translate_articles([("ru", None, text) for text in texts])
+    )
     assert all(r.status == "done" for r in results), {r.error for r in results}
 
     same = sum(a == r.text_en for a, r in zip(argos_out, results, strict=True))
     words = sum(len(r.text_en.split()) for r in results if r.text_en) / len(texts)
     print(f"output: {words:.1f} words per paragraph; identical to argos for {same}/{len(texts)}")
-    print(
-        f"argostranslate translate() per text: {argos_s:7.2f} s  {sentences / argos_s:8.1f} sent/s"
-    )
-    print(f"newsflow batched translate_articles: {ours_s:7.2f} s  {sentences / ours_s:8.1f} sent/s")
-    print(f"speed-up: {argos_s / ours_s:.1f}x")
+    print(single.line("argostranslate translate() per text:", sentences))
+    print(batched.line("newsflow batched translate_articles:", sentences))
+    print(speed_up("speed-up:", single, batched))
 
 
 def bench_ct2(home: Path, engine: str, texts: list[str], tiny: bool) -> None:
@@ -177,12 +214,8 @@ def bench_ct2(home: Path, engine: str, texts: list[str], tiny: bool) -> None:
     print(f"{len(texts)} paragraphs, {sentences} sentences")
     ours.translate(texts[:1])  # warm up
 
-    started = time.perf_counter()
-    single = [ours.translate([text])[0] for text in texts]
-    single_s = time.perf_counter() - started
-    started = time.perf_counter()
-    batched = ours.translate(texts)
-    batched_s = time.perf_counter() - started
+    single, single_t = timed(lambda: [ours.translate([text])[0] for text in texts])
+    batched, batched_t = timed(lambda: ours.translate(texts))
     same = sum(a == b for a, b in zip(single, batched, strict=True))
     sample = [ours.tokens(s) for s in translate.split_sentences(texts[0])]
     prefix = [[model.target_token]] * len(sample) if model.target_token else None
@@ -191,9 +224,9 @@ def bench_ct2(home: Path, engine: str, texts: list[str], tiny: bool) -> None:
     )
     length = sum(len(h.hypotheses[0]) for h in hypotheses) / len(sample)
     print(f"output: {length:.0f} tokens a sentence; identical per text for {same}/{len(texts)}")
-    print(f"{engine} per text:  {single_s:7.2f} s  {sentences / single_s:8.1f} sent/s")
-    print(f"{engine} batched:   {batched_s:7.2f} s  {sentences / batched_s:8.1f} sent/s")
-    print(f"{engine} speed-up: {single_s / batched_s:.1f}x")
+    print(single_t.line(f"{engine} per text: ", sentences))
+    print(batched_t.line(f"{engine} batched:  ", sentences))
+    print(speed_up(f"{engine} speed-up:", single_t, batched_t))
     shutil.rmtree(folder)
 
 

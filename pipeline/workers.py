@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 PARENT_POLL_SECONDS = 0.5
 CPU_POLL_SECONDS = 0.05  # how often a thread's CPU clock is read against its page's budget
+RESEND_SECONDS = 0.5  # OverCpu again, if the page still runs (the last one was swallowed)
 
 in_worker = False  # set by start: the CPU limit is only ever set in a page worker
 
@@ -74,7 +75,9 @@ def thread_cpu_budget(seconds: float) -> Iterator[None]:
 
     RLIMIT_CPU is a whole process's, so here a watch reads the thread's CPU clock and raises
     in the thread asynchronously; the exception lands at its next Python instruction (one C
-    call, such as a parse, ends first: max_page_elements and max_bytes bound those).
+    call, such as a parse, ends first: max_page_elements and max_bytes bound those). One that
+    lands where Python ignores exceptions (a weakref or __del__ callback during a collection)
+    is swallowed, so the watch sends it again every RESEND_SECONDS until the page is done.
     """
     if not hasattr(time, "pthread_getcpuclockid"):  # no per-thread CPU clock (macOS)
         yield
@@ -85,24 +88,36 @@ def thread_cpu_budget(seconds: float) -> Iterator[None]:
     done, lock = threading.Event(), threading.Lock()
 
     def watch() -> None:
-        while not done.wait(CPU_POLL_SECONDS):
+        wait = CPU_POLL_SECONDS
+        while not done.wait(wait):
             if time.clock_gettime(clock) < limit:
                 continue
             with lock:  # never after the page is done: the exception would land elsewhere
                 if not done.is_set():
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                        ctypes.c_ulong(ident), ctypes.py_object(OverCpu)
-                    )
-            return
+                    _raise_in(ident, OverCpu)
+            wait = RESEND_SECONDS
 
     watcher = threading.Thread(target=watch, daemon=True, name="page-cpu-budget")
     watcher.start()
     try:
         yield
     finally:
-        with lock:
-            done.set()
+        while not done.is_set():  # a resent OverCpu may land here once: then try again
+            try:
+                with lock:
+                    done.set()
+                    _raise_in(ident, None)  # and one sent but not yet raised is withdrawn
+            except OverCpu:
+                continue
         watcher.join()
+
+
+def _raise_in(ident: int, exception: type[BaseException] | None) -> None:
+    """Raise `exception` in the thread `ident` at its next Python instruction (None: withdraw
+    the one pending)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exception) if exception else None
+    )
 
 
 def _watch_parent(parent: int) -> None:

@@ -54,11 +54,23 @@ def markdown_text(value: object) -> str:
     return _MARKDOWN.sub(r"\\\1", one_line(value))
 
 
+def without_marks(pattern: re.Pattern[str], text: str) -> str:
+    """`text` without what `pattern` matches (controls, invisible marks); one between a small
+    and a capital letter stood for the space there ("Ann" BEL "Lee" is Ann Lee), elsewhere
+    it stood for nothing ("张" BEL "三" is 张三)."""
+
+    def gap(match: re.Match[str]) -> str:
+        before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
+        return " " if before.islower() and after.isupper() else ""
+
+    return pattern.sub(gap, text)
+
+
 def parseable(text: str) -> str:
-    """A page body lxml will take whole: the control characters XML forbids, and numeric
-    references to them (&#27;), removed. Costs one scan when there are none."""
+    """A page body lxml will take whole: the control characters XML forbids (without_marks),
+    and numeric references to them (&#27;), removed. Costs one scan when there are none."""
     if _XML_ILLEGAL.search(text):
-        text = _XML_ILLEGAL.sub("", text)
+        text = without_marks(_XML_ILLEGAL, text)
     if "&#" in text:
         text = _ILLEGAL_REFERENCE.sub("", text)
     return text

@@ -12,15 +12,17 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
-from connectors.sanitize import one_line
+from connectors.sanitize import one_line, without_marks
 
 _SPLIT = re.compile(
     r"\s*(?:(?<=[^\W\d_]{3})\.\s+|;|\||,|&|/|、|，|\band\b|\bund\b|\bet\b|\by\b|\bи\b|\bvə\b|和|与)\s*",
     re.I,
 )
+# A lead word ends where its word does ("Byron", "Paris" are names); CJK ones run into the name.
 _LEAD = re.compile(
-    r"^(?:by|from|von|par|por|автор(?:ы)?|текст|фото|müəllif|作者|记者|記者|编辑|編輯|责任编辑"
-    r"|文|기자|written by|posted by|reporting by)\s*[:：]?\s*",
+    r"^(?:(?:by|from|von|par|por|authors?|autor|автор(?:ы)?|текст|фото|müəllif|written by"
+    r"|posted by|reporting by)(?![^\W\d_])|本文作者|作者|记者|記者|编辑|編輯|责任编辑|文|기자)"
+    r"\s*[:：]?\s*",
     re.I,
 )
 # Roles and titles printed beside a name, in the sources' languages.
@@ -171,15 +173,4 @@ def _person(author: object, ids: dict[str, dict]) -> str | None:
             return None
         author = author.get("name")
         author = author[0] if isinstance(author, list) and author else author
-    return _visible(author) if isinstance(author, str) else None
-
-
-def _visible(name: str) -> str:
-    """A name without its invisible characters; one between a small and a capital letter stood
-    for the space there ("Ann" BEL "Lee" is Ann Lee)."""
-
-    def gap(match: re.Match[str]) -> str:
-        before, after = name[match.start() - 1 : match.start()], name[match.end() : match.end() + 1]
-        return " " if before.islower() and after.isupper() else ""
-
-    return _INVISIBLE.sub(gap, name)
+    return without_marks(_INVISIBLE, author) if isinstance(author, str) else None

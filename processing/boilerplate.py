@@ -32,6 +32,12 @@ class Cleaned:
     disclaimer: Disclaimer | None = None
     furniture: frozenset[str] = frozenset()  # texts of the page's furniture blocks, see TreeRule
 
+    def byline(self) -> str | None:
+        """The attribution line that names the authors ("作者：张三", "Автор: ..."): it was set
+        apart from the page before the byline was looked for, so it is the page's byline."""
+        lines = (self.attribution or "").split("\n")
+        return next((line for line in lines if _AUTHOR_CREDIT.match(line)), None)
+
 
 # ---- shared vocabulary -------------------------------------------------------------------
 
@@ -666,6 +672,9 @@ _ATTRIBUTION = re.compile(
     r"(?:источник|первоисточник|автор(?:ы)?|оригинал|source|sources|author|authors|"
     r"original|via|mənbə|müəllif|źródło|autor)\s*[:：])",
     re.IGNORECASE,
+)
+_AUTHOR_CREDIT = re.compile(
+    r"^(?:本文作者|作者|(?:автор(?:ы)?|authors?|müəllif|autor)\s*[:：])", re.IGNORECASE
 )
 _FOREIGN_AGENT = re.compile(
     r"(?=.*ИНОСТРАН\w* АГЕНТ|.*FOREIGN AGENT)(?=.*(?:СООБЩЕНИЕ|МАТЕРИАЛ|MESSAGE|MATERIAL))"

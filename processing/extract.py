@@ -73,7 +73,7 @@ def extract(
     site = _meta(metas, "og:site_name")
     authors = json_ld_authors(_json_ld(tree), site)
     title, byline = _title_and_author(tree, byline_needed=not authors)
-    authors = authors or split_authors(byline, site)
+    authors = authors or split_authors(byline or found.byline(), site)
     if "story_chunks" not in skip_rules:
         join_story_chunks(tree)
     text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)

@@ -287,6 +287,10 @@ def test_relative_dates_count_from_the_fetch_time():
         ("Sarah E. Needleman", ("Sarah E. Needleman",)),
         ("Иван Петров\u0007", ("Иван Петров",)),  # a control character from the web
         ("\u202eAnn Lee\u202c and Tom Krisher", ("Ann Lee", "Tom Krisher")),
+        ("Byron Smith", ("Byron Smith",)),  # "By" leads only as a word of its own
+        ("Paris Hilton and Fromm Weber", ("Paris Hilton", "Fromm Weber")),
+        ("Author: Ann Lee", ("Ann Lee",)),
+        ("Авторы: Иван Петров и Анна Смирнова", ("Иван Петров", "Анна Смирнова")),
     ],
 )
 def test_bylines_become_the_people_they_name(byline, people):
@@ -302,6 +306,34 @@ def test_a_one_token_chinese_author_comes_through_extract(tmp_path, capsys):
     head = '<meta name="author" content="张三"><html lang="zh">'
     record = _extract(tmp_path, capsys, _page(head))
     assert record["authors"] == ["张三"] and record["author"] == "张三"
+
+
+@pytest.mark.parametrize(
+    ("byline", "people"),
+    [
+        ("By Ann\x07Lee", ["Ann Lee"]),  # a raw BEL where the space was: no "AnnLee"
+        ("By Ann\x0bLee and Tom\x1fKrisher", ["Ann Lee", "Tom Krisher"]),
+        ("作者：张\x07三", ["张三"]),  # inside a name it stood for nothing
+    ],
+)
+def test_a_raw_control_byte_in_a_byline_costs_only_itself(tmp_path, capsys, byline, people):
+    record = _extract(tmp_path, capsys, _page(byline=byline))
+    assert record["authors"] == people
+
+
+@pytest.mark.parametrize(
+    ("credit", "people"),
+    [
+        ("作者：李明", ["李明"]),
+        ("Автор: Иван Петров", ["Иван Петров"]),
+        ("Müəllif: Leyla Əliyeva", ["Leyla Əliyeva"]),
+    ],
+)
+def test_an_author_credit_line_is_the_byline(tmp_path, capsys, credit, people):
+    """Credit lines are set apart from the text as attribution; one naming the author is read."""
+    record = _extract(tmp_path, capsys, _page(after=f"<p>{credit}</p>"))
+    assert record["authors"] == people
+    assert credit not in record["text"]
 
 
 def _person(name: str) -> str:

@@ -285,6 +285,13 @@ _KEYWORD_LABELS = (
     r"tags?",
     r"keywords",
     r"topics",
+    r"filed under",
+    r"posted in",
+    r"categor(?:y|ies)",
+    r"kategori",
+    r"категори[яи]",
+    r"kateqoriya",
+    r"分类",
     r"teql?ər",
     r"açar sözlər",
     r"tagi",
@@ -298,7 +305,8 @@ _LIST_SEPARATORS = re.compile(r"[,，、;]")
 
 
 def keyword_lists(lines: list[str]) -> list[str]:
-    """ "Tags: ..." keyword lists, and a bare "Tags" heading with the list on the line under it."""
+    """ "Tags: ..." keyword and category lists ("Filed under: ..."), and a bare "Tags" heading
+    with the list on the line under it."""
     kept: list[str] = []
     i = 0
     while i < len(lines):
@@ -326,7 +334,8 @@ def section_menus(lines: list[str]) -> list[str]:
     kept = []
     for line in lines:
         parts = [p for p in _MENU_SEPARATORS.split(line) if p]
-        menu = len(parts) >= 4 and all(len(p.split()) <= 3 for p in parts)
+        # an address printed in the text splits at its slashes too: no menu
+        menu = len(parts) >= 4 and all(len(p.split()) <= 3 for p in parts) and "://" not in line
         if not (menu and _short(line, 200)):
             kept.append(line)
     return kept
@@ -611,6 +620,8 @@ TREE_RULES: dict[str, TreeRule] = {
 
 RULES: tuple[str, ...] = (
     "story_chunks",
+    "empty_inline",
+    "printed_urls",
     *TREE_RULES,
     "attribution",
     "disclaimers",
@@ -639,6 +650,39 @@ def join_story_chunks(tree: lxml.html.HtmlElement) -> None:
         for chunk in bodies[1:]:
             if chunk.getparent() is not bodies[0].getparent():
                 bodies[0].extend(list(chunk))
+
+
+# Empty ones of these lose the text after them in trafilatura's precision mode (measured on
+# trafilatura 2.3.1: span, b, i, em, strong; font, small, u, sup and others keep it).
+_TAIL_LOSERS = ("span", "b", "i", "em", "strong")
+
+
+def drop_empty_inline(tree: lxml.html.HtmlElement) -> None:
+    """Remove empty inline elements, keeping the text that follows each: an empty span before a
+    paragraph's words (WordPress's "more" anchor, <span id="more-5662"></span>) made trafilatura
+    drop the whole paragraph."""
+    empty = [el for el in tree.iter(_TAIL_LOSERS) if len(el) == 0 and not (el.text or "").strip()]
+    for el in empty:
+        if el.tail and el.tail.strip() and el.getparent() is not None:
+            el.drop_tree()
+
+
+def unlink_printed_urls(tree: lxml.html.HtmlElement) -> None:
+    """A paragraph that is one link printing its own address (a cited source) becomes plain
+    text: trafilatura's precision mode dropped it as a link-dense block."""
+    for el in tree.iter("a"):
+        parent, href, text = el.getparent(), el.get("href") or "", (el.text or "").strip()
+        if (
+            parent is not None
+            and parent.tag == "p"
+            and len(parent) == 1
+            and len(el) == 0
+            and text.startswith(("http://", "https://"))
+            and text.rstrip("/") == href.strip().rstrip("/")
+            and not (parent.text or "").strip()
+            and not (el.tail or "").strip()
+        ):
+            el.drop_tag()
 
 
 # The attributes that XPath reads (class, id, itemprop): a probe carries all of them.

@@ -21,7 +21,14 @@ from connectors.markup import parse_html
 from connectors.records import Extracted
 from connectors.urls import web_url
 from processing.authors import json_ld_authors, split_authors
-from processing.boilerplate import Cleaned, clean_lines, clean_tree, join_story_chunks
+from processing.boilerplate import (
+    Cleaned,
+    clean_lines,
+    clean_tree,
+    drop_empty_inline,
+    join_story_chunks,
+    unlink_printed_urls,
+)
 from processing.language import normalize_code
 from processing.paywall import BOX_WORDS, paywall_marker
 from processing.published import DATED_WORDS, named_elements, page_clues
@@ -76,6 +83,10 @@ def extract(
     authors = authors or split_authors(byline or found.byline(), site)
     if "story_chunks" not in skip_rules:
         join_story_chunks(tree)
+    if "empty_inline" not in skip_rules:
+        drop_empty_inline(tree)
+    if "printed_urls" not in skip_rules:
+        unlink_printed_urls(tree)
     text = _article_text(tree, url, title, found, cleanup, skip_rules, precision=True)
     # Precision first leaves less for the rules, but it also turns off trafilatura's own retry of
     # a short extraction: where little text is left, its balanced mode reads the page again

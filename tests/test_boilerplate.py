@@ -189,6 +189,7 @@ ARTICLE = "Жители села третью неделю остаются бе
         ("login_links", ["Войти | Регистрация", "Сделать стартовой", "Make this your homepage"]),
         ("copyright_lines", ["© 2025 Новости. Все права защищены.", "版权所有 © 2025 今日资讯"]),
         ("keyword_lists", ["Теги: Дагестан, газ", "Tags: energy, Caspian", "标签：里海 航运"]),
+        ("keyword_lists", ["Filed under: Syi'ah |", "Рубрика: Политика", "Kateqoriya: Siyasət"]),
         ("section_menus", ["Политика • Экономика • Общество • Спорт • Культура"]),
         ("teaser_lists", ["Читайте также: Жители Каспийска пожаловались на перебои с водой"]),
         (
@@ -401,3 +402,36 @@ def test_a_story_split_into_chunks_between_ads_comes_out_whole():
     assert parts == [f"Part {n}" for n in (1, 2, 3) for _ in range(4)]
     alone = extract(html, URL, skip_rules={"story_chunks"}).text.split("\n")
     assert len(alone) == 4  # trafilatura on its own reads the first chunk only
+
+
+def test_the_paragraph_after_a_wordpress_more_anchor_is_kept():
+    """An empty span opening a paragraph made trafilatura's precision mode drop the paragraph."""
+    paras = [
+        f"<p>Paragraf {n}: zaman Sahabat itu zaman terbaik Islam, karena Islam saat itu sudah"
+        " sempurna dan amat murni, kata penulis.</p>"
+        for n in range(8)
+    ]
+    paras[4:4] = [
+        '<p><span id="more-5662"></span>Islam pecah jadi Sunni dan Syiah karena politik.</p>',
+        "<p><b></b>Pendukung Ali disebut Syiah Ali, pendukung Muawiyah disebut Sunni.</p>",
+    ]
+    html = f"<html><body><h2>Sejarah</h2><article>{''.join(paras)}</article></body></html>"
+    text = extract(html, URL).text
+    assert "Islam pecah jadi Sunni" in text and "Pendukung Ali" in text
+    alone = extract(html, URL, skip_rules={"empty_inline"}).text
+    assert "Islam pecah jadi Sunni" not in alone  # trafilatura on its own drops it
+
+
+def test_a_cited_source_printed_as_its_address_is_text():
+    """A paragraph that is one link showing its own address is a cited source, not a menu."""
+    cited = "http://www.shia-explained.com/my/archives/2364"
+    paras = [
+        f"<p>Paragraf {n}: para ulama melarang mencaci para sahabat Nabi, kata penulis artikel"
+        " ini dalam kajiannya yang panjang.</p>"
+        for n in range(8)
+    ]
+    paras[4:4] = [f'<h2>Fatwa Para Ulama</h2><p><a href="{cited}">{cited}</a></p>']
+    html = f"<html><body><h2>Sejarah</h2><article>{''.join(paras)}</article></body></html>"
+    assert cited in extract(html, URL).text.split("\n")
+    assert cited not in extract(html, URL, skip_rules={"printed_urls"}).text  # link-dense
+    assert boilerplate.section_menus([cited]) == [cited]  # its slashes make no menu

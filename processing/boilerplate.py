@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import lxml.etree
 import lxml.html
@@ -642,11 +643,10 @@ def join_story_chunks(tree: lxml.html.HtmlElement) -> None:
     for el in tree.iter("article", "div", "main", "section"):
         if (cls := el.get("class")) and (chunks := _grandparent(el)) is not None:
             twins.setdefault((el.tag, cls, chunks), []).append(el)
-    looks: dict[tuple[str | None, ...], bool] = {}
     for group in twins.values():
         if len({el.getparent() for el in group}) < 2:
             continue
-        bodies = [el for el in group if _looks_like_body(el, looks)]
+        bodies = [el for el in group if _looks_like_body(el)]
         for chunk in bodies[1:]:
             if chunk.getparent() is not bodies[0].getparent():
                 bodies[0].extend(list(chunk))
@@ -689,16 +689,22 @@ def unlink_printed_urls(tree: lxml.html.HtmlElement) -> None:
 _BODY_ATTRIBUTES = tuple(sorted(set(re.findall(r"@([\w-]+)", BODY_XPATH[0].path))))
 
 
-def _looks_like_body(el: lxml.html.HtmlElement, seen: dict[tuple[str | None, ...], bool]) -> bool:
-    """Whether trafilatura's first article-body XPath takes an element with these attributes,
-    asked of a bare copy (tag and the attributes it reads) so that it costs one node."""
-    key = (el.tag, *(el.get(name) for name in _BODY_ATTRIBUTES))
-    if key not in seen:
-        probe = lxml.etree.Element("div")
-        attributes = {name: value for name in _BODY_ATTRIBUTES if (value := el.get(name))}
-        lxml.etree.SubElement(probe, el.tag, attributes)
-        seen[key] = bool(BODY_XPATH[0](probe))
-    return seen[key]
+def _looks_like_body(el: lxml.html.HtmlElement) -> bool:
+    """Whether trafilatura's first article-body XPath takes an element with these attributes."""
+    return _body_like((el.tag, *(el.get(name) for name in _BODY_ATTRIBUTES)))
+
+
+@lru_cache(maxsize=4096)
+def _body_like(key: tuple[str | None, ...]) -> bool:
+    """The XPath asked of a bare copy (tag and the attributes it reads), so that it costs one
+    node; remembered across pages, since a site's pages repeat their wrappers' classes."""
+    tag, *values = key
+    probe = lxml.etree.Element("div")
+    attributes = {
+        name: value for name, value in zip(_BODY_ATTRIBUTES, values, strict=True) if value
+    }
+    lxml.etree.SubElement(probe, tag, attributes)
+    return bool(BODY_XPATH[0](probe))
 
 
 def _grandparent(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:

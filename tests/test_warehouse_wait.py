@@ -8,6 +8,7 @@ import time
 
 import duckdb
 import pytest
+from holding_stream import stream_writes
 
 from warehouse import store
 
@@ -52,32 +53,6 @@ def test_a_waiting_writer_logs_the_holder_regularly_then_the_final_error(
     assert "waited 1.6 s" in final.getMessage()
 
 
-# A run's stream as store.holding() keeps it: one connection, a write every 0.1 s until stopped.
-STREAM = """
-import sys, time
-from pathlib import Path
-from warehouse import store
-path, rows = Path(sys.argv[1]), int(sys.argv[2])
-with store.holding(path):
-    for i in range(rows):
-        with store.connect(path) as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS chunks (i INTEGER)")
-            conn.execute("INSERT INTO chunks VALUES (?)", [i])
-        if i == 2:
-            print("committed", flush=True)
-        time.sleep(0.1)
-print("done", flush=True)
-"""
-
-
-def _stream(path, rows):
-    stream = subprocess.Popen(
-        [sys.executable, "-c", STREAM, str(path), str(rows)], stdout=subprocess.PIPE, text=True
-    )
-    assert stream.stdout.readline().strip() == "committed"
-    return stream
-
-
 def _chunks(path):
     with store.connect(path, read_only=True, wait_seconds=10) as conn:
         return conn.execute("SELECT count(*), count(DISTINCT i) FROM chunks").fetchone()
@@ -85,7 +60,7 @@ def _chunks(path):
 
 def test_a_held_connection_skips_the_checkpoints_and_a_kill_9_loses_no_commit(tmp_path):
     path = tmp_path / "w.duckdb"
-    stream = _stream(path, 1000)
+    stream = stream_writes(path, 1000)
     try:
         wal = path.with_name("w.duckdb.wal")
         assert wal.stat().st_size > 0  # the commits are in the WAL: nobody has checkpointed
@@ -103,7 +78,7 @@ def test_newsflow_sql_gets_in_while_a_run_holds_the_file_and_the_run_goes_on(
 
     path = tmp_path / "w.duckdb"
     configure(db=path)
-    stream = _stream(path, 60)  # about 6 s of writes
+    stream = stream_writes(path, 60)  # about 6 s of writes
     try:
         for _ in range(3):
             started = time.monotonic()

@@ -64,6 +64,11 @@ def open_shell(path: Path | None = None, writable_dir: Path | None = None) -> in
     if path is None and store.backend() is not None:
         raise ValueError("the shell opens a DuckDB file; on DuckLake give a query or --file")
     path = Path(path or store.db_path())
+    with store.waiting_for(path):  # a run holding the file lets go, and stays out till the end
+        return _shell(path, writable_dir)
+
+
+def _shell(path: Path, writable_dir: Path | None) -> int:
     with analysis_connection(path):
         pass
     # `.safe_mode on` runs the lockdown's last two statements itself (external access off,

@@ -232,20 +232,21 @@ async def stream_chunks(
         if committing is not None:
             await committing
 
-    try:
-        while claimed := await next_chunk():
-            fetched = await (fetch or fetch_chunk)(source, claimed, client)
-            ingest_steps.tell(Step(source.id, Stage.FETCHED, len(fetched)))
-            await hand_over()
-            processing = asyncio.create_task(
-                finish_chunk(source, params, fetched, warehouse, pages)
-            )
-        await drain()
-    finally:
-        for stage in (processing, committing):
-            if stage is not None and not stage.done():
-                stage.cancel()
-        await asyncio.to_thread(warehouse.release, owner)
+    with warehouse.holding():  # one connection for the stream: no checkpoint a chunk
+        try:
+            while claimed := await next_chunk():
+                fetched = await (fetch or fetch_chunk)(source, claimed, client)
+                ingest_steps.tell(Step(source.id, Stage.FETCHED, len(fetched)))
+                await hand_over()
+                processing = asyncio.create_task(
+                    finish_chunk(source, params, fetched, warehouse, pages)
+                )
+            await drain()
+        finally:
+            for stage in (processing, committing):
+                if stage is not None and not stage.done():
+                    stage.cancel()
+            await asyncio.to_thread(warehouse.release, owner)
     return count
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from holding_stream import stream_writes
 
 from flows.cli import main
 from warehouse import store
@@ -124,6 +125,23 @@ def test_tab_completes_a_table_name_and_the_up_arrow_recalls_the_last_query(
     assert shell.quit() == 0
     history = (tmp_path / ".duckdb_history").read_text(encoding="utf-8")
     assert "select source_id, articles from daily_counts order by 1;" in history  # kept
+
+
+def test_the_shell_opens_while_a_run_holds_the_file_and_the_run_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    stream = stream_writes(path, 30)
+    try:
+        screen = Screen(path, tmp_path)  # the run lets go, and stays out while the shell is open
+        shown = screen.type("select count(*) > 2 as some from chunks;\r")
+        assert re.search(r"│\s*true\s*│", shown)
+        assert screen.quit() == 0
+        assert stream.stdout.readline().strip() == "done"
+        assert stream.wait(timeout=60) == 0
+    finally:
+        stream.kill()
+        stream.wait()
+    with store.connect(path, read_only=True) as conn:
+        assert conn.execute("SELECT count(DISTINCT i) FROM chunks").fetchone() == (30,)
 
 
 def test_the_shell_is_read_only_and_reaches_no_file_command_or_setting(

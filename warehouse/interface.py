@@ -8,6 +8,7 @@ names one, on a DuckLake that several workers share (warehouse/lake.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +44,7 @@ from warehouse.translations import PendingArticle
 class Warehouse(Protocol):
     """What the pipeline stores and asks; implementations own their SQL and transactions."""
 
+    def holding(self) -> AbstractContextManager[None]: ...
     def register_sources(self, sources: Sequence[Source]) -> None: ...
     def source_state(self, source_id: str) -> SourceState: ...
     def record_listings(
@@ -123,6 +125,11 @@ class DuckDBWarehouse:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
+
+    def holding(self) -> AbstractContextManager[None]:
+        """A block in which this process keeps its write connection between operations
+        (store.holding): a stream's chunks skip a checkpoint each; others waiting are let in."""
+        return store.holding(self.path)
 
     def register_sources(self, sources: Sequence[Source]) -> None:
         store.write(lambda conn: store.register_sources(conn, sources), self.path)

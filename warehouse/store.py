@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -32,6 +33,8 @@ MEMORY_LIMIT = "512MB"
 WRITE_WAIT_SECONDS = 300.0  # a writer waits out another run's load, clusters and index
 READ_WAIT_SECONDS = 10.0  # how long `newsflow sql` and `newsflow search` wait out a writer
 WAIT_LOG_SECONDS = 30.0  # a waiting writer says who holds the file this often
+WATCH_SECONDS = 0.1  # how often a held writer looks for processes waiting for the file
+DEFER_SECONDS = 2.0  # how long a writer that let go waits for a waiter to get in, at most
 # Not a Prefect logger: flows forward it to the run's log (PREFECT_LOGGING_EXTRA_LOGGERS=newsflow).
 log = logging.getLogger("newsflow.warehouse")
 T = TypeVar("T")
@@ -40,6 +43,18 @@ _HOLDER = re.compile(r"PID (\d+)")
 # and detaches the database on the first connect and the last close, and two threads doing
 # that at once fail with "Unique file handle conflict". Writes serialize in DuckDB anyway.
 _IN_PROCESS = threading.RLock()
+
+
+@dataclass
+class _Hold:
+    """The write connection a process keeps across its operations while a holding() block runs."""
+
+    scopes: int = 0
+    conn: duckdb.DuckDBPyConnection | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+_HOLDS: dict[Path, _Hold] = {}  # by the file's absolute path; changed under _IN_PROCESS
 
 
 class WarehouseBusy(RuntimeError):
@@ -91,18 +106,162 @@ def connect(
         raise FileNotFoundError(f"no warehouse at {path}: run `newsflow ingest` or `newsflow demo`")
     path.parent.mkdir(parents=True, exist_ok=True)
     with _IN_PROCESS:
-        yield from _open(path, read_only, wait_seconds, log_every)
+        hold = _HOLDS.get(path.absolute())
+        if hold is None:
+            yield from _open(path, read_only, wait_seconds, log_every)
+        elif read_only:  # DuckDB refuses a reader beside this process's own writer
+            _let_go(hold)
+            yield from _open(path, read_only, wait_seconds, log_every)
+        else:
+            yield from _held(path, hold, wait_seconds, log_every)
+
+
+@contextmanager
+def holding(path: Path | None = None) -> Iterator[None]:
+    """Within this block the process's writes to the file share one connection, closed at its end.
+
+    Each close checkpoints (DuckDB writes the WAL's rows into the file and syncs it): a third
+    of a chunk's commit with short connections. A held one checkpoints at DuckDB's WAL
+    threshold instead, and a kill -9 loses nothing committed (the next open replays the WAL).
+    DuckDB locks the file while it is open, so a process that waits for it (`newsflow sql`,
+    another run) says so beside the file (waiting_for), and the holder lets go as soon as the
+    operation in progress ends, then waits for it to get in before opening again. Blocks nest
+    and may run in several threads at once; on DuckLake this does nothing.
+    """
+    if backend(path) is not None:
+        yield
+        return
+    key = Path(path or db_path()).absolute()
+    with _IN_PROCESS:
+        hold = _HOLDS.setdefault(key, _Hold())
+        hold.scopes += 1
+        if hold.scopes == 1:
+            name = f"newsflow-hold-{key.name}"
+            threading.Thread(target=_watch, args=(key, hold), name=name, daemon=True).start()
+    try:
+        yield
+    finally:
+        with _IN_PROCESS:
+            hold.scopes -= 1
+            if hold.scopes == 0:
+                del _HOLDS[key]
+                hold.stop.set()
+                _let_go(hold)
+
+
+@contextmanager
+def waiting_for(path: Path) -> Iterator[None]:
+    """Tell a process holding the file (holding()) that this one waits for it, while the block
+    runs: one empty file named by this process's id in `<file>.waiting/`. Best effort: where
+    it cannot be written (a read-only directory), the holder lets go at its block's end only."""
+    mark = _waiting_dir(path) / str(os.getpid())
+    try:
+        mark.parent.mkdir(exist_ok=True)
+        mark.touch(exist_ok=False)
+    except OSError:  # FileExistsError: an outer block of this process marked it
+        yield
+        return
+    try:
+        yield
+    finally:
+        mark.unlink(missing_ok=True)
+
+
+def _waiting_dir(path: Path) -> Path:
+    return path.with_name(f"{path.name}.waiting")
+
+
+def _others_waiting(path: Path) -> bool:
+    """Whether another live process waits for the file; marks of dead ones are removed."""
+    try:
+        names = os.listdir(_waiting_dir(path))
+    except OSError:
+        return False
+    waiting = False
+    for name in names:
+        if name == str(os.getpid()) or not name.isdigit():
+            continue
+        if runners.running(int(name)):
+            waiting = True
+        else:
+            (_waiting_dir(path) / name).unlink(missing_ok=True)
+    return waiting
+
+
+def _watch(path: Path, hold: _Hold) -> None:
+    """Let go of the held connection once another process waits, between two operations."""
+    while not hold.stop.wait(WATCH_SECONDS):
+        if hold.conn is not None and _others_waiting(path):
+            with _IN_PROCESS:  # the operation in progress ends first
+                if not hold.stop.is_set():
+                    try:
+                        _let_go(hold)
+                    except duckdb.Error as exc:  # the next operation opens afresh and sees it
+                        log.warning("closing the held connection to %s failed: %s", path, exc)
+
+
+def _let_go(hold: _Hold) -> None:
+    """Close the held connection (DuckDB checkpoints); the next write opens another."""
+    conn, hold.conn = hold.conn, None
+    if conn is not None:
+        conn.close()
+
+
+def _held(
+    path: Path, hold: _Hold, wait_seconds: float, log_every: float
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The held connection, opened if need be; one that an operation failed on is closed."""
+    if hold.conn is None:
+        deadline = time.monotonic() + DEFER_SECONDS
+        while _others_waiting(path) and time.monotonic() < deadline:
+            time.sleep(0.02)  # after letting go: the waiter first, else it may never get in
+        hold.conn = _connect(path, False, wait_seconds, log_every)
+    try:
+        yield hold.conn
+    except BaseException:
+        _let_go(hold)
+        raise
 
 
 def _open(
     path: Path, read_only: bool, wait_seconds: float, log_every: float
 ) -> Iterator[duckdb.DuckDBPyConnection]:
+    conn = _connect(path, read_only, wait_seconds, log_every)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _connect(
+    path: Path, read_only: bool, wait_seconds: float, log_every: float
+) -> duckdb.DuckDBPyConnection:
+    """A new connection, once the file is free; writers set the memory cap and migrate."""
+    try:
+        conn = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        with waiting_for(path):
+            conn = _wait(path, read_only, wait_seconds, log_every)
+    try:
+        if not read_only:  # a reader may be locked down (the sandbox): it sets nothing
+            conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _wait(
+    path: Path, read_only: bool, wait_seconds: float, log_every: float
+) -> duckdb.DuckDBPyConnection:
     started = time.monotonic()
     next_log = started + log_every
     while True:
         try:
-            conn = duckdb.connect(str(path), read_only=read_only)
-            break
+            return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -124,13 +283,6 @@ def _open(
                 )
                 next_log += log_every
             time.sleep(0.2)
-    try:
-        if not read_only:  # a reader may be locked down (the sandbox): it sets nothing
-            conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-            migrate(conn)
-        yield conn
-    finally:
-        conn.close()
 
 
 def _open_lake(shared: lake.Lake, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -69,6 +69,11 @@ def _names(names: list[str] | tuple[str, ...]) -> frozenset[str]:
     return frozenset(" ".join(n.split()).casefold() for n in names if n.strip())
 
 
+def held_out(name: str) -> bool:
+    """A benchmark page's half by its name: the first 8 hex digits odd are held out."""
+    return int(name[:8], 16) % 2 == 1
+
+
 def load_labels(path: Path) -> dict[str, tuple[bool, Label]]:
     """Page name -> (held out, label)."""
     pages = json.loads(path.read_text(encoding="utf-8"))["pages"]
@@ -76,7 +81,7 @@ def load_labels(path: Path) -> dict[str, tuple[bool, Label]]:
     for name, entry in pages.items():
         authors = entry["authors"]
         labels[name] = (
-            entry.get("split") != "dev" and int(name[:8], 16) % 2 == 1,
+            entry.get("split") != "dev" and held_out(name),
             Label(
                 date.fromisoformat(entry["day"]) if entry["day"] else None,
                 datetime.fromisoformat(entry["time"]) if entry["time"] else None,

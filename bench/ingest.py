@@ -31,7 +31,7 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +41,7 @@ import trafilatura
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import served, sitemap_path, write_sources  # noqa: E402
-from bench.proctree import Measured, run_measured  # noqa: E402
+from bench.proctree import Measured, Peaks, run_measured  # noqa: E402
 from core.settings import VARIABLES  # noqa: E402
 from flows.serve import LocalStack, free_port  # noqa: E402
 from warehouse import store  # noqa: E402
@@ -62,6 +62,7 @@ class Row:
     peak_rss_mb: float
     flow_body_s: float | None
     articles: int
+    processes: list[dict[str, object]] = field(default_factory=list)  # each one's peaks, MB
 
 
 class Bench:
@@ -91,6 +92,12 @@ class Bench:
                 "SELECT epoch(ended_at - started_at) FROM runs ORDER BY ended_at DESC LIMIT 1"
             ).fetchone()
             stored = conn.execute("SELECT count(*) FROM articles").fetchone()
+            failed = conn.execute(
+                "SELECT outcome, any_value(error), count(*) FROM fetch_log WHERE kind = 'article' "
+                "AND outcome NOT IN ('stored', 'duplicate', 'revised', 'not_modified') GROUP BY 1"
+            ).fetchall()
+        for outcome, error, count in failed:  # why fewer were stored, if they were
+            print(f"    {count} pages {outcome}, e.g. {error}", flush=True)
         return _row("newsflow", case, stop - start, measured, body[0] if body else None, stored[0])
 
     def trafilatura_cli(self, case: str, count: int) -> Row:
@@ -135,9 +142,26 @@ def _row(
     tool: str, case: str, urls: int, measured: Measured, body: float | None, articles: int
 ) -> Row:
     rss = round(measured.peak_rss / 2**20, 1)
-    row = Row(tool, case, urls, round(measured.wall, 2), rss, body and round(body, 2), articles)
+    processes = [
+        {"pid": pid, "name": p.name, **{k: round(v / 2**20, 1) for k, v in _sizes(p).items()}}
+        for pid, p in measured.processes.items()
+        if p.rss >= 2**20 * 5 and tool == "newsflow"
+    ]
+    row = Row(
+        tool, case, urls, round(measured.wall, 2), rss, body and round(body, 2), articles, processes
+    )
     print(_line(row), flush=True)
+    for process in processes:
+        print(f"    {process['name'][:40]:40}", *(f"{k} {process[k]:7.1f}" for k in _SIZES))
     return row
+
+
+_SIZES = ("rss", "pss", "uss")
+
+
+def _sizes(peaks: Peaks) -> dict[str, int]:
+    """A process's peaks by name (MB once rounded): RSS, the issue's, then PSS and USS."""
+    return {name: getattr(peaks, name) for name in _SIZES}
 
 
 def _check(measured: Measured, what: str) -> None:

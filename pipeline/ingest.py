@@ -4,6 +4,8 @@ Plain async functions, no Prefect: flows/ingest.py wraps them as tasks. A source
 to the frontier first; then due URLs are leased in chunks, and each chunk is fetched,
 processed (in a process pool), translated and committed before the next results pile up.
 Memory is bounded by three chunks (fetching, processing, committing); a crash loses at most those.
+A chunk's bodies are packed for the archive as soon as they are fetched (a zstd frame is about a
+tenth of the str), and that frame is what the workers get and the commit archives.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from connectors.config import Source
 from connectors.discovery import Discovery, discover, in_window
 from connectors.http import HttpClient
 from connectors.records import FetchAttempt, Kind, Link, Outcome
-from pipeline.pages import PageProcessor
+from pipeline.pages import Packed, PageProcessor
 from pipeline.progress import Stage, Step, ingest_steps
 from processing.dedup import canonical_url
 from processing.records import UrlResult
 from processing.translate import translate_articles
+from warehouse.archive import Body
 from warehouse.frontier import Claimed, Refetch, lease_owner
 from warehouse.interface import Warehouse, WarehouseCache
-from warehouse.loads import RunKey
+from warehouse.loads import RunKey, pack_attempt
 
 CHUNK_SIZE = 200
 # A backfill's progress: in the flow run's log (PREFECT_LOGGING_EXTRA_LOGGERS=newsflow) and on
@@ -42,6 +45,28 @@ ChunkFetcher = Callable[
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A chunk on its way to commit: its URLs' attempts, their text let go once packed, and
+    the bodies packed for the archive by URL."""
+
+    fetched: list[tuple[Claimed, FetchAttempt]]
+    bodies: dict[str, Body]
+    results: list[UrlResult] | None = None  # once processed and translated
+
+
+def packed_chunk(fetched: list[tuple[Claimed, FetchAttempt]]) -> Chunk:
+    """The chunk with each body packed (compressed, keyed) and its str dropped."""
+    bodies: dict[str, Body] = {}
+    kept = []
+    for claimed, attempt in fetched:
+        if (body := pack_attempt(attempt)) is not None:
+            bodies[attempt.url] = body
+            attempt = replace(attempt, text=None)
+        kept.append((claimed, attempt))
+    return Chunk(kept, bodies)
 
 
 @dataclass(frozen=True)
@@ -186,22 +211,24 @@ async def stream_chunks(
     owner = lease_owner(f"{params.run.run_id}#{params.run.attempt}/{source.id}")
     started = clock()
     window = (params.since, params.until)
-    processing: asyncio.Task[list[UrlResult]] | None = None
+    processing: asyncio.Task[Chunk] | None = None
     committing: asyncio.Task[None] | None = None
     count = 0
 
-    async def commit(results: list[UrlResult]) -> None:
+    async def commit(chunk: Chunk) -> None:
         policy = lambda _: source.revisit  # noqa: E731
-        await asyncio.to_thread(warehouse.commit_chunk, params.run, results, policy, clock())
+        await asyncio.to_thread(
+            warehouse.commit_chunk, params.run, chunk.results or [], policy, clock(), chunk.bodies
+        )
 
     async def hand_over() -> None:
         """The processed chunk goes to commit once the previous commit is done (in order)."""
         nonlocal committing, count
         if processing is not None:
-            results = await processing
+            chunk = await processing
             if committing is not None:
                 await committing
-            committing = asyncio.create_task(commit(results))
+            committing = asyncio.create_task(commit(chunk))
             count += 1
 
     async def next_chunk() -> list[Claimed]:
@@ -237,9 +264,11 @@ async def stream_chunks(
             while claimed := await next_chunk():
                 fetched = await (fetch or fetch_chunk)(source, claimed, client)
                 ingest_steps.tell(Step(source.id, Stage.FETCHED, len(fetched)))
+                chunk = await asyncio.to_thread(packed_chunk, fetched)
+                del fetched  # the bodies' str: the chunk holds their frames
                 await hand_over()
                 processing = asyncio.create_task(
-                    finish_chunk(source, params, fetched, warehouse, pages)
+                    finish_chunk(source, params, chunk, warehouse, pages)
                 )
             await drain()
         finally:
@@ -262,31 +291,27 @@ async def fetch_chunk(
 
 
 async def finish_chunk(
-    source: Source,
-    params: IngestRun,
-    fetched: list[tuple[Claimed, FetchAttempt]],
-    warehouse: Warehouse,
-    pages: PageProcessor,
-) -> list[UrlResult]:
-    """Process and translate one fetched chunk: what its commit will write."""
-    results = await process_chunk(source, params, fetched, pages)
-    return await asyncio.to_thread(translate_results, results, warehouse, dict(source.translation))
+    source: Source, params: IngestRun, chunk: Chunk, warehouse: Warehouse, pages: PageProcessor
+) -> Chunk:
+    """Process and translate one fetched chunk: the chunk with what its commit will write."""
+    results = await process_chunk(source, params, chunk, pages)
+    choice = dict(source.translation)
+    translated = await asyncio.to_thread(translate_results, results, warehouse, choice)
+    return replace(chunk, results=translated)
 
 
 async def process_chunk(
-    source: Source,
-    params: IngestRun,
-    fetched: list[tuple[Claimed, FetchAttempt]],
-    pages: PageProcessor,
+    source: Source, params: IngestRun, chunk: Chunk, pages: PageProcessor
 ) -> list[UrlResult]:
     """Every fetched page through the one page path; failures keep their reason."""
+    fetched, bodies = chunk.fetched, chunk.bodies
     ok = [(c, a) for c, a in fetched if a.ok]
     done = await pages.process(
         source,
         [
             (
                 a.url,
-                a.text or "",
+                Packed(bodies[a.url].compressed) if a.url in bodies else a.text or "",
                 a.content_type,
                 a.attempted_at,
                 a.final_url,

@@ -11,12 +11,14 @@ sums, so the probabilities come out bit for bit the same (tests/test_language.py
 from __future__ import annotations
 
 import re
+from array import array
 from functools import lru_cache
 
 import numpy as np
 from langdetect.detector import Detector
 from langdetect.detector_factory import DetectorFactory
 from langdetect.lang_detect_exception import ErrorCode, LangDetectException
+from langdetect.utils.lang_profile import LangProfile
 from langdetect.utils.ngram import NGram
 
 _SPACES = re.compile(" +")
@@ -56,12 +58,52 @@ def _grams(word: str, known: dict[str, list[float]]) -> list[str]:
 
 
 class NgramDetectorFactory(DetectorFactory):
-    """A DetectorFactory whose detectors are NgramDetectors sharing its n-grams' vectors."""
+    """A DetectorFactory whose detectors are NgramDetectors sharing its n-grams' vectors.
+
+    The profiles are kept sparse: langdetect's map holds a list of 55 floats per n-gram (about
+    60 MB in every page worker), while an n-gram has a probability in 2 languages on average.
+    word_lang_prob_map maps each n-gram to its row; a row's (language, probability) entries
+    are arrays, from which a vector is made as it is needed (the same float64 values).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.vectors: dict[str, np.ndarray] = {}
         self.grams: dict[str, list[str]] = {}
+        self._entries = (array("l"), array("B"), array("d"))  # row, language, probability
+        self._rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add_profile(self, profile: LangProfile, index: int, langsize: int) -> None:
+        """As DetectorFactory.add_profile, into the sparse rows."""
+        if profile.name in self.langlist:
+            raise LangDetectException(
+                ErrorCode.DuplicateLangError, "Duplicate the same language profile."
+            )
+        self.langlist.append(profile.name)
+        rows, languages, probabilities = self._entries
+        for word in profile.freq:
+            row = self.word_lang_prob_map.setdefault(word, len(self.word_lang_prob_map))
+            length = len(word)
+            if 1 <= length <= 3:
+                rows.append(row)
+                languages.append(index)
+                probabilities.append(1.0 * profile.freq.get(word) / profile.n_words[length - 1])
+        self._rows = None
+
+    def vector(self, gram: str) -> np.ndarray:
+        """The n-gram's probability in each language (langdetect's list, as a vector)."""
+        if self._rows is None:
+            rows, languages, probabilities = (np.frombuffer(a, a.typecode) for a in self._entries)
+            order = np.argsort(rows, kind="stable")
+            starts = np.searchsorted(rows[order], np.arange(len(self.word_lang_prob_map) + 1))
+            self._rows = (starts, languages[order], probabilities[order])
+        starts, languages, probabilities = self._rows
+        row = self.word_lang_prob_map[gram]
+        vector = np.zeros(len(self.langlist))
+        vector[languages[starts[row] : starts[row + 1]]] = probabilities[
+            starts[row] : starts[row + 1]
+        ]
+        return vector
 
     def _create_detector(self) -> NgramDetector:
         if not self.langlist:
@@ -74,6 +116,7 @@ class NgramDetector(Detector):
 
     def __init__(self, factory: NgramDetectorFactory) -> None:
         super().__init__(factory)
+        self.factory = factory
         self.vectors = factory.vectors
         self.grams = factory.grams
 
@@ -82,7 +125,7 @@ class NgramDetector(Detector):
         if (vector := self.vectors.get(gram)) is None:
             if len(self.vectors) >= _MAX_VECTORS:
                 self.vectors.clear()
-            vector = self.vectors[gram] = np.array(self.word_lang_prob_map[gram])
+            vector = self.vectors[gram] = self.factory.vector(gram)
         return vector
 
     def append(self, text: str) -> None:

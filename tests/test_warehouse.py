@@ -20,11 +20,13 @@ import zstandard
 from connectors.config import Revisit, load_sources
 from connectors.records import FetchAttempt, Link, ListingOutcome, Outcome
 from flows import cli
+from pipeline.ingest import packed_chunk
 from processing.page import process_page
 from processing.records import Translation, UrlResult
 from warehouse import frontier, store
 from warehouse.archive import archived_pages, archived_urls, read_bodies
 from warehouse.export import export_parquet
+from warehouse.frontier import Claimed
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
 from warehouse.schema import current_version, latest_version, migrations
@@ -358,6 +360,33 @@ def _listing(source_id: str, url: str, links: list[str], when: datetime = NOW) -
     body = f"<rss><channel>{items}</channel></rss>"
     listed, rss = ListingOutcome.LISTED, "application/rss+xml"
     return FetchAttempt(source_id, url, listed, when, 200, rss, body, kind="listing")
+
+
+def test_a_chunk_whose_bodies_wait_packed_is_stored_as_one_with_its_text(tmp_path):
+    """The pipeline packs a chunk's bodies once fetched and lets their text go (memory): the
+    commit must archive and reference them exactly as it does from the text."""
+    chunk = [_fetched("https://c/1"), _fetched("https://c/2", "Floods closed the bridge. " * 40)]
+    chunk.append(_failed("https://c/3"))
+    listed = Claimed(Link("caliber-az", "https://c/"), 0)  # what packing ignores
+    packed_as_fetched = packed_chunk([(listed, r.attempt) for r in chunk])
+    bodies = packed_as_fetched.bodies
+    without_text = [
+        replace(r, attempt=a) for r, (_, a) in zip(chunk, packed_as_fetched.fetched, strict=True)
+    ]
+    assert [r.attempt.text for r in without_text] == [None] * 3 and len(bodies) == 2
+    stored = []
+    for name, results, packed in (("text", chunk, None), ("packed", without_text, bodies)):
+        path = tmp_path / f"{name}.duckdb"
+        DuckDBWarehouse(path).commit_chunk(RunKey("r"), results, lambda _: POLICY, NOW, packed)
+        with store.connect(path) as conn:
+            keys = conn.execute("select url, raw_sha256 from fetch_log order by url").fetchall()
+            archive = conn.execute("select * from raw_archive order by sha256").fetchall()
+            articles = conn.execute("select url, raw_sha256 from articles order by url").fetchall()
+            texts = read_bodies(conn, [k for _, k in keys if k])
+        files = sorted(f.read_bytes() for f in path.with_suffix(".archive").rglob("*.zst"))
+        stored.append((keys, archive, articles, texts, files))
+    assert stored[0] == stored[1]
+    assert stored[0][0][2] == ("https://c/3", None) and len(stored[0][4]) == 2
 
 
 def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):

@@ -30,7 +30,7 @@ from warehouse import (
     store,
     translations,
 )
-from warehouse.archive import ArchivedPage
+from warehouse.archive import ArchivedPage, Body
 from warehouse.frontier import Claimed, Refetch
 from warehouse.health import CanaryCheck
 from warehouse.loads import LoadResult, RunKey
@@ -69,6 +69,7 @@ class Warehouse(Protocol):
         results: Sequence[UrlResult],
         policy: Callable[[str], Revisit],
         now: datetime,
+        packed: Mapping[str, Body] | None = None,
     ) -> LoadResult: ...
     def release(self, owner: str) -> None: ...
     def leased_elsewhere(self, source_id: str, owner: str, now: datetime) -> int: ...
@@ -180,11 +181,14 @@ class DuckDBWarehouse:
         results: Sequence[UrlResult],
         policy: Callable[[str], Revisit],
         now: datetime,
+        packed: Mapping[str, Body] | None = None,
     ) -> LoadResult:
-        """The chunk's load, then reposts, search index and stories for what it added or revised."""
+        """The chunk's load, then reposts, search index and stories for what it added or revised.
+
+        packed: the chunk's bodies packed for the archive, by URL (see loads.commit_chunk)."""
 
         def operation(conn: duckdb.DuckDBPyConnection) -> LoadResult:
-            loaded = loads.commit_chunk(conn, run, results, policy, now)
+            loaded = loads.commit_chunk(conn, run, results, policy, now, packed)
             if loaded.inserted or loaded.duplicates or loaded.revised:
                 clusters.assign_clusters(conn)
                 refresh_index(conn)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
@@ -71,6 +71,7 @@ def commit_chunk(
     results: Sequence[UrlResult],
     policy: Callable[[str], Revisit],
     now: datetime,
+    packed: Mapping[str, Body] | None = None,
 ) -> LoadResult:
     """Load one chunk of fetched URLs atomically, and set each URL's frontier state.
 
@@ -81,9 +82,11 @@ def commit_chunk(
     "not_modified" for a 304). A listed URL that led to an article under another URL (a
     redirect, its canonical on the same site) becomes an alias of it. The editions a page links
     to join its edition group. policy(source_id) is the source's revisit policy. If anything
-    fails, nothing of the chunk is written.
+    fails, nothing of the chunk is written. packed: bodies already packed for the archive, by
+    URL, whose attempts let their text go (the pipeline packs a chunk's bodies once fetched).
     """
-    keys = _archive(conn, [r.attempt for r in results])
+    packed = packed or {}
+    keys = _archive(conn, [r.attempt for r in results], packed)
     with transaction(conn):
         candidates = _own_first(results)
         stored = _stored(conn, [a.url for a in candidates] + [r.attempt.url for r in results])
@@ -122,7 +125,7 @@ def commit_chunk(
                     attempt = replace(attempt, outcome=Outcome.DUPLICATE, error=reason)
             logged.append(attempt)
             states += _states(result, attempt, duplicate_of, stored, policy, now)
-        _log(conn, run, logged, keys)
+        _log(conn, run, logged, keys, packed)
         frontier.write_states(conn, states)
     counts = Counter(a.outcome for a in logged)
     return LoadResult(
@@ -486,7 +489,11 @@ def _text_duplicates(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -
     return duplicates
 
 
-def _archive(conn: duckdb.DuckDBPyConnection, attempts: Sequence[FetchAttempt]) -> dict[str, str]:
+def _archive(
+    conn: duckdb.DuckDBPyConnection,
+    attempts: Sequence[FetchAttempt],
+    packed: Mapping[str, Body] | None = None,
+) -> dict[str, str]:
     """Archive every fetched body (zstd, once per SHA-256); returns {url: sha256}.
 
     Files go to disk before the rows that name them, and the rows in their own transaction:
@@ -495,9 +502,8 @@ def _archive(conn: duckdb.DuckDBPyConnection, attempts: Sequence[FetchAttempt]) 
     keys: dict[str, str] = {}
     bodies: dict[str, Body] = {}
     for attempt in attempts:
-        if attempt.text is None:
+        if (body := pack_attempt(attempt) or (packed or {}).get(attempt.url)) is None:
             continue
-        body = pack(attempt.text, attempt.content_type, _utc(attempt.attempted_at))
         keys[attempt.url] = body.sha256
         bodies.setdefault(body.sha256, body)
     if bodies:
@@ -590,12 +596,21 @@ _LOG_SCHEMA = pa.schema(
 )
 
 
+def pack_attempt(attempt: FetchAttempt) -> Body | None:
+    """A fetched body as the archive keeps it (None: the attempt has no text)."""
+    if attempt.text is None:
+        return None
+    return pack(attempt.text, attempt.content_type, _utc(attempt.attempted_at))
+
+
 def _log(
     conn: duckdb.DuckDBPyConnection,
     run: RunKey,
     attempts: Sequence[FetchAttempt],
     keys: dict[str, str],
+    packed: Mapping[str, Body] | None = None,
 ) -> None:
+    packed = packed or {}
     rows = [
         {
             "id": uuid.uuid4().int >> 65,  # no sequence: writers on DuckLake share no counter
@@ -607,7 +622,7 @@ def _log(
             "http_status": a.http_status,
             "error": a.error,
             "attempted_at": _utc(a.attempted_at),
-            "raw_sha256": keys.get(a.url) if a.text is not None else None,
+            "raw_sha256": keys.get(a.url) if a.text is not None or a.url in packed else None,
             "kind": str(a.kind),
         }
         for a in attempts

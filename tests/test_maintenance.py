@@ -83,24 +83,35 @@ def test_old_listing_bodies_leave_the_disk_and_so_do_files_of_lost_commits(tmp_p
     path = tmp_path / "w.duckdb"
     _warehouse(path)
     root = tmp_path / "w.archive"
-    before = {p.name for p in root.rglob("*.zst")}
-    # what a crash leaves: a body written for a commit that never landed, a half-written one
+
+    def files() -> set[str]:
+        return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+    before = files()
+    # what a crash leaves: bodies written for a commit that never landed, half-written ones,
+    # as packs and as the files a body that came before them
+    day = root / "packs" / "2026-01-01"
+    day.mkdir(parents=True)
+    lost_pack, half_pack = day / f"{'a' * 32}.pack", day / f"{'b' * 32}.pack"
     lost, half = root / "ab" / "cd" / f"{'ab' * 32}.zst", root / "ab" / "cd" / "ef.zst.7.partial"
     lost.parent.mkdir(parents=True, exist_ok=True)
-    lost.write_bytes(b"lost")
-    half.write_bytes(b"half")
-    os.utime(lost, (0, 0))
-    os.utime(half, (0, 0))
+    for made in (lost, half, lost_pack, half_pack):
+        made.write_bytes(b"lost")
+        os.utime(made, (0, 0))
+    os.utime(day, (0, 0))
     in_flight = root / "ab" / "ce" / f"{'ac' * 32}.zst"  # a commit under way: young, kept
-    in_flight.parent.mkdir(parents=True, exist_ok=True)
-    in_flight.write_bytes(b"new")
+    in_flight_pack = root / "packs" / "2026-12-31" / f"{'c' * 32}.pack"
+    for made in (in_flight, in_flight_pack):
+        made.parent.mkdir(parents=True, exist_ok=True)
+        made.write_bytes(b"new")
     done = maintain(30, path)
     assert (done.listing_bodies_released, done.bodies_dropped) == (1, 1)
     with store.connect(path) as conn:
-        kept = {r[0] + ".zst" for r in conn.execute("select sha256 from raw_archive").fetchall()}
-    after = {p.name for p in root.rglob("*") if p.is_file()}
-    assert len(before) == 3 and kept < before  # the old feed's body is gone from the disk too
-    assert after == kept | {in_flight.name}
+        kept = {r[0] for r in conn.execute("select pack from raw_archive").fetchall()}
+    assert len(before) == 3 and kept < before  # the old feed's pack is gone from the disk too
+    young = {p.relative_to(root).as_posix() for p in (in_flight, in_flight_pack)}
+    assert files() == kept | young
+    assert not day.exists()  # an old day's folder left empty goes too
 
 
 @pytest.mark.usefixtures("prefect_api")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from core.settings import Settings, current, use
 from fixture_site import FixtureSite
@@ -42,11 +44,20 @@ def test_ingest_archives_every_fetched_body(ingested_then_offline):
         _rows("select kind, count(*) from fetch_log where raw_sha256 is not null group by 1")
     )
     assert kinds["listing"] > 0 and kinds["article"] > 0
-    # each body is a zstd file beside the warehouse, named by its key, of the size recorded
+    # the bodies are packs beside the warehouse: each body a zstd frame of the size recorded,
+    # the frames of a pack one after another, and no file that no row names
     archive = store.db_path().with_name(f"{store.db_path().stem}.archive")
-    files = {p.name: p.stat().st_size for p in archive.rglob("*") if p.is_file()}
-    stored = _rows("select sha256, stored_size from raw_archive")
-    assert files == {f"{key}.zst": size for key, size in stored}
+    files = {p.relative_to(archive).as_posix(): p for p in archive.rglob("*") if p.is_file()}
+    stored = _rows("select sha256, pack, pack_offset, stored_size from raw_archive")
+    assert set(files) == {pack for _, pack, _, _ in stored}
+    decompressor = zstandard.ZstdDecompressor()
+    for pack, path in files.items():
+        frames = sorted((offset, size, key) for key, name, offset, size in stored if name == pack)
+        assert sum(size for _, size, _ in frames) == path.stat().st_size
+        data = path.read_bytes()
+        for offset, size, key in frames:
+            body = decompressor.decompress(data[offset : offset + size])
+            assert hashlib.sha256(body).hexdigest() == key
 
 
 def test_reprocess_with_the_site_gone_gives_the_same_articles(

@@ -380,13 +380,16 @@ def test_a_chunk_whose_bodies_wait_packed_is_stored_as_one_with_its_text(tmp_pat
         DuckDBWarehouse(path).commit_chunk(RunKey("r"), results, lambda _: POLICY, NOW, packed)
         with store.connect(path) as conn:
             keys = conn.execute("select url, raw_sha256 from fetch_log order by url").fetchall()
-            archive = conn.execute("select * from raw_archive order by sha256").fetchall()
+            archive = conn.execute(
+                "select * exclude (pack) from raw_archive order by sha256"  # a new name each
+            ).fetchall()
             articles = conn.execute("select url, raw_sha256 from articles order by url").fetchall()
             texts = read_bodies(conn, [k for _, k in keys if k])
-        files = sorted(f.read_bytes() for f in path.with_suffix(".archive").rglob("*.zst"))
+        archived = path.with_suffix(".archive").rglob("*")
+        files = sorted(f.read_bytes() for f in archived if f.is_file())
         stored.append((keys, archive, articles, texts, files))
     assert stored[0] == stored[1]
-    assert stored[0][0][2] == ("https://c/3", None) and len(stored[0][4]) == 2
+    assert stored[0][0][2] == ("https://c/3", None) and len(stored[0][4]) == 1  # one pack
 
 
 def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
@@ -412,18 +415,29 @@ def test_fetched_bodies_are_archived_compressed_and_referenced(tmp_path):
         ).fetchone()
         assert size == len(html) and stored < size / 10
         assert conn.execute("select count(*) from raw_archive").fetchone() == (2,)
-    # the bodies are files beside the warehouse, named by their key
-    files = sorted(p.name for p in (tmp_path / "w.archive").rglob("*") if p.is_file())
-    assert files == sorted(f"{key}.zst" for key in keys.values())
-    assert (
-        tmp_path / "w.archive" / row[0][:2] / row[0][2:4] / f"{row[0]}.zst"
-    ).stat().st_size == stored
+        places = conn.execute(
+            "select sha256, pack, pack_offset, stored_size from raw_archive order by pack_offset"
+        ).fetchall()
+    # the bodies are one pack beside the warehouse (the second commit wrote none): their zstd
+    # frames one after another, where the rows say
+    files = [p for p in (tmp_path / "w.archive").rglob("*") if p.is_file()]
+    assert [p.relative_to(tmp_path / "w.archive").as_posix() for p in files] == [places[0][1]]
+    frames = files[0].read_bytes()
+    assert [(pack, offset) for _, pack, offset, _ in places] == [
+        (places[0][1], 0),
+        (places[0][1], places[0][3]),
+    ]
+    assert len(frames) == sum(size for *_, size in places)
+    decompressor = zstandard.ZstdDecompressor()
+    for sha256, _, offset, size in places:
+        body = decompressor.decompress(frames[offset : offset + size])
+        assert hashlib.sha256(body).hexdigest() == sha256
 
 
 def test_the_archive_goes_where_newsflow_archive_says(tmp_path, monkeypatch, configure):
     configure(archive=Path(tmp_path / "shared" / "bodies"))
     _commit(tmp_path / "w.duckdb", _fetched("https://c/1"))
-    assert len(list((tmp_path / "shared" / "bodies").rglob("*.zst"))) == 1
+    assert len(list((tmp_path / "shared" / "bodies" / "packs").rglob("*.pack"))) == 1
     assert not (tmp_path / "w.archive").exists()
 
 
@@ -455,6 +469,19 @@ def test_upgrading_moves_archived_bodies_out_of_the_table_into_files(tmp_path):
         pages = archived_pages(conn, archived_urls(conn))
         assert [(p.url, p.html) for p in pages] == [("https://c/kept", html)]
     assert (tmp_path / "w.archive" / key[:2] / key[2:4] / f"{key}.zst").is_file()
+    # bodies archived since go to packs (0021); both layouts are read, in one call too
+    later = _fetched("https://c/later", "Floods closed the bridge. " * 40)
+    _commit(path, later)
+    with store.connect(path) as conn:
+        rows = conn.execute("select sha256, pack from raw_archive order by pack nulls first")
+        (old, none), (new, pack) = rows.fetchall()
+        assert (old, none) == (key, None) and pack.startswith("packs/")
+        assert read_bodies(conn, [new, old, new]) == [later.attempt.text, html, later.attempt.text]
+        pages = archived_pages(conn, archived_urls(conn))
+        assert [(p.url, p.html) for p in pages] == [
+            ("https://c/kept", html),
+            ("https://c/later", later.attempt.text),
+        ]
 
 
 def test_a_run_is_recorded_with_its_counts(tmp_path):

@@ -2,9 +2,18 @@
 
 Keeping bodies lets the pipeline re-extract, re-detect and re-translate without fetching again.
 Bodies are the decoded page text stored as UTF-8, so a re-read never guesses the charset again.
-Each body is a file beside the warehouse (`data/newsflow.archive/ab/cd/<sha256>.zst`; on
-DuckLake `archive/` under its data path); the raw_archive table keeps its key and sizes. In
-the table itself every append made DuckDB's checkpoint rewrite the row group holding all the
+They live beside the warehouse (`data/newsflow.archive/`; on DuckLake `archive/` under its data
+path), and the raw_archive table keeps each one's key, sizes and place:
+
+- since migration 0021, in packs: one file a commit (`packs/<day>/<uuid>.pack`), the commit's
+  new bodies' zstd frames one after another, written and fsynced (file and directory) before
+  the rows that name them (`pack`, `pack_offset`, `stored_size`) commit. A file a body cost a
+  mkdir, an open and a rename each, and two syncs of the whole file system a chunk: most of a
+  chunk's commit. A pack is self-delimiting (zstd frames; each body's key is its SHA-256), so
+  it can be read without the table too: `zstd -dc <pack>` prints its bodies one after another;
+- before it, a file a body (`ab/cd/<sha256>.zst`, rows with no pack); they are read as they are.
+
+In the table itself every append made DuckDB's checkpoint rewrite the row group holding all the
 bodies: 0.4 s per commit at 5k articles, and growing with the archive.
 """
 
@@ -14,9 +23,11 @@ import ctypes
 import hashlib
 import os
 import time
+import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -26,7 +37,7 @@ import zstandard
 from core.settings import VARIABLES
 from core.settings import current as current_settings
 from warehouse import lake
-from warehouse.sql import registered, url_table
+from warehouse.sql import registered, transaction, url_table
 
 ARCHIVE_SCHEMA = pa.schema(
     [
@@ -35,12 +46,16 @@ ARCHIVE_SCHEMA = pa.schema(
         ("size", pa.int64()),
         ("stored_size", pa.int64()),
         ("archived_at", pa.timestamp("us", tz="UTC")),
+        ("pack", pa.string()),
+        ("pack_offset", pa.int64()),
     ]
 )
 # zstd's default level. On the 181 benchmark pages: 5.1x smaller at 220 MB/s, against 5.6x at
 # 43 MB/s for level 10, whose compression took a fifth of the commit thread's time at ingest.
 _LEVEL = 3
 SUFFIX = ".zst"
+PACKS = "packs"  # the packs' directory under the archive's root, a folder a day in it
+PACK_SUFFIX = ".pack"
 ORPHAN_AGE_SECONDS = 24 * 3600  # a file without a row this old was written by a lost commit
 
 
@@ -54,14 +69,17 @@ class Body:
     compressed: bytes
     archived_at: datetime
 
-    def row(self) -> dict[str, object]:
-        """Its raw_archive row (the frame itself goes to a file)."""
+    def row(self, pack: str | None = None, offset: int | None = None) -> dict[str, object]:
+        """Its raw_archive row (the frame itself goes to a file): where in which pack, or no
+        pack for a file of its own."""
         return {
             "sha256": self.sha256,
             "content_type": self.content_type,
             "size": self.size,
             "stored_size": len(self.compressed),
             "archived_at": self.archived_at,
+            "pack": pack,
+            "pack_offset": offset,
         }
 
 
@@ -112,8 +130,9 @@ def body_path(root: Path, sha256: str) -> Path:
 
 
 def write_bodies(root: Path, bodies: Iterable[Body]) -> None:
-    """Write the bodies not yet on disk; all are durable when this returns, so a row
-    committed after it may name them.
+    """Write the bodies not yet on disk as a file each (the layout before packs, which
+    migration 0013 still writes); all are durable when this returns, so a row committed after
+    it may name them.
 
     Each body goes to a temporary name, the chunk's files are synced at once, and only then
     renamed and synced again: a crash leaves no half-written body under a real key, at two
@@ -134,6 +153,76 @@ def write_bodies(root: Path, bodies: Iterable[Body]) -> None:
     for path, partial in pending.items():
         partial.replace(path)
     _sync(root, {path.parent for path in pending})
+
+
+def write_pack(root: Path, bodies: Sequence[Body], now: datetime | None = None) -> pa.Table:
+    """Write these bodies into one new pack and return their raw_archive rows (ARCHIVE_SCHEMA).
+
+    The pack is durable when this returns (its data and its directory entry fsynced), so a row
+    committed after it may name it. A crash before leaves a pack no row names, which
+    sweep_orphans removes: never a row that names a body not on disk. The name is new (a
+    UUID): two writers never share a pack, and a pack is never written twice.
+    """
+    if not bodies:
+        return ARCHIVE_SCHEMA.empty_table()
+    day = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d")
+    name = f"{PACKS}/{day}/{uuid.uuid4().hex}{PACK_SUFFIX}"
+    path = root / name
+    _make_durable_dirs(path.parent)
+    rows, offset = [], 0
+    for body in bodies:
+        rows.append(body.row(name, offset))
+        offset += len(body.compressed)
+    data = memoryview(b"".join(body.compressed for body in bodies))
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        while data:
+            data = data[os.write(descriptor, data) :]
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    _fsync_dir(path.parent)
+    return pa.Table.from_pylist(rows, ARCHIVE_SCHEMA)
+
+
+def store_bodies(conn: duckdb.DuckDBPyConnection, bodies: Iterable[Body]) -> None:
+    """Archive the bodies the warehouse does not have yet: one pack for them all, then their
+    rows, in one transaction that commits only once the pack is durable."""
+    by_key = {body.sha256: body for body in bodies}
+    if not by_key:
+        return
+    root = archive_root(conn)
+    candidates = pa.table({"sha256": pa.array(list(by_key), pa.string())})
+    with transaction(conn):
+        with registered(conn, candidates=candidates):
+            known = conn.execute(
+                "SELECT sha256 FROM raw_archive JOIN candidates USING (sha256)"
+            ).fetchall()
+        for (sha256,) in known:
+            by_key.pop(sha256, None)
+        if not by_key:
+            return
+        rows = write_pack(root, list(by_key.values()))
+        with registered(conn, archive_rows=rows):
+            conn.execute("INSERT INTO raw_archive BY NAME SELECT * FROM archive_rows")
+
+
+def _make_durable_dirs(directory: Path) -> None:
+    """Make a directory and any missing parents, each one's entry synced in its parent."""
+    if directory.is_dir():
+        return
+    missing = [directory, *(p for p in directory.parents if not p.is_dir())]
+    for made in reversed(missing):
+        made.mkdir(exist_ok=True)
+        _fsync_dir(made.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _sync(root: Path, paths: Iterable[Path]) -> None:
@@ -165,25 +254,85 @@ def _libc_syncfs() -> Callable[[int], int] | None:
 _syncfs = _libc_syncfs()
 
 
-def delete_bodies(root: Path, keys: Iterable[str]) -> None:
-    """Remove the files of bodies whose rows are gone."""
-    for sha256 in keys:
-        body_path(root, sha256).unlink(missing_ok=True)
+def delete_bodies(
+    conn: duckdb.DuckDBPyConnection, dropped: Iterable[tuple[str, str | None]]
+) -> None:
+    """Remove what held these bodies, whose rows are gone ((key, pack) each): a body's own file,
+    or its pack once no row names it any more. A pack named by committed rows is complete and
+    never written again (each write makes a new one), so nothing is in flight in it."""
+    root = archive_root(conn)
+    packs: set[str] = set()
+    for sha256, pack in dropped:
+        if pack is None:
+            body_path(root, sha256).unlink(missing_ok=True)
+        else:
+            packs.add(pack)
+    if not packs:
+        return
+    with registered(conn, candidates=pa.table({"pack": pa.array(sorted(packs), pa.string())})):
+        named = conn.execute(
+            "SELECT DISTINCT pack FROM raw_archive JOIN candidates USING (pack)"
+        ).fetchall()
+    for pack in packs - {name for (name,) in named}:
+        (root / pack).unlink(missing_ok=True)
 
 
-def _load(root: Path, sha256: str, decompressor: zstandard.ZstdDecompressor) -> str:
-    path = body_path(root, sha256)
-    try:
-        frame = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise KeyError(f"archived body {sha256} is missing its file {path}") from exc
-    return decompressor.decompress(frame).decode("utf-8")
+@dataclass(frozen=True)
+class _Place:
+    """Where a body's frame is: its own file (pack None), or stored_size bytes of a pack."""
+
+    sha256: str
+    pack: str | None
+    offset: int | None
+    stored_size: int | None
+
+
+def _read(root: Path, places: Sequence[_Place]) -> list[str]:
+    """The bodies at these places, in order; each pack is opened once."""
+    frames: dict[int, bytes] = {}
+    by_pack: dict[str, list[int]] = defaultdict(list)
+    for i, place in enumerate(places):
+        if place.pack is None:
+            path = body_path(root, place.sha256)
+            try:
+                frames[i] = path.read_bytes()
+            except FileNotFoundError as exc:
+                raise KeyError(f"archived body {place.sha256} is missing its file {path}") from exc
+        else:
+            by_pack[place.pack].append(i)
+    for pack, indexes in by_pack.items():
+        path = root / pack
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except FileNotFoundError as exc:
+            key = places[indexes[0]].sha256
+            raise KeyError(f"archived body {key} is missing its pack {path}") from exc
+        try:
+            for i in indexes:
+                place = places[i]
+                size, offset = int(place.stored_size or 0), int(place.offset or 0)
+                frames[i] = os.pread(descriptor, size, offset)
+                if len(frames[i]) != size:
+                    raise KeyError(f"archived body {place.sha256} is cut short in {path}")
+        finally:
+            os.close(descriptor)
+    decompressor = zstandard.ZstdDecompressor()
+    return [decompressor.decompress(frames[i]).decode("utf-8") for i in range(len(places))]
 
 
 def read_bodies(conn: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[str]:
-    """The bodies with these keys, in order (each must have a raw_archive row)."""
-    root, decompressor = archive_root(conn), zstandard.ZstdDecompressor()
-    return [_load(root, sha256, decompressor) for sha256 in keys]
+    """The bodies with these keys, in order (each must have a raw_archive row, or a file of
+    its own from before packs)."""
+    keys = list(keys)
+    wanted = pa.table({"sha256": pa.array(sorted(set(keys)), pa.string())})
+    with registered(conn, wanted=wanted):
+        found = conn.execute(
+            "SELECT sha256, pack, pack_offset, stored_size FROM raw_archive "
+            "JOIN wanted USING (sha256) WHERE pack IS NOT NULL"
+        ).fetchall()
+    packed = {row[0]: _Place(*row) for row in found}
+    places = [packed.get(key) or _Place(key, None, None, None) for key in keys]
+    return _read(archive_root(conn), places)
 
 
 def archived_urls(
@@ -216,30 +365,31 @@ def archived_pages(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list
     """These stored articles with the body each came from (one chunk of archived_urls)."""
     with registered(conn, wanted=url_table(urls)):
         rows = conn.execute(
-            "SELECT a.url, a.source_id, a.fetched_at, r.sha256 "
+            "SELECT a.url, a.source_id, a.fetched_at, "
+            "r.sha256, r.pack, r.pack_offset, r.stored_size "
             "FROM articles a JOIN raw_archive r ON r.sha256 = a.raw_sha256 "
             "WHERE a.url IN (SELECT url FROM wanted) ORDER BY a.url"
         ).fetchall()
-    bodies = read_bodies(conn, [sha256 for *_, sha256 in rows])
+    bodies = _read(archive_root(conn), [_Place(*row[3:]) for row in rows])
     return [
         ArchivedPage(url, source, fetched, body)
-        for (url, source, fetched, _), body in zip(rows, bodies, strict=True)
+        for (url, source, fetched, *_), body in zip(rows, bodies, strict=True)
     ]
 
 
 def sweep_orphans(conn: duckdb.DuckDBPyConnection) -> int:
-    """Delete body files that no row names, older than a day; returns how many.
+    """Delete body files and packs that no row names, older than a day; returns how many.
 
     They are bodies written for a commit that never landed (a crash between file and row, or
-    in the middle of a file); the age keeps a commit in flight, whose rows are not visible
-    yet, from losing its files.
+    in the middle of a file), and packs whose every body maintenance dropped; the age keeps a
+    commit in flight, whose rows are not visible yet, from losing its files.
     """
     root = archive_root(conn)
     if not root.is_dir():
         return 0
     cutoff = time.time() - ORPHAN_AGE_SECONDS
-    removed = 0
-    for top in sorted(p for p in root.iterdir() if p.is_dir()):
+    removed = _sweep_packs(conn, root / PACKS, cutoff)
+    for top in sorted(p for p in root.iterdir() if p.is_dir() and p.name != PACKS):
         files = [f for f in top.glob("*/*") if f.is_file()]
         if not files:
             continue
@@ -256,4 +406,29 @@ def sweep_orphans(conn: duckdb.DuckDBPyConnection) -> int:
             if not kept and path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
                 removed += 1
+    return removed
+
+
+def _sweep_packs(conn: duckdb.DuckDBPyConnection, packs: Path, cutoff: float) -> int:
+    """Delete the packs under packs/ that no raw_archive row names, older than cutoff."""
+    if not packs.is_dir():
+        return 0
+    removed = 0
+    old_days = datetime.fromtimestamp(cutoff, UTC).strftime("%Y-%m-%d")  # before yesterday
+    for day in sorted(p for p in packs.iterdir() if p.is_dir()):
+        files = [f for f in day.iterdir() if f.is_file()]
+        names = [f"{PACKS}/{day.name}/{f.name}" for f in files]
+        with registered(conn, candidates=pa.table({"pack": pa.array(names, pa.string())})):
+            named = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT pack FROM raw_archive JOIN candidates USING (pack)"
+                ).fetchall()
+            }
+        for path, name in zip(files, names, strict=True):
+            if name not in named and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        if day.name < old_days and not any(day.iterdir()):  # no writer is writing there
+            day.rmdir()
     return removed

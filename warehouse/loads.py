@@ -23,9 +23,9 @@ from connectors.records import FetchAttempt, FrontierState, Link, Outcome, Trans
 from processing.dedup import canonical_url
 from processing.records import Article, UrlResult
 from warehouse import frontier, translations
-from warehouse.archive import ARCHIVE_SCHEMA, Body, archive_root, pack, write_bodies
+from warehouse.archive import Body, pack, store_bodies
 from warehouse.revisit import next_due, recheck_due
-from warehouse.sql import merge, registered, transaction, url_table
+from warehouse.sql import registered, transaction, url_table
 from warehouse.stories import queue_stories
 
 
@@ -496,8 +496,9 @@ def _archive(
 ) -> dict[str, str]:
     """Archive every fetched body (zstd, once per SHA-256); returns {url: sha256}.
 
-    Files go to disk before the rows that name them, and the rows in their own transaction:
-    an orphan body after a crash costs space (maintenance sweeps it), never consistency.
+    The new ones go to disk (one pack) before the rows that name them, and the rows in their own
+    transaction: an orphan pack after a crash costs space (maintenance sweeps it), never
+    consistency.
     """
     keys: dict[str, str] = {}
     bodies: dict[str, Body] = {}
@@ -506,11 +507,7 @@ def _archive(
             continue
         keys[attempt.url] = body.sha256
         bodies.setdefault(body.sha256, body)
-    if bodies:
-        write_bodies(archive_root(conn), bodies.values())
-        with transaction(conn):
-            table = pa.Table.from_pylist([b.row() for b in bodies.values()], ARCHIVE_SCHEMA)
-            merge(conn, "raw_archive", table, ["sha256"], replace=False)
+    store_bodies(conn, bodies.values())
     return keys
 
 

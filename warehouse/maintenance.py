@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse import lake, store
-from warehouse.archive import archive_root, delete_bodies, sweep_orphans
+from warehouse.archive import delete_bodies, sweep_orphans
 from warehouse.search import refresh_index
 from warehouse.sql import registered, transaction
 
@@ -34,11 +34,12 @@ class Compaction:
 
 def release_bodies(
     conn: duckdb.DuckDBPyConnection, keep_listing_days: int = KEEP_LISTING_DAYS
-) -> tuple[int, list[str]]:
+) -> tuple[int, list[tuple[str, str | None]]]:
     """Release listing bodies older than keep_listing_days and drop the rows of bodies nothing
-    references, in one transaction; returns (listing rows released, keys of dropped bodies).
+    references, in one transaction; returns (listing rows released, (key, pack) of each
+    dropped body).
 
-    Their files are the caller's to remove once this has committed.
+    Their files are the caller's to remove once this has committed (archive.delete_bodies).
     """
     cutoff = datetime.now(UTC) - timedelta(days=keep_listing_days)
     with transaction(conn):
@@ -47,15 +48,13 @@ def release_bodies(
             "WHERE kind = 'listing' AND raw_sha256 IS NOT NULL AND attempted_at < ?",
             [cutoff],
         ).fetchone()
-        unused = [
-            row[0]
-            for row in conn.execute(
-                "SELECT sha256 FROM raw_archive r "
-                "WHERE NOT EXISTS (SELECT 1 FROM fetch_log l WHERE l.raw_sha256 = r.sha256) "
-                "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.raw_sha256 = r.sha256)"
-            ).fetchall()
-        ]
-        with registered(conn, unused=pa.table({"sha256": pa.array(unused, pa.string())})):
+        unused: list[tuple[str, str | None]] = conn.execute(
+            "SELECT sha256, pack FROM raw_archive r "
+            "WHERE NOT EXISTS (SELECT 1 FROM fetch_log l WHERE l.raw_sha256 = r.sha256) "
+            "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.raw_sha256 = r.sha256)"
+        ).fetchall()
+        keys = pa.array([sha256 for sha256, _ in unused], pa.string())
+        with registered(conn, unused=pa.table({"sha256": keys})):
             conn.execute("DELETE FROM raw_archive WHERE sha256 IN (SELECT sha256 FROM unused)")
     return (released[0] if released else 0), unused
 
@@ -74,7 +73,7 @@ def maintain(keep_listing_days: int = KEEP_LISTING_DAYS, path: Path | None = Non
     released, unused = store.write(lambda conn: release_bodies(conn, keep_listing_days), path)
     store.write(refresh_index, path)
     with store.connect(path) as conn:
-        delete_bodies(archive_root(conn), unused)
+        delete_bodies(conn, unused)
         sweep_orphans(conn)
         conn.execute("FORCE CHECKPOINT")
         return Compaction(released, len(unused), before, stored_bytes(conn))

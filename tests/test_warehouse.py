@@ -156,11 +156,16 @@ def test_a_chunk_that_fails_to_commit_leaves_nothing_half_written(tmp_path, monk
         assert conn.execute("select count(*) from fetch_log").fetchone() == (0,)
         assert conn.execute("select distinct state from frontier").fetchall() == [("discovered",)]
         assert _due(conn, "caliber-az", NOW) == ["https://c/1", "https://c/2"]
-        assert conn.execute("select count(*) from raw_archive").fetchone() == (2,)  # orphans
+        assert conn.execute("select count(*) from raw_archive").fetchone() == (0,)
+    lost = list((tmp_path / "w.archive").rglob("*.pack"))  # written, named by no row
+    assert len(lost) == 1
     monkeypatch.undo()
     assert _commit(path, *chunk).inserted == 2  # the next run commits it whole
-    with store.connect(path) as conn:  # and reuses the bodies it archived
+    with store.connect(path) as conn:  # in a pack of its own; maintenance sweeps the lost one
+        assert conn.execute("select count(distinct pack) from raw_archive").fetchone() == (1,)
         assert conn.execute("select count(*) from raw_archive").fetchone() == (2,)
+        lost_name = lost[0].relative_to(tmp_path / "w.archive").as_posix()
+        assert conn.execute("select pack from raw_archive").fetchone() != (lost_name,)
 
 
 def test_a_stored_url_is_never_due_and_a_failed_one_is_due_after_its_back_off(tmp_path):

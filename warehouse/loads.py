@@ -25,7 +25,7 @@ from processing.records import Article, UrlResult
 from warehouse import frontier, translations
 from warehouse.archive import Body, pack, store_bodies
 from warehouse.revisit import next_due, recheck_due
-from warehouse.sql import registered, transaction, url_table
+from warehouse.sql import registered, transaction, url_table, wide_rows
 from warehouse.stories import queue_stories
 
 
@@ -59,8 +59,8 @@ def record_listings(
 
     Returns how many URLs were new to the frontier; the known ones are not logged again.
     """
-    keys = _archive(conn, attempts)
     with transaction(conn):
+        keys = _archive(conn, attempts)
         _log(conn, run, attempts, keys)
         return frontier.record_listed(conn, links, now)
 
@@ -86,8 +86,8 @@ def commit_chunk(
     URL, whose attempts let their text go (the pipeline packs a chunk's bodies once fetched).
     """
     packed = packed or {}
-    keys = _archive(conn, [r.attempt for r in results], packed)
     with transaction(conn):
+        keys = _archive(conn, [r.attempt for r in results], packed)
         candidates = _own_first(results)
         stored = _stored(conn, [a.url for a in candidates] + [r.attempt.url for r in results])
         duplicate_of = _text_duplicates(conn, [a for a in candidates if a.url not in stored])
@@ -455,15 +455,19 @@ def _duplicate_reason(url: str, duplicate_of: dict[str, str]) -> str:
 
 
 def _stored(conn: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, _Stored]:
-    """Which of these URLs are already stored as articles, with what a re-check compares."""
+    """Which of these URLs are already stored as articles, with what a re-check compares.
+
+    The rows are chosen on their URL first (wide_rows): a join that names the texts made
+    DuckDB read every article's text, 35 ms a chunk at 20k articles, for the few found."""
     candidates = url_table(sorted(set(urls)))
     with registered(conn, candidates=candidates):
-        rows = conn.execute(
-            "SELECT a.url, a.source_id, a.title, a.text, a.published_at, a.fetched_at, "
-            "a.raw_sha256, a.duplicate_of, "
-            "(SELECT count(*) FROM article_revisions r WHERE r.url = a.url) "
-            "FROM articles a JOIN candidates c ON a.url = c.url"
-        ).fetchall()
+        rows = wide_rows(
+            conn,
+            "articles",
+            "SELECT rowid FROM articles WHERE url IN (SELECT url FROM candidates)",
+            "url, source_id, title, text, published_at, fetched_at, raw_sha256, duplicate_of, "
+            "(SELECT count(*) FROM article_revisions r WHERE r.url = articles.url)",
+        )
     return {url: _Stored(*rest) for url, *rest in rows}
 
 
@@ -496,9 +500,8 @@ def _archive(
 ) -> dict[str, str]:
     """Archive every fetched body (zstd, once per SHA-256); returns {url: sha256}.
 
-    The new ones go to disk (one pack) before the rows that name them, and the rows in their own
-    transaction: an orphan pack after a crash costs space (maintenance sweeps it), never
-    consistency.
+    The new ones go to disk (one pack, synced) before their rows join the caller's transaction:
+    an orphan pack after a crash costs space (maintenance sweeps it), never consistency.
     """
     keys: dict[str, str] = {}
     bodies: dict[str, Body] = {}

@@ -217,6 +217,36 @@ def test_an_exact_duplicate_is_not_a_second_hit(warehouse):
     assert _search(warehouse.path, "bridge") == [CALIBER[1].url]
 
 
+def test_a_revision_a_chunk_commits_is_reindexed(warehouse):
+    # the chunk's refresh reads only the chunk's articles: the revised one among them
+    text = "The bridge reopened after the volcano calmed."
+    revised = replace(
+        CALIBER[1],
+        text=text,
+        content_hash=content_hash(text),
+        translation=Translation("not_needed", CALIBER[1].title, text),
+    )
+    _ingest(warehouse, revised, run="r2")
+    assert _search(warehouse.path, "volcano") == [CALIBER[1].url]
+    with store.connect(warehouse.path) as conn:
+        incremental = [search(conn, q) for q in ("volcano", "bridge", "floods")]
+        rebuild_index(conn)
+        assert [search(conn, q) for q in ("volcano", "bridge", "floods")] == incremental
+
+
+def test_a_load_whose_refresh_never_ran_is_indexed_by_the_next_chunk(warehouse):
+    from warehouse import loads
+
+    lost = _article("https://caliber.az/en/post/10", "Glacier melt in the mountains.")
+    results = [UrlResult(FetchAttempt(lost.source_id, lost.url, Outcome.OK, NOW, 200), lost)]
+    with store.connect(warehouse.path) as conn:  # a load, then a crash before its hooks
+        loads.commit_chunk(conn, RunKey("r2"), results, lambda _: Revisit(), NOW)
+    assert _search(warehouse.path, "glacier") == []
+    _ingest(warehouse, _article("https://caliber.az/en/post/11", "Volcano ash."), run="r3")
+    assert _search(warehouse.path, "glacier") == [lost.url]
+    assert _search(warehouse.path, "volcano") == ["https://caliber.az/en/post/11"]
+
+
 def test_reprocessed_articles_are_reindexed(warehouse):
     fresh = replace(KNOT[0], text="Суд в Казани вынес приговор.", content_hash=content_hash("x"))
     assert warehouse.replace_articles([fresh]) == 1

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from processing.similarity import (
     NEAR_DUPLICATE,
@@ -123,12 +124,28 @@ def _known_candidates(
             "  SELECT DISTINCT p.url AS pending, m.url AS other FROM band_rows p "
             "  JOIN minhash_bands m ON m.band = p.band AND m.bucket = p.bucket"
             ") s JOIN story_clusters c ON c.url = s.other"
-        ).fetchall()
+        ).to_arrow_table()
     candidates: dict[str, list[tuple[str, int, np.ndarray]]] = {}
-    for url, other, cluster_id, signature in found:
-        candidates.setdefault(url, []).append(
-            (other, cluster_id, np.array(signature, dtype=np.uint64))
-        )
+    if not found.num_rows:
+        return candidates
+    # the signatures as one array, not a Python list of ints each (a pending copy of a much
+    # copied story has every copy for candidate)
+    lists = found["minhash"].combine_chunks()
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    if lengths.min() == lengths.max() > 0:
+        flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(np.uint64)
+        signatures = list(flat.reshape(len(lengths), -1))
+    else:  # signatures of different lengths: each on its own
+        signatures = [np.array(s, dtype=np.uint64) for s in lists.to_pylist()]
+    rows = zip(
+        found["pending"].to_pylist(),
+        found["url"].to_pylist(),
+        found["cluster_id"].to_pylist(),
+        signatures,
+        strict=True,
+    )
+    for url, other, cluster_id, signature in rows:
+        candidates.setdefault(url, []).append((other, cluster_id, signature))
     return candidates
 
 

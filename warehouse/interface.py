@@ -190,8 +190,10 @@ class DuckDBWarehouse:
         def operation(conn: duckdb.DuckDBPyConnection) -> LoadResult:
             loaded = loads.commit_chunk(conn, run, results, policy, now, packed)
             if loaded.inserted or loaded.duplicates or loaded.revised:
+                # the only articles a chunk writes are its own: the hooks read those alone
+                written = [r.article.url for r in results if r.article is not None]
                 clusters.assign_clusters(conn)
-                refresh_index(conn)
+                refresh_index(conn, written)
                 refresh_stories(conn)
             return loaded
 

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 
 import duckdb
 import pyarrow as pa
@@ -125,18 +126,30 @@ class _Analyzer:
 
     def __init__(self) -> None:
         self._stemmers: dict[str, Stemmer.Stemmer] = {}
-        self._terms: dict[tuple[str, str | None], list[str]] = {}
+        self._terms: dict[str | None, dict[str, list[str]]] = {}  # language -> word -> terms
 
     def document(self, fields: Iterable[tuple[str | None, str | None]]) -> Counter[str]:
-        """Term frequencies of an article from (language, text) fields."""
+        """Term frequencies of an article from (language, text) fields.
+
+        A field that repeats an earlier one (an English article's text is its English text
+        too) counts its terms again without cutting the text again."""
         terms: list[str] = []
+        done: dict[tuple[str | None, str], list[str]] = {}
         for language, text in fields:
-            for word in _words(text) if text else ():
-                found = self._terms.get((word, language))
-                if found is None:
-                    found = self._terms[(word, language)] = self._word_terms(word, language)
-                terms.extend(found)
+            if not text:
+                continue
+            field = done.get((language, text))
+            if field is None:
+                field = done[(language, text)] = self._field(language, text)
+            terms.extend(field)
         return Counter(terms)
+
+    def _field(self, language: str | None, text: str) -> list[str]:
+        known = self._terms.setdefault(language, {})
+        words = _words(text)
+        for word in set(words).difference(known):
+            known[word] = self._word_terms(word, language)
+        return list(chain.from_iterable(map(known.__getitem__, words)))
 
     def query(self, text: str, languages: Iterable[str | None]) -> list[set[str]]:
         """Slots a document must all fill: per word, the terms any indexed language gives it.
@@ -186,12 +199,23 @@ def _ngrams(run: str, unigrams: bool) -> list[str]:
     return [*run, *grams] if unigrams else grams
 
 
-def refresh_index(conn: duckdb.DuckDBPyConnection) -> Refresh:
+def refresh_index(conn: duckdb.DuckDBPyConnection, changed: Iterable[str] | None = None) -> Refresh:
     """Bring the index in step with the articles: index new and changed ones, drop the gone.
 
-    Called after every load; callers need not say what changed. Nothing changed costs one
-    scan of small columns; otherwise the work is proportional to what changed.
+    Called after every load. Callers need not say what changed: then nothing changed costs
+    one scan of small columns, otherwise the work is proportional to what changed, plus two
+    scans of the index's and the articles' URLs. A caller that knows which articles it wrote
+    (a chunk's commit) names them in `changed`, and the refresh reads those articles and their
+    index entries only, so its cost follows the chunk, not the warehouse; the index's total
+    (count of documents) is checked after, and a count that disagrees (an earlier load whose
+    refresh never ran) takes the whole path.
     """
+    if changed is not None:
+        done = _refresh_these(conn, sorted(set(changed)))
+        if _counts_agree(conn):
+            return done
+        caught_up = refresh_index(conn)
+        return Refresh(done.indexed + caught_up.indexed, done.dropped + caught_up.dropped)
     if _in_step(conn):
         return Refresh(0, 0)
     with transaction(conn):
@@ -202,19 +226,76 @@ def refresh_index(conn: duckdb.DuckDBPyConnection) -> Refresh:
                 "ON a.url = d.url AND a.fingerprint = d.fingerprint"
             ).fetchall()
         ]
-        if stale:
-            with registered(conn, stale=url_table(stale)):
-                conn.execute("DELETE FROM search_postings WHERE url IN (SELECT url FROM stale)")
-                conn.execute("DELETE FROM search_docs WHERE url IN (SELECT url FROM stale)")
+        _drop(conn, stale)
         fresh = wide_rows(
             conn,
             "articles",
             "SELECT rowid FROM articles WHERE duplicate_of IS NULL "
             "AND url NOT IN (SELECT url FROM search_docs)",
-            f"url, {_FINGERPRINT}, language, title, text, title_en, text_en",
+            _COLUMNS,
         )
         _index(conn, fresh)
     return Refresh(len(fresh), len(stale) - len({row[0] for row in fresh} & set(stale)))
+
+
+_COLUMNS = f"url, {_FINGERPRINT}, language, title, text, title_en, text_en"
+
+
+def _refresh_these(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> Refresh:
+    """The index in step for these articles only: their entries whose fingerprint is no longer
+    the article's (changed, made a duplicate, gone) dropped, the new and changed indexed."""
+    if not urls:
+        return Refresh(0, 0)
+    with transaction(conn), registered(conn, changed_urls=url_table(urls)):
+        # rowids first, on the URL column alone: the fingerprint reads titles (wide_rows)
+        ids = conn.execute(
+            "SELECT rowid AS id FROM articles WHERE url IN (SELECT url FROM changed_urls)"
+        ).to_arrow_table()
+        with registered(conn, changed_ids=ids):
+            current = dict(
+                conn.execute(
+                    f"SELECT url, {_FINGERPRINT} FROM articles "
+                    "WHERE rowid IN (SELECT id FROM changed_ids) AND duplicate_of IS NULL"
+                ).fetchall()
+            )
+        indexed = dict(
+            conn.execute(
+                "SELECT url, fingerprint FROM search_docs "
+                "WHERE url IN (SELECT url FROM changed_urls)"
+            ).fetchall()
+        )
+        stale = [url for url, fingerprint in indexed.items() if current.get(url) != fingerprint]
+        _drop(conn, stale)
+        wanted = [url for url, fingerprint in current.items() if indexed.get(url) != fingerprint]
+        fresh: list[tuple] = []
+        if wanted:
+            with registered(conn, wanted_urls=url_table(wanted)):
+                fresh = wide_rows(
+                    conn,
+                    "articles",
+                    "SELECT rowid FROM articles WHERE url IN (SELECT url FROM wanted_urls)",
+                    _COLUMNS,
+                )
+        _index(conn, fresh)
+    return Refresh(len(fresh), len(set(stale) - set(wanted)))
+
+
+def _drop(conn: duckdb.DuckDBPyConnection, stale: list[str]) -> None:
+    """Take these articles' documents and postings out of the index."""
+    if stale:
+        with registered(conn, stale=url_table(stale)):
+            conn.execute("DELETE FROM search_postings WHERE url IN (SELECT url FROM stale)")
+            conn.execute("DELETE FROM search_docs WHERE url IN (SELECT url FROM stale)")
+
+
+def _counts_agree(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the index holds as many documents as there are articles to index (a load whose
+    refresh never ran leaves fewer): two counts, of one small column."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM articles WHERE duplicate_of IS NULL) "
+        "= (SELECT count(*) FROM search_docs)"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def rebuild_index(conn: duckdb.DuckDBPyConnection) -> Refresh:

@@ -36,19 +36,22 @@ from processing.stories import (
 from warehouse.sql import registered, transaction, url_table
 
 
-def _english(among: str) -> str:
+def _english(among: str, articles: str = "articles") -> str:
     """SQL: each original article whose URL the relation `among` holds, with its English title
     and text as articles_en reads them (the publisher's English edition, else its own English,
     else the original), whether they are English, its event time, and the fingerprint of all
     that depends on. The view's other joins (clusters, sources) are left out: they read the
-    whole warehouse, this only the wanted articles' edition groups."""
+    whole warehouse, this only the wanted articles' edition groups.
+
+    articles: the relation of article rows to read, the table or a subset of it that holds
+    the wanted articles and their editions (_articles_of)."""
     return f"""
     WITH wanted AS (SELECT DISTINCT url FROM {among}),
     groups AS (SELECT g.url, g.edition_group FROM edition_groups g JOIN wanted USING (url)),
     english AS (
         SELECT g.edition_group, arg_min(a.content_hash, a.url) AS english_hash,
                arg_min(a.title, a.url) AS title, arg_min(a.text, a.url) AS text
-        FROM edition_groups g JOIN articles a ON a.url = g.url
+        FROM edition_groups g JOIN {articles} a ON a.url = g.url
         WHERE a.language = 'en' AND a.duplicate_of IS NULL
           AND g.edition_group IN (SELECT edition_group FROM groups)
         GROUP BY g.edition_group
@@ -65,7 +68,7 @@ def _english(among: str) -> str:
            CASE WHEN a.published_at IS NOT NULL AND a.published_at <= a.fetched_at + INTERVAL 1 DAY
                 THEN a.published_at ELSE a.fetched_at END AS event_at,
            g.edition_group
-    FROM articles a
+    FROM {articles} a
     JOIN wanted USING (url)
     LEFT JOIN groups g ON g.url = a.url
     LEFT JOIN english e ON e.edition_group = g.edition_group
@@ -190,12 +193,57 @@ def _sweep(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("INSERT INTO story_swept VALUES ($version)", {"version": FEATURE_VERSION})
 
 
+_ARTICLE_COLUMNS = (
+    "url, content_hash, title, title_en, text, text_en, translation_status, translation_model, "
+    "published_at, fetched_at, language, duplicate_of"
+)
+
+
+def _articles_of(conn: duckdb.DuckDBPyConnection, among: str) -> pa.Table:
+    """The article rows that _english reads for the URLs of the relation `among`: theirs and
+    their edition groups' (for an English edition). Chosen on the URL column, then read by
+    rowid (wide_rows): a join with the articles would read every article's texts."""
+    ids = conn.execute(
+        f"""
+        WITH wanted AS (SELECT DISTINCT url FROM {among}),
+        urls AS (
+            SELECT url FROM wanted
+            UNION SELECT g.url FROM edition_groups g WHERE g.edition_group IN
+                (SELECT edition_group FROM edition_groups JOIN wanted USING (url))
+        )
+        SELECT rowid AS id FROM articles WHERE url IN (SELECT url FROM urls)
+        """
+    ).to_arrow_table()
+    with registered(conn, article_ids=ids):
+        return conn.execute(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE rowid IN (SELECT id FROM article_ids)"
+        ).to_arrow_table()
+
+
 def _pending(conn: duckdb.DuckDBPyConnection, batch: int) -> list[_Pending]:
     """The earliest `batch` queued articles with no features, or features from other inputs,
     with their English text."""
-    rows = conn.execute(
+    queued = conn.execute("SELECT count(*) FROM story_queue").fetchone()
+    if queued is not None and queued[0] > batch:  # a sweep's, or a backlog's: read in place
+        rows = _pending_rows(conn, batch, "articles")
+    else:  # a chunk's: its articles' rows alone, texts and all
+        with registered(conn, queued_articles=_articles_of(conn, "story_queue")):
+            rows = _pending_rows(conn, batch, "queued_articles")
+    return [
+        _Pending(
+            StoryText(url, title, text or "", "en" if english else language, _utc(at), group),
+            fingerprint,
+            english,
+            assigned,
+        )
+        for url, title, text, english, language, at, group, fingerprint, assigned in rows
+    ]
+
+
+def _pending_rows(conn: duckdb.DuckDBPyConnection, batch: int, articles: str) -> list[tuple]:
+    return conn.execute(
         f"""
-        WITH current AS ({_english("story_queue")})
+        WITH current AS ({_english("story_queue", articles)})
         SELECT c.url, c.title, c.text, c.english, c.language, c.event_at, c.edition_group,
                c.fingerprint, f.url IS NOT NULL AS assigned
         FROM current c
@@ -207,15 +255,6 @@ def _pending(conn: duckdb.DuckDBPyConnection, batch: int) -> list[_Pending]:
         """,
         {"batch": batch},
     ).fetchall()
-    return [
-        _Pending(
-            StoryText(url, title, text or "", "en" if english else language, _utc(at), group),
-            fingerprint,
-            english,
-            assigned,
-        )
-        for url, title, text, english, language, at, group, fingerprint, assigned in rows
-    ]
 
 
 def _leave(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> dict[str, int]:

@@ -4,8 +4,8 @@ The five seed articles on Putin and Aliyev (tests/pages/seeds/, the seeds' texts
 three sources with their real dates: all five are English, the Toutiao one being the English
 of a Chinese article) are served on 127.0.0.1 and ingested; the two on the Dushanbe meeting of
 October 2025 make one story, the Baku visit of August 2024 its own, and no story mixes events.
-The two on the SCO summit of September 2025 should be one story and are not yet (an expected
-failure, strict: it says so when they are). Caliber.Az's editions in three languages are one story.
+The two on the SCO summit of September 2025, 16 hours apart, are one story too. Caliber.Az's
+editions in three languages are one story.
 A translation that arrives later (the backlog) moves its article to the story it tells.
 """
 
@@ -118,13 +118,10 @@ def test_the_seeds_make_stories_by_event_and_year(seeded):
     assert all(group <= SCO or group <= DUSHANBE or group <= BAKU_2024 for group in grouped)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the two SCO articles, 16 hours apart, share little beyond the names every "
-    "Putin-Aliyev article has (cosine 0.20, as high as the dev set's hard negatives: another "
-    "event in one city a day apart; and as their cosine to the Dushanbe articles a month on)",
-)
 def test_the_two_sco_summit_seeds_are_one_story(seeded):
+    # 16 hours apart, their cosine (0.20) is no higher than the labelled set's hard negatives;
+    # the later one's headline (Putin and Aliyev in China, greeted, exchanged a few words) is
+    # what the earlier one's lead tells
     assert frozenset(SCO) in _grouped(seeded)
 
 

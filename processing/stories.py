@@ -317,13 +317,13 @@ def similarity(vector: Mapping[str, float], story: Story) -> float:
     return sum(w * story.centroid.get(t, 0.0) for t, w in vector.items()) / story.norm
 
 
-def covered(vector: Mapping[str, float], title: frozenset[str], story: Story) -> float:
-    """The share of the headline's weight in an article's vector whose terms the story's
-    centroid holds (0 to 1; 0 for a headline without terms)."""
-    total = sum(w for t, w in vector.items() if t in title)
+def covered(headline: Mapping[str, float], story: Story) -> float:
+    """The share of a headline's weight (its terms' weights in the article's vector) whose
+    terms the story's centroid holds: 0 to 1, 0 for a headline without terms."""
+    total = sum(headline.values())
     if not total:
         return 0.0
-    return sum(w for t, w in vector.items() if t in title and t in story.centroid) / total
+    return sum(w for t, w in headline.items() if t in story.centroid) / total
 
 
 def language_free(vector: Mapping[str, float]) -> dict[str, float]:
@@ -402,6 +402,7 @@ class Assigner:
         """The open story most like the article: by all its terms if it reads English, each
         story's cosine weighed by how much of the headline it holds (covered()), else by its
         names and numbers alone (its own words cannot meet another language's)."""
+        heads = {t: w for t, w in vector.items() if t in title}
         if not english:
             free = language_free(vector)
             norm = _norm(free)
@@ -419,7 +420,7 @@ class Assigner:
                 continue
             score_here = dot / norm
             if english:
-                score_here *= (1.0 + covered(vector, title, story)) / 2
+                score_here *= (1.0 + covered(heads, story)) / 2
             candidate = decayed(score_here, at, story, self.decay_days)
             if (candidate, -story_id) > (score, -best):
                 best, score = story_id, candidate

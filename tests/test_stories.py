@@ -32,6 +32,7 @@ from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
 from processing.models import install_model_file
 from processing.records import Article, Edition, Translation, UrlResult
+from processing.stories import Assigner, Story, StoryText, read
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
@@ -386,3 +387,23 @@ def test_assignment_takes_its_work_from_the_queue_and_leaves_it_empty(tmp_path):
             queue_stories(conn, ["https://en/floods", "https://copy/floods"])
         assert refresh_stories(conn) == 0
         assert conn.execute("SELECT count(*) FROM story_queue").fetchone() == (0,)
+
+
+def test_an_english_article_joins_the_story_that_tells_its_headline():
+    """Of two open stories as near by cosine, the one whose terms hold the article's headline
+    counts its cosine in full, the other half; read() tells the headline's terms."""
+    text = StoryText("https://x/1", "Dancers greeted", "Two dancers greeted each other.", "en", NOW)
+    counts, title = read(text)
+    assert title == {"w:dancer", "w:greet"} and counts["w:greet"] == 3  # the title twice
+    vector = {"w:greet": 0.6, "w:parad": 0.8}
+
+    def stories() -> dict[int, Story]:
+        return {
+            1: Story(1, {"w:greet": 1.0}, NOW, NOW, 1),  # cosine 0.6, the headline held
+            2: Story(2, {"w:parad": 1.0}, NOW, NOW, 1),  # cosine 0.8, none of it
+        }
+
+    assigned = Assigner(stories()).assign(text, vector, True, frozenset({"w:greet"}))
+    assert (assigned.story_id, assigned.score) == (1, pytest.approx(0.6))
+    untold = Assigner(stories()).assign(text, vector, True)  # no headline known: half each
+    assert (untold.story_id, untold.score) == (2, pytest.approx(0.4))

@@ -4,8 +4,8 @@ The five seed articles on Putin and Aliyev (tests/pages/seeds/, the seeds' texts
 three sources with their real dates: all five are English, the Toutiao one being the English
 of a Chinese article) are served on 127.0.0.1 and ingested; the two on the Dushanbe meeting of
 October 2025 make one story, the Baku visit of August 2024 its own, and no story mixes events.
-The two on the SCO summit of September 2025 should be one story and are not yet (an expected
-failure, strict: it says so when they are). Caliber.Az's editions in three languages are one story.
+The two on the SCO summit of September 2025, 16 hours apart, are one story too. Caliber.Az's
+editions in three languages are one story.
 A translation that arrives later (the backlog) moves its article to the story it tells.
 """
 
@@ -32,6 +32,7 @@ from pipeline.ingest import IngestRun, ingest_source
 from pipeline.pages import PageProcessor
 from processing.models import install_model_file
 from processing.records import Article, Edition, Translation, UrlResult
+from processing.stories import Assigner, Story, StoryText, read
 from warehouse import store
 from warehouse.interface import DuckDBWarehouse
 from warehouse.loads import RunKey
@@ -118,13 +119,10 @@ def test_the_seeds_make_stories_by_event_and_year(seeded):
     assert all(group <= SCO or group <= DUSHANBE or group <= BAKU_2024 for group in grouped)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the two SCO articles, 16 hours apart, share little beyond the names every "
-    "Putin-Aliyev article has (cosine 0.20, as high as the dev set's hard negatives: another "
-    "event in one city a day apart; and as their cosine to the Dushanbe articles a month on)",
-)
 def test_the_two_sco_summit_seeds_are_one_story(seeded):
+    # 16 hours apart, their cosine (0.20) is no higher than the labelled set's hard negatives;
+    # the later one's headline (Putin and Aliyev in China, greeted, exchanged a few words) is
+    # what the earlier one's lead tells
     assert frozenset(SCO) in _grouped(seeded)
 
 
@@ -389,3 +387,23 @@ def test_assignment_takes_its_work_from_the_queue_and_leaves_it_empty(tmp_path):
             queue_stories(conn, ["https://en/floods", "https://copy/floods"])
         assert refresh_stories(conn) == 0
         assert conn.execute("SELECT count(*) FROM story_queue").fetchone() == (0,)
+
+
+def test_an_english_article_joins_the_story_that_tells_its_headline():
+    """Of two open stories as near by cosine, the one whose terms hold the article's headline
+    counts its cosine in full, the other half; read() tells the headline's terms."""
+    text = StoryText("https://x/1", "Dancers greeted", "Two dancers greeted each other.", "en", NOW)
+    counts, title = read(text)
+    assert title == {"w:dancer", "w:greet"} and counts["w:greet"] == 3  # the title twice
+    vector = {"w:greet": 0.6, "w:parad": 0.8}
+
+    def stories() -> dict[int, Story]:
+        return {
+            1: Story(1, {"w:greet": 1.0}, NOW, NOW, 1),  # cosine 0.6, the headline held
+            2: Story(2, {"w:parad": 1.0}, NOW, NOW, 1),  # cosine 0.8, none of it
+        }
+
+    assigned = Assigner(stories()).assign(text, vector, True, frozenset({"w:greet"}))
+    assert (assigned.story_id, assigned.score) == (1, pytest.approx(0.6))
+    untold = Assigner(stories()).assign(text, vector, True)  # no headline known: half each
+    assert (untold.story_id, untold.score) == (2, pytest.approx(0.4))

@@ -29,8 +29,8 @@ from processing.stories import (
     Assignment,
     Story,
     StoryText,
+    read,
     similarity,
-    terms,
     vectorize,
 )
 from warehouse.sql import registered, transaction, url_table
@@ -317,7 +317,8 @@ def _assign(
     more: later batches have work too (stories that still hold their queued stale articles
     are not joined: they are being taken apart, as one batch of everything would have done).
     """
-    counts = {p.text.url: terms(p.text) for p in pending}
+    readings = {p.text.url: read(p.text) for p in pending}
+    counts = {url: found for url, (found, _) in readings.items()}
     batch_terms: Counter[str] = Counter({_DOCUMENTS: len(pending)})
     for found in counts.values():
         batch_terms.update(set(found))
@@ -332,7 +333,8 @@ def _assign(
     for p in pending:
         # each article is weighed against the warehouse and the articles before it in the batch
         vector = vectorize(counts[p.text.url], df, documents)
-        assignments.append((p, assigner.assign(p.text, vector, p.english)))
+        title = readings[p.text.url][1] if p.english else frozenset()
+        assignments.append((p, assigner.assign(p.text, vector, p.english, title)))
         documents += 1
         for term in set(counts[p.text.url]):
             df[term] = df.get(term, 0) + 1

@@ -147,7 +147,7 @@ def _article_text(
 ) -> _Text | None:
     """trafilatura's main text after the generic line rules and the source's drop_patterns, the
     headline left out; None where trafilatura finds none."""
-    with compared_below(COMPARED_BELOW) if precision else nullcontext():
+    with compared_below(COMPARED_BELOW, tree) if precision else nullcontext():
         document = trafilatura.bare_extraction(
             tree,
             url=url,

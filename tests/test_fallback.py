@@ -39,7 +39,7 @@ def _text(html: str, below: int | None) -> str | None:
 
     if below is None:
         return extract()
-    with compared_below(below):
+    with compared_below(below, tree):
         return extract()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from functools import lru_cache
 from itertools import islice
 
@@ -29,6 +29,7 @@ from processing.boilerplate import (
     join_story_chunks,
     unlink_printed_urls,
 )
+from processing.fallback import compared_below
 from processing.language import normalize_code
 from processing.paywall import BOX_WORDS, paywall_marker
 from processing.published import DATED_WORDS, named_elements, page_clues
@@ -43,6 +44,9 @@ MIN_TEXT_LETTERS = 40
 
 # trafilatura's own threshold below which its default (balanced) mode retries an extraction.
 _MIN_EXTRACTED_SIZE = DEFAULT_CONFIG.getint("DEFAULT", "MIN_EXTRACTED_SIZE")
+# A precision text this long, with paragraphs and clean, skips trafilatura's readability/justext
+# comparison (processing.fallback): on the benchmark it changed only texts under 900 characters.
+COMPARED_BELOW = 2 * _MIN_EXTRACTED_SIZE
 
 
 class ExtractionError(ValueError):
@@ -143,16 +147,17 @@ def _article_text(
 ) -> _Text | None:
     """trafilatura's main text after the generic line rules and the source's drop_patterns, the
     headline left out; None where trafilatura finds none."""
-    document = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        include_comments=False,
-        # Tables are article text as often as layout, and precision first leaves less for the
-        # rules: together +0.003 F1 on the English benchmark (bench/extraction.py), either one
-        # alone a little less than neither.
-        include_tables=True,
-        favor_precision=precision,
-    )
+    with compared_below(COMPARED_BELOW, tree) if precision else nullcontext():
+        document = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            include_comments=False,
+            # Tables are article text as often as layout, and precision first leaves less for
+            # the rules: together +0.003 F1 on the English benchmark (bench/extraction.py),
+            # either one alone a little less than neither.
+            include_tables=True,
+            favor_precision=precision,
+        )
     if document is None or not (document.text or "").strip():
         return None
     cleaned = clean_lines(

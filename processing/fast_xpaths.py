@@ -96,6 +96,9 @@ def first_value(element: etree._Element, names: tuple[str, ...]) -> str:
     return element.get(present[0]) if present else ""
 
 
+_STRING_VALUE = etree.XPath("string()")  # an element's text and its descendants', as XPath reads it
+
+
 def _memoized(search: Callable[[str], object]) -> Callable[[str], bool]:
     """A regular expression's verdict per attribute value, kept: class names repeat within a
     page and across a site's pages, and a dictionary look-up is cheaper than a search."""
@@ -145,21 +148,47 @@ class _Parser:
         return token[1:-1]
 
     def path(self) -> tuple[Walk, str]:
-        """How to find the candidates, and the test's Python expression."""
+        """How to find the candidates, and the test's Python expression. A union of paths
+        (`//*[self::a][...]|//author`) is one walk over all their tags, in document order, each
+        candidate tested by the paths naming its tag."""
+        parts = [self.step()]
+        while self.peek() == "|":
+            self.take()
+            parts.append(self.step())
+        if self.peek() is not None:
+            raise Unsupported("more than one step")
+        if len(parts) == 1:
+            absolute, tags, source, needs = parts[0]
+            return _walk(absolute, tags, needs), source
+        if len({absolute for absolute, *_ in parts}) > 1 or not all(tags for _, tags, *_ in parts):
+            raise Unsupported("a union of paths that do not all name their tags")
+        tests = [
+            f"(e.tag in {self.constant(frozenset(tags))} and ({source}))"
+            for _, tags, source, _ in parts
+        ]
+        every = tuple(dict.fromkeys(tag for _, tags, *_ in parts for tag in tags))
+        return _walk(parts[0][0], every, None), " or ".join(tests)
+
+    def step(self) -> tuple[bool, tuple[str, ...], str, frozenset[str] | None]:
+        """One descendant path `//*[...]` or `//tag[...]`: whether it reads the whole document,
+        its tags (none: any), its test and the attributes a candidate needs."""
         step = self.take()
         if step not in (".//", "//"):
             raise Unsupported("not a descendant path")
-        self.take("*")
-        tags = self.tag_filter()
+        if self.peek() == "*":
+            self.take()
+            tags = self.tag_filter()
+        else:
+            tags = (self.name(),)
         predicates: list[_Term] = []
         while self.peek() == "[":
             self.take("[")
             predicates.append(self.expression())
             self.take("]")
-        if self.peek() is not None or not predicates:
-            raise Unsupported("more than one step, or no predicate")
-        source, needs = _all(predicates)
-        return _walk(step == "//", tags, needs), source
+        if not predicates and len(tags) != 1:
+            raise Unsupported("no predicate")
+        source, needs = _all(predicates) if predicates else ("True", None)
+        return step == "//", tags, source, needs
 
     def tag_filter(self) -> tuple[str, ...]:
         """The names of a first predicate `[self::a or self::b]`, left to lxml's iteration.
@@ -221,6 +250,11 @@ class _Parser:
                 value = self.constant(self.string())
                 return " or ".join(f"e.get({name!r}) == {value}" for name in names), names
             return " or ".join(f"e.get({name!r}) is not None" for name in names), names
+        if self.position + 1 < len(self.tokens) and self.tokens[self.position + 1] == "=":
+            child = self.constant(self.name())  # `rel='me'`: a child element's string value
+            self.take("=")
+            value = self.constant(self.string())
+            return f"any(string_value(c) == {value} for c in e.iterchildren({child}))", None
         return self.function(self.take())
 
     def function(self, name: str) -> _Term:
@@ -301,7 +335,7 @@ def compile_path(path: str) -> CompiledPath:
     """The Python twin of an XPath `.//*[...]` or `//*[...]`; Unsupported outside the grammar."""
     parser = _Parser(path)
     walk, source = parser.path()
-    namespace = {**parser.constants, "first_value": first_value}
+    namespace = {**parser.constants, "first_value": first_value, "string_value": _STRING_VALUE}
     test = eval(f"lambda e: {source}", namespace)  # noqa: S307 (our own code, from library text)
     return CompiledPath(path, walk, test)
 

@@ -47,6 +47,8 @@ CORNERS = """<html><head><title>t</title></head><body class="sidebar">
 <span class="author-name">A. Writer</span><a rel="author" href="/a">B. Writer</a>
 <div class="bottom link">b</div><div style="border: 1px">border</div>
 <div class="Byline">C. Writer</div><div data-component="Byline">D. Writer</div>
+<p><rel>me</rel>E. Writer</p><span><rel>m<b>e</b></rel></span><div><rel>you</rel></div>
+<author>F. Writer</author><p id="author">G. Writer</p>
 </body></html>"""
 
 
@@ -79,7 +81,7 @@ def _contexts(html: str) -> list[etree._Element]:
 def test_the_rules_trafilatura_spends_its_time_on_are_compiled() -> None:
     compiled = {name for name, _, _ in _rules()}
     assert {"OVERALL_DISCARD_XPATH[0]", "OVERALL_DISCARD_XPATH[1]"} <= compiled
-    assert "AUTHOR_DISCARD_XPATHS[0]" in compiled
+    assert {"AUTHOR_DISCARD_XPATHS[0]", "AUTHOR_XPATHS[0]"} <= compiled
 
 
 @pytest.mark.parametrize("page", [*PAGES, "corners"], ids=lambda p: getattr(p, "name", p))
@@ -98,6 +100,9 @@ def test_the_corners_page_reaches_the_twins_branches() -> None:
     assert selected["OVERALL_DISCARD_XPATH[1]"] == 3  # the two display:none and aria-hidden
     assert selected["RAW_TREE_PRUNE_XPATH[0]"] == 1  # the one without an h1
     assert selected["TITLE_XPATHS[0]"] == 2
+    # rel='me' (the child's whole text, markup inside it too), <author>, id="author", the
+    # rel="author" link and the author-name span: the union and the child's text are reached
+    assert selected["AUTHOR_XPATHS[0]"] == 6
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -117,7 +122,11 @@ def test_extraction_is_the_same_with_trafilaturas_own_xpaths(page: Path) -> None
 
 def test_a_path_outside_the_grammar_stays_trafilaturas() -> None:
     with pytest.raises(Unsupported):
-        compile_path("//*[self::a][rel='me']")  # a child element's text, not an attribute
+        compile_path("//*[self::a][rel!='me']")  # only = compares a child element's text
+    with pytest.raises(Unsupported):
+        compile_path("//*[@id='x']|//p")  # a union whose paths do not all name their tags
+    with pytest.raises(Unsupported):
+        compile_path("//p[@id='x']|.//a")  # a union read from two contexts
     with pytest.raises(Unsupported):
         compile_path(".//div//a[re:test(@href, 'x')]")  # more than one step
     with pytest.raises(Unsupported):
@@ -127,9 +136,6 @@ def test_a_path_outside_the_grammar_stays_trafilaturas() -> None:
             compile_path(wildcard)
     with pytest.raises(Unsupported):
         compile_path(".//*[contains(text(), 'x')]")
-    fast_xpaths.install()
-    author_rules = xpaths.AUTHOR_XPATHS
-    assert isinstance(author_rules[0], etree.XPath)  # its `rel='me'` is such a path
 
 
 def test_shipped_puts_the_xpaths_back_for_a_while() -> None:

@@ -208,7 +208,9 @@ def refresh_index(conn: duckdb.DuckDBPyConnection, changed: Iterable[str] | None
     (a chunk's commit) names them in `changed`, and the refresh reads those articles and their
     index entries only, so its cost follows the chunk, not the warehouse; the index's total
     (count of documents) is checked after, and a count that disagrees (an earlier load whose
-    refresh never ran) takes the whole path.
+    refresh never ran) takes the whole path. A crash between a load that revised articles and
+    its refresh leaves their entries stale until a whole refresh (reprocess, a translation,
+    maintenance): the count cannot see a revision.
     """
     if changed is not None:
         done = _refresh_these(conn, sorted(set(changed)))

@@ -193,17 +193,13 @@ class Assignment:
     at: datetime
 
 
-def terms(story: StoryText) -> Counter[str]:
-    """Term counts of an article: word stems (English or original), names and numbers.
+def read(story: StoryText) -> tuple[Counter[str], frozenset[str]]:
+    """Term counts of an article (word stems, English or original, names and numbers; its
+    title's TITLE_WEIGHT times), and which of the terms its title holds (its headline).
 
     A name is a word the text capitalises in mid-sentence (so a title in Title Case, or the
     first word of a sentence, is not made a name unless the text names it so elsewhere).
     """
-    return read(story)[0]
-
-
-def read(story: StoryText) -> tuple[Counter[str], frozenset[str]]:
-    """terms() of an article, and which of them its title holds (its headline)."""
     title, lead = _read(story)
     counts: Counter[str] = Counter()
     for _ in range(TITLE_WEIGHT):

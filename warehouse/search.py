@@ -249,17 +249,16 @@ def _refresh_these(conn: duckdb.DuckDBPyConnection, urls: list[str]) -> Refresh:
     if not urls:
         return Refresh(0, 0)
     with transaction(conn), registered(conn, changed_urls=url_table(urls)):
-        # rowids first, on the URL column alone: the fingerprint reads titles (wide_rows)
-        ids = conn.execute(
-            "SELECT rowid AS id FROM articles WHERE url IN (SELECT url FROM changed_urls)"
-        ).to_arrow_table()
-        with registered(conn, changed_ids=ids):
-            current = dict(
-                conn.execute(
-                    f"SELECT url, {_FINGERPRINT} FROM articles "
-                    "WHERE rowid IN (SELECT id FROM changed_ids) AND duplicate_of IS NULL"
-                ).fetchall()
+        # rows chosen on the URL column alone: the fingerprint reads titles
+        current = dict(
+            wide_rows(
+                conn,
+                "articles",
+                "SELECT rowid FROM articles "
+                "WHERE url IN (SELECT url FROM changed_urls) AND duplicate_of IS NULL",
+                f"url, {_FINGERPRINT}",
             )
+        )
         indexed = dict(
             conn.execute(
                 "SELECT url, fingerprint FROM search_docs "

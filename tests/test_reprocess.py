@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -97,3 +99,29 @@ def test_a_new_cleanup_rule_applies_to_stored_articles_without_fetching(
     assert main(["reprocess", url]) == 0
     [(after,)] = _rows(f"select text from articles where url = '{url}'")
     assert after == text.split("\n", 1)[1]
+
+
+def test_a_damaged_archived_body_keeps_its_article_and_costs_no_other(
+    ingested_then_offline, tmp_path, configure, caplog, capsys
+):
+    """A pack cut short (a disk fault): the articles whose frames it lost stay as stored, with
+    a warning; the rest are reprocessed."""
+    archive = store.db_path().with_name(f"{store.db_path().stem}.archive")
+    shutil.copy(store.db_path(), tmp_path / "w.duckdb")
+    shutil.copytree(archive, tmp_path / "w.archive")
+    configure(db=tmp_path / "w.duckdb")
+    stored = _rows(
+        "select a.url, r.pack, r.pack_offset from articles a "
+        "join raw_archive r on r.sha256 = a.raw_sha256 order by r.pack, r.pack_offset desc"
+    )
+    url, pack, offset = stored[0]  # the last frame of its pack
+    with open(tmp_path / "w.archive" / pack, "r+b") as damaged:
+        damaged.truncate(offset + 3)
+    before = _rows(f"select {ARTICLE_COLUMNS} from articles where url = '{url}'")
+
+    with caplog.at_level(logging.WARNING, logger="newsflow.archive"):
+        assert main(["reprocess"]) == 0
+    assert f"reprocessed {len(stored) - 1} articles" in capsys.readouterr().out
+    assert f"{url}: kept as stored, archived body" in caplog.text
+    assert "is cut short" in caplog.text
+    assert _rows(f"select {ARTICLE_COLUMNS} from articles where url = '{url}'") == before

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -57,6 +58,7 @@ _LEVEL = 3
 SUFFIX = ".zst"
 PACKS = "packs"  # the packs' directory under the archive's root, a folder a day in it
 PACK_SUFFIX = ".pack"
+log = logging.getLogger("newsflow.archive")
 ORPHAN_AGE_SECONDS = 24 * 3600  # a file without a row this old was written by a lost commit
 
 
@@ -298,37 +300,62 @@ class _Place:
     stored_size: int | None
 
 
-def _read(root: Path, places: Sequence[_Place]) -> list[str]:
-    """The bodies at these places, in order; each pack is opened once."""
-    frames: dict[int, bytes] = {}
+class UnreadableBody(KeyError):
+    """An archived body that cannot be read back: its file or pack missing, cut short or
+    damaged (a disk fault, a hand-edited archive)."""
+
+
+def _read(root: Path, places: Sequence[_Place]) -> list[str | UnreadableBody]:
+    """The bodies at these places, in order, each pack opened once; a body that cannot be
+    read is its UnreadableBody, and costs no other body."""
+    frames: dict[int, bytes | UnreadableBody] = {}
     by_pack: dict[str, list[int]] = defaultdict(list)
     for i, place in enumerate(places):
         if place.pack is None:
             path = body_path(root, place.sha256)
             try:
                 frames[i] = path.read_bytes()
-            except FileNotFoundError as exc:
-                raise KeyError(f"archived body {place.sha256} is missing its file {path}") from exc
+            except FileNotFoundError:
+                frames[i] = UnreadableBody(
+                    f"archived body {place.sha256} is missing its file {path}"
+                )
         else:
             by_pack[place.pack].append(i)
     for pack, indexes in by_pack.items():
         path = root / pack
         try:
             descriptor = os.open(path, os.O_RDONLY)
-        except FileNotFoundError as exc:
-            key = places[indexes[0]].sha256
-            raise KeyError(f"archived body {key} is missing its pack {path}") from exc
+        except FileNotFoundError:
+            for i in indexes:
+                frames[i] = UnreadableBody(
+                    f"archived body {places[i].sha256} is missing its pack {path}"
+                )
+            continue
         try:
             for i in indexes:
                 place = places[i]
                 size, offset = int(place.stored_size or 0), int(place.offset or 0)
-                frames[i] = os.pread(descriptor, size, offset)
-                if len(frames[i]) != size:
-                    raise KeyError(f"archived body {place.sha256} is cut short in {path}")
+                frame = os.pread(descriptor, size, offset)
+                frames[i] = (
+                    frame
+                    if len(frame) == size
+                    else UnreadableBody(f"archived body {place.sha256} is cut short in {path}")
+                )
         finally:
             os.close(descriptor)
     decompressor = zstandard.ZstdDecompressor()
-    return [decompressor.decompress(frames[i]).decode("utf-8") for i in range(len(places))]
+    return [_decoded(decompressor, places[i], frames[i]) for i in range(len(places))]
+
+
+def _decoded(
+    decompressor: zstandard.ZstdDecompressor, place: _Place, frame: bytes | UnreadableBody
+) -> str | UnreadableBody:
+    if isinstance(frame, UnreadableBody):
+        return frame
+    try:
+        return decompressor.decompress(frame).decode("utf-8")
+    except (zstandard.ZstdError, UnicodeDecodeError) as exc:
+        return UnreadableBody(f"archived body {place.sha256} is damaged: {exc}")
 
 
 def read_bodies(conn: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[str]:
@@ -343,7 +370,12 @@ def read_bodies(conn: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> list[st
         ).fetchall()
     packed = {row[0]: _Place(*row) for row in found}
     places = [packed.get(key) or _Place(key, None, None, None) for key in keys]
-    return _read(archive_root(conn), places)
+    texts = []
+    for body in _read(archive_root(conn), places):
+        if isinstance(body, UnreadableBody):
+            raise body
+        texts.append(body)
+    return texts
 
 
 def archived_urls(
@@ -373,7 +405,8 @@ def archived_urls(
 
 
 def archived_pages(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list[ArchivedPage]:
-    """These stored articles with the body each came from (one chunk of archived_urls)."""
+    """These stored articles with the body each came from (one chunk of archived_urls); an
+    article whose body cannot be read back is left out with a warning (it stays as stored)."""
     with registered(conn, wanted=url_table(urls)):
         rows = conn.execute(
             "SELECT a.url, a.source_id, a.fetched_at, "
@@ -382,10 +415,13 @@ def archived_pages(conn: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> list
             "WHERE a.url IN (SELECT url FROM wanted) ORDER BY a.url"
         ).fetchall()
     bodies = _read(archive_root(conn), [_Place(*row[3:]) for row in rows])
-    return [
-        ArchivedPage(url, source, fetched, body)
-        for (url, source, fetched, *_), body in zip(rows, bodies, strict=True)
-    ]
+    pages = []
+    for (url, source, fetched, *_), body in zip(rows, bodies, strict=True):
+        if isinstance(body, UnreadableBody):
+            log.warning("%s: kept as stored, %s", url, body.args[0])
+        else:
+            pages.append(ArchivedPage(url, source, fetched, body))
+    return pages
 
 
 def sweep_orphans(conn: duckdb.DuckDBPyConnection) -> int:
